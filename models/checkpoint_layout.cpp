@@ -1,0 +1,217 @@
+#include "models/checkpoint_layout.h"
+
+#include <cstring>
+#include <regex>
+#include <set>
+
+#include <ATen/ATen.h>
+
+#include "models/error.h"
+
+namespace wan {
+
+// ---------------------------------------------------------------------------
+// The table. Each family keeps its rows together; official names on the right.
+// ---------------------------------------------------------------------------
+const std::vector<LayoutPrefix>& layout_prefixes() {
+  static const std::vector<LayoutPrefix> prefixes = {
+      // --- DiT ---
+      {ModelFamily::DiT, "comfyui", "model.diffusion_model."},
+      // --- VAE ---
+      // --- T5 ---
+      // --- CLIP ---
+  };
+  return prefixes;
+}
+
+const std::vector<LayoutRule>& layout_rules() {
+  static const std::vector<LayoutRule> rules = {
+      // --- DiT ---
+      // --- VAE ---
+      // --- T5 ---
+      // --- CLIP ---
+  };
+  return rules;
+}
+
+// ---------------------------------------------------------------------------
+// Pattern matching over dotted names.
+// ---------------------------------------------------------------------------
+namespace {
+
+struct CompiledPattern {
+  std::regex re;
+  std::vector<std::string> slots;  // placeholder of each capture group, in order
+};
+
+CompiledPattern compile(const std::string& pattern, const char* parts) {
+  CompiledPattern out;
+  std::string re;
+  for (size_t i = 0; i < pattern.size();) {
+    if (pattern.compare(i, 3, "{i}") == 0) {
+      re += "(\\d+)";
+      out.slots.push_back("{i}");
+      i += 3;
+    } else if (pattern.compare(i, 3, "{*}") == 0) {
+      re += "(.+)";
+      out.slots.push_back("{*}");
+      i += 3;
+    } else if (pattern.compare(i, 6, "{part}") == 0) {
+      std::string alt = parts ? parts : "";
+      for (auto& c : alt)
+        if (c == ',') c = '|';
+      re += "(" + alt + ")";
+      out.slots.push_back("{part}");
+      i += 6;
+    } else {
+      const char c = pattern[i++];
+      if (std::string(".[]()*+?^$|\\{}").find(c) != std::string::npos) re += '\\';
+      re += c;
+    }
+  }
+  out.re = std::regex(re);
+  return out;
+}
+
+// Fills the placeholders of `to` with the captures of the same placeholder, in order.
+std::string substitute(const std::string& to, const CompiledPattern& from, const std::smatch& m) {
+  std::map<std::string, size_t> used;
+  std::string out;
+  for (size_t i = 0; i < to.size();) {
+    std::string slot;
+    for (const char* s : {"{i}", "{*}", "{part}"})
+      if (to.compare(i, std::strlen(s), s) == 0) slot = s;
+    if (slot.empty()) {
+      out += to[i++];
+      continue;
+    }
+    size_t nth = used[slot]++, seen = 0;
+    for (size_t g = 0; g < from.slots.size(); ++g)
+      if (from.slots[g] == slot && seen++ == nth) out += m[g + 1].str();
+    i += slot.size();
+  }
+  return out;
+}
+
+struct Match {
+  const LayoutRule* rule;
+  std::string target;
+  std::string part;
+};
+
+bool match_rule(const LayoutRule& rule, const CompiledPattern& from, const std::string& name, Match* out) {
+  std::smatch m;
+  if (!std::regex_match(name, m, from.re)) return false;
+  out->rule = &rule;
+  out->target = substitute(rule.to, from, m);
+  for (size_t g = 0; g < from.slots.size(); ++g)
+    if (from.slots[g] == "{part}") out->part = m[g + 1].str();
+  return true;
+}
+
+}  // namespace
+
+TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* layout) {
+  std::string detected = "official";
+
+  for (const auto& p : layout_prefixes()) {
+    if (p.family != family) continue;
+    const std::string prefix = p.prefix;
+    size_t with = 0;
+    for (const auto& kv : weights) with += kv.first.rfind(prefix, 0) == 0;
+    if (with == 0) continue;
+    TensorMap stripped;
+    for (auto& [name, t] : weights)
+      if (name.rfind(prefix, 0) == 0) stripped.emplace(name.substr(prefix.size()), t);
+      else stripped.emplace(name, t);
+    weights = std::move(stripped);
+    detected = p.layout;
+    break;
+  }
+
+  // Which layout's rows explain the most names?
+  std::map<std::string, std::vector<std::pair<const LayoutRule*, CompiledPattern>>> by_layout;
+  for (const auto& r : layout_rules())
+    if (r.family == family) by_layout[r.layout].emplace_back(&r, compile(r.from, r.parts));
+  std::string best;
+  size_t best_hits = 0;
+  for (const auto& [name, rows] : by_layout) {
+    size_t hits = 0;
+    Match m;
+    for (const auto& kv : weights)
+      for (const auto& [rule, pat] : rows)
+        if (match_rule(*rule, pat, kv.first, &m)) {
+          ++hits;
+          break;
+        }
+    if (hits > best_hits) best = name, best_hits = hits;
+  }
+
+  if (!best.empty()) {
+    detected = best;
+    TensorMap out;
+    std::map<std::string, std::map<std::string, at::Tensor>> concat_parts;
+    std::map<std::string, const LayoutRule*> concat_rule;
+    for (auto& [name, t] : weights) {
+      Match m;
+      bool matched = false;
+      for (const auto& [rule, pat] : by_layout[best])
+        if (match_rule(*rule, pat, name, &m)) {
+          matched = true;
+          break;
+        }
+      if (!matched) {
+        out.emplace(name, t);
+      } else if (m.rule->transform == LayoutTransform::ConcatDim0) {
+        concat_parts[m.target][m.part] = t;
+        concat_rule[m.target] = m.rule;
+      } else if (!out.emplace(m.target, t).second) {
+        throw Error("checkpoint in the " + best + " layout maps two tensors onto '" + m.target + "'");
+      }
+    }
+    for (auto& [target, parts] : concat_parts) {
+      std::vector<at::Tensor> ordered;
+      std::string list = concat_rule[target]->parts;
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        const std::string part = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        auto it = parts.find(part);
+        if (it == parts.end())
+          throw Error("checkpoint in the " + best + " layout lacks the '" + part + "' part of '" + target + "'");
+        ordered.push_back(it->second);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      out.emplace(target, at::cat(ordered, 0));
+    }
+    weights = std::move(out);
+  }
+  if (layout) *layout = detected;
+  return weights;
+}
+
+TensorMap from_official_names(ModelFamily family, const std::string& layout, const TensorMap& weights) {
+  std::vector<std::pair<const LayoutRule*, CompiledPattern>> rows;
+  for (const auto& r : layout_rules())
+    if (r.family == family && layout == r.layout && r.transform == LayoutTransform::Rename)
+      rows.emplace_back(&r, compile(r.to, nullptr));
+  std::string prefix;
+  for (const auto& p : layout_prefixes())
+    if (p.family == family && layout == p.layout) prefix = p.prefix;
+  TensorMap out;
+  for (const auto& [name, t] : weights) {
+    std::string target = name;
+    for (const auto& [rule, pat] : rows) {
+      std::smatch m;
+      if (std::regex_match(name, m, pat.re)) {
+        target = substitute(rule->from, pat, m);
+        break;
+      }
+    }
+    out.emplace(prefix + target, t);
+  }
+  return out;
+}
+
+}  // namespace wan

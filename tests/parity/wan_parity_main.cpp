@@ -1,0 +1,41 @@
+// wan-parity CASE_DIR: runs the component a reference case names (its `kind`)
+// and prints each output's relative L2 error against the reference. Exits
+// non-zero when any output is past the tolerance, or the kind is unsupported.
+#include <cstdio>
+#include <exception>
+
+#include <c10/core/GradMode.h>
+
+#include "models/error.h"
+#include "tests/parity/parity_case.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: wan-parity CASE_DIR\n");
+    return 2;
+  }
+  try {
+    c10::AutoGradMode no_grad(false);
+    wan::parity::ParityCase c(argv[1]);
+    auto runner = wan::parity::find_runner(c.kind());
+    if (!runner) {
+      std::string kinds;
+      for (const auto& k : wan::parity::known_kinds()) kinds += " " + k;
+      std::fprintf(stderr, "wan-parity: kind '%s' of %s is not supported (supported:%s)\n", c.kind().c_str(), argv[1],
+                   kinds.c_str());
+      return 2;
+    }
+    std::printf("case %s (kind %s)\n", argv[1], c.kind().c_str());
+    wan::parity::ParityReport report;
+    runner(c, report);
+    if (report.count() == 0) {
+      std::fprintf(stderr, "wan-parity: nothing was compared\n");
+      return 1;
+    }
+    std::printf("%d outputs, %d failed\n", report.count(), report.failures());
+    return report.failures() ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wan-parity: %s\n", e.what());
+    return 1;
+  }
+}
