@@ -51,9 +51,9 @@ class StorageTable {
     size_t expected = 0;
     if (__builtin_mul_overflow(static_cast<size_t>(ref.numel), pth::storage_element_size(ref.dtype), &expected) ||
         bytes != expected)
-      throw Error(path_ + ": storage '" + ref.key + "' of tensor '" + tensor_name + "' has " +
-                  std::to_string(bytes) + " bytes, expected " + std::to_string(expected) + " (" +
-                  std::to_string(ref.numel) + " x " + pth::storage_dtype_name(ref.dtype) + ")");
+      throw Error(path_ + ": storage '" + ref.key + "' of tensor '" + tensor_name + "' has " + std::to_string(bytes) +
+                  " bytes, expected " + std::to_string(expected) + " (" + std::to_string(ref.numel) + " x " +
+                  pth::storage_dtype_name(ref.dtype) + ")");
     const auto options = at::TensorOptions().dtype(scalar_type(ref.dtype));
     at::Tensor storage;
     if (ref.numel == 0) {
@@ -61,7 +61,8 @@ class StorageTable {
     } else {
       // The tensor aliases the record's buffer and keeps it alive.
       auto owner = std::make_shared<at::DataPtr>(std::move(data));
-      storage = at::from_blob(owner->get(), {ref.numel}, [owner](void*) {}, options);
+      storage = at::from_blob(
+          owner->get(), {ref.numel}, [owner](void*) {}, options);
     }
     storages_.emplace(ref.key, storage);
     return storage;
@@ -84,8 +85,8 @@ TensorMap read_archive(const std::string& path) {
       throw Error(path + ": storages are saved " + value + "-endian; only little-endian files are supported");
   }
   auto [pickle, pickle_size] = reader.getRecord("data.pkl");
-  const auto records = pth::read_state_dict_pickle(static_cast<const uint8_t*>(pickle.get()), pickle_size,
-                                                   path + " (data.pkl)");
+  const auto records =
+      pth::read_state_dict_pickle(static_cast<const uint8_t*>(pickle.get()), pickle_size, path + " (data.pkl)");
   StorageTable storages(reader, path);
   TensorMap tensors;
   for (const auto& r : records) {

@@ -42,13 +42,12 @@ namespace {
 // Opcodes of pickle protocol 2 (plus the two protocol-4 ones torch may emit)
 // that a state_dict uses.
 namespace op {
-constexpr uint8_t PROTO = 0x80, STOP = '.', MARK = '(', EMPTY_DICT = '}', EMPTY_LIST = ']',
-          EMPTY_TUPLE = ')', BINUNICODE = 'X', SHORT_BINUNICODE = 0x8c, BININT = 'J',
-          BININT1 = 'K', BININT2 = 'M', LONG1 = 0x8a, BINFLOAT = 'G', NEWFALSE = 0x89,
-          NEWTRUE = 0x88, NONE = 'N', TUPLE = 't', TUPLE1 = 0x85, TUPLE2 = 0x86,
-          TUPLE3 = 0x87, SETITEM = 's', SETITEMS = 'u', APPEND = 'a', APPENDS = 'e',
-          BINPUT = 'q', LONG_BINPUT = 'r', BINGET = 'h', LONG_BINGET = 'j',
-          MEMOIZE = 0x94, GLOBAL = 'c', REDUCE = 'R', BUILD = 'b', BINPERSID = 'Q';
+constexpr uint8_t PROTO = 0x80, STOP = '.', MARK = '(', EMPTY_DICT = '}', EMPTY_LIST = ']', EMPTY_TUPLE = ')',
+                  BINUNICODE = 'X', SHORT_BINUNICODE = 0x8c, BININT = 'J', BININT1 = 'K', BININT2 = 'M', LONG1 = 0x8a,
+                  BINFLOAT = 'G', NEWFALSE = 0x89, NEWTRUE = 0x88, NONE = 'N', TUPLE = 't', TUPLE1 = 0x85,
+                  TUPLE2 = 0x86, TUPLE3 = 0x87, SETITEM = 's', SETITEMS = 'u', APPEND = 'a', APPENDS = 'e',
+                  BINPUT = 'q', LONG_BINPUT = 'r', BINGET = 'h', LONG_BINGET = 'j', MEMOIZE = 0x94, GLOBAL = 'c',
+                  REDUCE = 'R', BUILD = 'b', BINPERSID = 'Q';
 }
 
 // The only callables / classes a state_dict pickle may name.
@@ -88,9 +87,9 @@ struct TensorView {
 // Bulky payloads sit in side arenas indexed by `payload`.
 struct Node {
   Kind kind = Kind::None;
-  int64_t integer = 0;  // Int, Bool
-  double real = 0.0;    // Float
-  std::string text;     // String; Global: "module.name"
+  int64_t integer = 0;        // Int, Bool
+  double real = 0.0;          // Float
+  std::string text;           // String; Global: "module.name"
   std::vector<NodeId> items;  // Tuple, List; Dict: key0, value0, key1, value1, ...
   std::size_t payload = 0;    // Dict: dict_keys_; Global: globals_; Storage: storages_; Tensor: tensors_
 };
@@ -101,9 +100,9 @@ struct GlobalRef {
 };
 
 class Unpickler {
-public:
+ public:
   Unpickler(const uint8_t* data, std::size_t size, const std::string& source)
-    : data_(data), size_(size), source_(source) {}
+      : data_(data), size_(size), source_(source) {}
 
   std::vector<TensorRecord> run() {
     while (true) {
@@ -114,12 +113,12 @@ public:
     }
     if (pos_ != size_) fail("data after the STOP opcode");
     if (!marks_.empty() || stack_.size() != 1)
-      fail("unbalanced pickle: " + std::to_string(stack_.size()) + " values and " +
-         std::to_string(marks_.size()) + " marks left at STOP");
+      fail("unbalanced pickle: " + std::to_string(stack_.size()) + " values and " + std::to_string(marks_.size()) +
+           " marks left at STOP");
     return state_dict(stack_.back());
   }
 
-private:
+ private:
   [[noreturn]] void fail(const std::string& what) const { fail_at(op_pos_, what); }
   [[noreturn]] void fail_at(std::size_t offset, const std::string& what) const {
     throw Error(source_ + ": byte " + std::to_string(offset) + ": " + what);
@@ -128,8 +127,7 @@ private:
   // ---- raw input ------------------------------------------------------
   const uint8_t* take(std::size_t n) {
     if (n > size_ - pos_)
-      fail("truncated pickle: needs " + std::to_string(n) + " more bytes, " +
-         std::to_string(size_ - pos_) + " left");
+      fail("truncated pickle: needs " + std::to_string(n) + " more bytes, " + std::to_string(size_ - pos_) + " left");
     const uint8_t* p = data_ + pos_;
     pos_ += n;
     return p;
@@ -196,8 +194,7 @@ private:
   }
   Node& expect(NodeId id, Kind kind, const char* role) {
     if (nodes_[id].kind != kind)
-      fail(std::string(role) + " must be a " + kind_name(kind) + ", got a " +
-         kind_name(nodes_[id].kind));
+      fail(std::string(role) + " must be a " + kind_name(kind) + ", got a " + kind_name(nodes_[id].kind));
     return nodes_[id];
   }
 
@@ -232,10 +229,10 @@ private:
   // ---- globals and calls ----------------------------------------------
   NodeId make_global(const std::string& module, const std::string& name) {
     static const std::map<std::string, StorageDtype> storage_types = {
-      {"FloatStorage", StorageDtype::Float}, {"BFloat16Storage", StorageDtype::BFloat16},
-      {"HalfStorage", StorageDtype::Half},   {"DoubleStorage", StorageDtype::Double},
-      {"LongStorage", StorageDtype::Long},   {"IntStorage", StorageDtype::Int},
-      {"ByteStorage", StorageDtype::Byte},   {"BoolStorage", StorageDtype::Bool},
+        {"FloatStorage", StorageDtype::Float}, {"BFloat16Storage", StorageDtype::BFloat16},
+        {"HalfStorage", StorageDtype::Half},   {"DoubleStorage", StorageDtype::Double},
+        {"LongStorage", StorageDtype::Long},   {"IntStorage", StorageDtype::Int},
+        {"ByteStorage", StorageDtype::Byte},   {"BoolStorage", StorageDtype::Bool},
     };
     GlobalRef g;
     if (module == "collections" && name == "OrderedDict") {
@@ -251,8 +248,8 @@ private:
       g.storage_dtype = storage_types.at(name);
     } else {
       fail("global '" + module + "." + name +
-         "' is not allowed in a state_dict (only OrderedDict, tensor rebuild "
-         "functions, torch storage types and torch.device are)");
+           "' is not allowed in a state_dict (only OrderedDict, tensor rebuild "
+           "functions, torch storage types and torch.device are)");
     }
     NodeId id = make(Kind::Global);
     nodes_[id].text = module + "." + name;
@@ -275,19 +272,15 @@ private:
     const std::vector<NodeId> args = expect(args_id, Kind::Tuple, "REDUCE arguments").items;
     const auto arity = [&](std::size_t lo, std::size_t hi) {
       if (args.size() < lo || args.size() > hi)
-        fail(name + " called with " + std::to_string(args.size()) +
-           " arguments, expected " + std::to_string(lo) +
-           (hi != lo ? " to " + std::to_string(hi) : std::string()));
+        fail(name + " called with " + std::to_string(args.size()) + " arguments, expected " + std::to_string(lo) +
+             (hi != lo ? " to " + std::to_string(hi) : std::string()));
     };
     switch (callable.callable) {
-      case Callable::OrderedDict:
-        arity(0, 0);
-        return make(Kind::Dict);
+      case Callable::OrderedDict: arity(0, 0); return make(Kind::Dict);
       case Callable::Device: {
         arity(1, 2);
         std::string device = expect(args[0], Kind::String, "torch.device type").text;
-        if (args.size() == 2)
-          device += ":" + std::to_string(expect(args[1], Kind::Int, "torch.device index").integer);
+        if (args.size() == 2) device += ":" + std::to_string(expect(args[1], Kind::Int, "torch.device index").integer);
         NodeId id = make(Kind::String);
         nodes_[id].text = std::move(device);
         return id;
@@ -307,15 +300,14 @@ private:
         view.strides = int_tuple(args[3], "tensor stride");
         view.made_at = op_pos_;
         if (view.sizes.size() != view.strides.size())
-          fail("tensor has " + std::to_string(view.sizes.size()) + " sizes but " +
-             std::to_string(view.strides.size()) + " strides");
+          fail("tensor has " + std::to_string(view.sizes.size()) + " sizes but " + std::to_string(view.strides.size()) +
+               " strides");
         NodeId id = make(Kind::Tensor);
         nodes_[id].payload = tensors_.size();
         tensors_.push_back(std::move(view));
         return id;
       }
-      case Callable::StorageType:
-        break;
+      case Callable::StorageType: break;
     }
     fail(name + " cannot be called in a state_dict pickle");
   }
@@ -326,8 +318,7 @@ private:
     if (pid.size() != 5 || nodes_[pid[0]].kind != Kind::String || nodes_[pid[0]].text != "storage")
       fail("persistent id is not a ('storage', type, key, location, numel) tuple");
     const GlobalRef type = globals_[expect(pid[1], Kind::Global, "storage type").payload];
-    if (type.callable != Callable::StorageType)
-      fail(nodes_[pid[1]].text + " is not a storage type");
+    if (type.callable != Callable::StorageType) fail(nodes_[pid[1]].text + " is not a storage type");
     StorageRef ref;
     ref.dtype = type.storage_dtype;
     ref.key = expect(pid[2], Kind::String, "storage key").text;
@@ -346,8 +337,8 @@ private:
     const Node& target = nodes_[target_id];
     const Node& state = nodes_[state_id];
     if (target.kind != Kind::Dict || state.kind != Kind::Dict)
-      fail(std::string("BUILD of a ") + kind_name(target.kind) + " with a " +
-         kind_name(state.kind) + " state is not supported");
+      fail(std::string("BUILD of a ") + kind_name(target.kind) + " with a " + kind_name(state.kind) +
+           " state is not supported");
     for (std::size_t i = 0; i < state.items.size(); i += 2) {
       const Node& key = nodes_[state.items[i]];
       if (key.kind != Kind::String || key.text != "_metadata")
@@ -360,8 +351,7 @@ private:
     switch (code) {
       case op::PROTO: {
         const uint8_t version = read_u8();
-        if (version < 2 || version > 5)
-          fail("unsupported pickle protocol " + std::to_string(version));
+        if (version < 2 || version > 5) fail("unsupported pickle protocol " + std::to_string(version));
         break;
       }
       case op::MARK: marks_.push_back(stack_.size()); break;
@@ -464,16 +454,14 @@ private:
       default: {
         static const char hex[] = "0123456789abcdef";
         fail(std::string("pickle opcode 0x") + hex[code >> 4] + hex[code & 15] +
-           " is not part of a torch.save state_dict");
+             " is not part of a torch.save state_dict");
       }
     }
   }
 
   // ---- result ---------------------------------------------------------
   void check_view(const TensorView& tensor, const std::string& name) const {
-    const auto bad = [&](const std::string& what) {
-      fail_at(tensor.made_at, "tensor '" + name + "': " + what);
-    };
+    const auto bad = [&](const std::string& what) { fail_at(tensor.made_at, "tensor '" + name + "': " + what); };
     if (tensor.storage_offset < 0) bad("negative storage offset");
     int64_t last = tensor.storage_offset;  // index of the last element
     bool empty = false;
@@ -486,20 +474,20 @@ private:
     for (std::size_t d = 0; d < tensor.sizes.size(); ++d) {
       int64_t span;
       if (__builtin_mul_overflow(tensor.sizes[d] - 1, tensor.strides[d], &span) ||
-        __builtin_add_overflow(last, span, &last))
+          __builtin_add_overflow(last, span, &last))
         bad("size x stride overflows");
     }
     if (last >= tensor.storage.numel)
-      bad("view (offset " + std::to_string(tensor.storage_offset) + ", last element " +
-        std::to_string(last) + ") lies outside its storage '" + tensor.storage.key +
-        "' of " + std::to_string(tensor.storage.numel) + " elements");
+      bad("view (offset " + std::to_string(tensor.storage_offset) + ", last element " + std::to_string(last) +
+          ") lies outside its storage '" + tensor.storage.key + "' of " + std::to_string(tensor.storage.numel) +
+          " elements");
   }
 
   std::vector<TensorRecord> state_dict(NodeId root_id) const {
     const Node& root = nodes_[root_id];
     if (root.kind != Kind::Dict)
       fail(std::string("the pickle holds a ") + kind_name(root.kind) +
-         ", expected a state_dict (a dict of name -> tensor)");
+           ", expected a state_dict (a dict of name -> tensor)");
     std::vector<TensorRecord> records;
     for (std::size_t i = 0; i < root.items.size(); i += 2) {
       const Node& key = nodes_[root.items[i]];
@@ -507,8 +495,7 @@ private:
       if (key.kind != Kind::String)
         fail(std::string("state_dict key is a ") + kind_name(key.kind) + ", expected a str");
       if (value.kind != Kind::Tensor)
-        fail("state_dict entry '" + key.text + "' is a " + kind_name(value.kind) +
-           ", expected a tensor");
+        fail("state_dict entry '" + key.text + "' is a " + kind_name(value.kind) + ", expected a tensor");
       const TensorView& view = tensors_[value.payload];
       check_view(view, key.text);
       TensorRecord r;
@@ -539,8 +526,7 @@ private:
 
 }  // namespace
 
-std::vector<TensorRecord> read_state_dict_pickle(const uint8_t* data, std::size_t size,
-                         const std::string& source) {
+std::vector<TensorRecord> read_state_dict_pickle(const uint8_t* data, std::size_t size, const std::string& source) {
   return Unpickler(data, size, source).run();
 }
 

@@ -37,7 +37,6 @@ struct TensorRecord {
 
 // Parses a state_dict pickle (an OrderedDict of name -> tensor) in file order.
 // `source` names the data for error messages (e.g. "x.pth (archive/data.pkl)").
-std::vector<TensorRecord> read_state_dict_pickle(const uint8_t* data, std::size_t size,
-                         const std::string& source);
+std::vector<TensorRecord> read_state_dict_pickle(const uint8_t* data, std::size_t size, const std::string& source);
 
 }  // namespace wan::pth

@@ -19,7 +19,8 @@ at::Tensor AttentionBlockImpl::forward(const at::Tensor& x) const {
   const at::Tensor frames = norm_->forward(video_to_frames(x));
   const int64_t n = frames.size(0);
   // [n, 3C, H, W] -> q, k, v [n, 1, H*W, C]
-  const auto qkv = to_qkv_->forward(frames).reshape({n, 1, 3 * c, h * w}).permute({0, 1, 3, 2}).contiguous().chunk(3, -1);
+  const auto qkv =
+      to_qkv_->forward(frames).reshape({n, 1, 3 * c, h * w}).permute({0, 1, 3, 2}).contiguous().chunk(3, -1);
 #if TORCH_VERSION_MAJOR >= 2
   at::Tensor out = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]);
 #else

@@ -22,8 +22,8 @@ Encoder3dImpl::Encoder3dImpl(const VAEConfig& config) {
       in = out;
     }
     if (i + 1 < levels) {
-      downsamples_.add(Resample(out, config.temporal_downsample[i] ? ResampleMode::Downsample3d
-                                                                   : ResampleMode::Downsample2d));
+      downsamples_.add(
+          Resample(out, config.temporal_downsample[i] ? ResampleMode::Downsample3d : ResampleMode::Downsample2d));
       scale /= 2.0;
     }
   }

@@ -33,9 +33,12 @@ class LayerStack {
   at::Tensor forward(at::Tensor x, std::vector<LayerCache>& cache) const {
     for (size_t i = 0; i < entries_.size(); ++i) {
       const Entry& e = entries_[i];
-      if (e.residual) x = e.residual->forward(x, cache[i].residual);
-      else if (e.attention) x = e.attention->forward(x);
-      else x = e.resample->forward(x, cache[i].resample);
+      if (e.residual)
+        x = e.residual->forward(x, cache[i].residual);
+      else if (e.attention)
+        x = e.attention->forward(x);
+      else
+        x = e.resample->forward(x, cache[i].resample);
     }
     return x;
   }

@@ -10,8 +10,8 @@ ResampleImpl::ResampleImpl(int64_t channels, ResampleMode mode) : mode_(mode) {
   using Triple = CausalConv3dImpl::Triple;
   switch (mode) {
     case ResampleMode::Upsample3d:
-      time_conv_ = register_module("time_conv", CausalConv3d(channels, 2 * channels, Triple{3, 1, 1}, Triple{1, 1, 1},
-                                                             Triple{1, 0, 0}));
+      time_conv_ = register_module(
+          "time_conv", CausalConv3d(channels, 2 * channels, Triple{3, 1, 1}, Triple{1, 1, 1}, Triple{1, 0, 0}));
       [[fallthrough]];
     case ResampleMode::Upsample2d:
       conv_ = resample->register_module("1", Conv2d(channels, channels / 2, 3, /*stride=*/1, /*padding=*/1));

@@ -36,7 +36,7 @@ class ResampleImpl : public torch::nn::Module {
   at::Tensor downsample_time(const at::Tensor& x, ResampleCache& cache) const;
 
   ResampleMode mode_;
-  Conv2d conv_{nullptr};              // resample.1
+  Conv2d conv_{nullptr};             // resample.1
   CausalConv3d time_conv_{nullptr};  // 3d modes only
 };
 TORCH_MODULE(Resample);

@@ -10,8 +10,7 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) 
   conv1_ = residual->register_module("2", size_preserving_conv3d(in_channels, out_channels));
   norm2_ = residual->register_module("3", RMSNorm(out_channels, /*images=*/false));
   conv2_ = residual->register_module("6", size_preserving_conv3d(out_channels, out_channels));
-  if (in_channels != out_channels)
-    shortcut_ = register_module("shortcut", pointwise_conv3d(in_channels, out_channels));
+  if (in_channels != out_channels) shortcut_ = register_module("shortcut", pointwise_conv3d(in_channels, out_channels));
 }
 
 at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, ResidualBlockCache& cache) const {

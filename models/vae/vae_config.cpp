@@ -15,8 +15,8 @@ void VAEConfig::validate() const {
   for (int64_t m : dim_mult)
     if (m <= 0) bad("dim_mult entries must be positive");
   if (temporal_downsample.size() != dim_mult.size() - 1)
-    bad("temperal_downsample needs " + std::to_string(dim_mult.size() - 1) + " entries (one per dim_mult level but the last), got " +
-        std::to_string(temporal_downsample.size()));
+    bad("temperal_downsample needs " + std::to_string(dim_mult.size() - 1) +
+        " entries (one per dim_mult level but the last), got " + std::to_string(temporal_downsample.size()));
   if (latent_mean.size() != static_cast<size_t>(z_dim) || latent_std.size() != static_cast<size_t>(z_dim))
     bad("latent_mean and latent_std need z_dim = " + std::to_string(z_dim) + " entries, got " +
         std::to_string(latent_mean.size()) + " and " + std::to_string(latent_std.size()));

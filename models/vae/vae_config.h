@@ -16,7 +16,7 @@ struct VAEConfig {
   std::vector<double> attn_scales = {};
   std::vector<bool> temporal_downsample = {false, true, true};  // per level but the last
   // Encoder means are normalised as (mu - latent_mean) / latent_std.
-  std::vector<double> latent_mean = {-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
+  std::vector<double> latent_mean = {-0.7571, -0.7089, -0.9113, 0.1075,  -0.1745, 0.9653,  -0.1517, 1.5508,
                                      0.4134,  -0.0715, 0.5517,  -0.3632, -0.1922, -0.9497, 0.2503,  -0.2921};
   std::vector<double> latent_std = {2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
                                     3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160};

@@ -18,14 +18,14 @@ vae::VAEConfig config_beside(const std::string& path) {
   const auto config_path = std::filesystem::path(path).parent_path() / "config.json";
   std::ifstream in(config_path);
   if (!in) return vae::VAEConfig{};
-  nlohmann::json json;
   try {
-    in >> json;
+    const nlohmann::json json = nlohmann::json::parse(in);
+    // The folder may hold another model's config (the DiT's, beside Wan2.1_VAE.pth).
+    if (!json.is_object() || json.value("_class_name", std::string()) != "AutoencoderKLWan") return vae::VAEConfig{};
+    return vae::vae_config_from_json(json);
   } catch (const nlohmann::json::exception& e) {
     throw Error(config_path.string() + ": " + e.what());
   }
-  if (json.value("_class_name", "") != "AutoencoderKLWan") return vae::VAEConfig{};
-  return vae::vae_config_from_json(json);
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ WanVAE::WanVAE(const vae::VAEConfig& config, const TensorMap& weights, at::Devic
   model_->eval();
   const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   const int64_t z = config.z_dim;
-  mean_ = at::tensor(std::vector<float>(config.latent_mean.begin(), config.latent_mean.end())).to(f32).view({z, 1, 1, 1});
+  mean_ =
+      at::tensor(std::vector<float>(config.latent_mean.begin(), config.latent_mean.end())).to(f32).view({z, 1, 1, 1});
   // The reference keeps 1/std (a float32 reciprocal) and multiplies / divides by it.
   inv_std_ = at::reciprocal(at::tensor(std::vector<float>(config.latent_std.begin(), config.latent_std.end())))
                  .to(f32)

@@ -43,7 +43,9 @@ class PickleWriter {
     bytes_ += b;
     return *this;
   }
-  PickleWriter& global(const std::string& module, const std::string& name) { return raw("c" + module + "\n" + name + "\n"); }
+  PickleWriter& global(const std::string& module, const std::string& name) {
+    return raw("c" + module + "\n" + name + "\n");
+  }
   PickleWriter& str(const std::string& s) {
     bytes_ += 'X';
     le(s.size(), 4);
@@ -96,7 +98,8 @@ class PickleWriter {
 };
 
 // A torch.save-style zip archive with the given pickle and storages.
-fs::path write_pth(const std::string& name, const std::string& pickle, const std::map<std::string, std::string>& storages) {
+fs::path write_pth(const std::string& name, const std::string& pickle,
+                   const std::map<std::string, std::string>& storages) {
   const fs::path p = tmpdir() / name;
   caffe2::serialize::PyTorchStreamWriter writer(p.string());
   writer.writeRecord("data.pkl", pickle.data(), pickle.size());
@@ -137,7 +140,8 @@ void fixture_checkpoints(const fs::path& ckpt) {
 
   // The dispatcher picks the same reader.
   EXPECT(wan::load_checkpoint_file((ckpt / "Wan2.1_VAE.pth").string()).size() == 194);
-  EXPECT(wan::load_checkpoint_file((ckpt / "diffusion_pytorch_model.safetensors").string()).count("head.head.weight") == 1);
+  EXPECT(wan::load_checkpoint_file((ckpt / "diffusion_pytorch_model.safetensors").string()).count("head.head.weight") ==
+         1);
 }
 
 // Views into one shared storage come back with their offset, sizes and strides.
@@ -169,8 +173,8 @@ void parse(const std::string& pickle) {
 }
 
 void malformed_pickles() {
-  const std::string good = PickleWriter().state_dict(
-      [](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
+  const std::string good =
+      PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
   parse(good);  // the baseline is valid
 
   // Every truncation is an error naming the file and a byte offset.
@@ -182,29 +186,28 @@ void malformed_pickles() {
   bad_opcode[2] = 'i';  // INST: would import and call
   EXPECT_ERROR(parse(bad_opcode), "byte 2: pickle opcode 0x69 is not part of a torch.save state_dict");
 
-  EXPECT_ERROR(parse(PickleWriter().global("os", "system").raw(".").bytes()),
-               "global 'os.system' is not allowed");
-  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
-                 w.str("w").global("builtins", "eval");
-               })),
+  EXPECT_ERROR(parse(PickleWriter().global("os", "system").raw(".").bytes()), "global 'os.system' is not allowed");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) { w.str("w").global("builtins", "eval"); })),
                "global 'builtins.eval' is not allowed");
 
   // Views outside their storage.
-  EXPECT_ERROR(parse(PickleWriter().state_dict(
-                   [](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 1, {4}, {1}); })),
-               "tensor 'w': view (offset 1, last element 4) lies outside its storage '0' of 4 elements");
-  EXPECT_ERROR(parse(PickleWriter().state_dict(
-                   [](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {2, 2}, {3, 1}); })),
+  EXPECT_ERROR(
+      parse(PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 1, {4}, {1}); })),
+      "tensor 'w': view (offset 1, last element 4) lies outside its storage '0' of 4 elements");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
+                 w.tensor("w", "FloatStorage", "0", 4, 0, {2, 2}, {3, 1});
+               })),
                "lies outside its storage");
   EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
                  w.tensor("w", "FloatStorage", "0", 4, 0, {1LL << 40, 1LL << 40}, {1LL << 40, 1LL << 40});
                })),
                "overflows");
-  EXPECT_ERROR(parse(PickleWriter().state_dict(
-                   [](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {-1}, {1}); })),
-               "negative size");
-  EXPECT_ERROR(parse(PickleWriter().state_dict(
-                   [](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {2, 2}, {1}); })),
+  EXPECT_ERROR(
+      parse(PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {-1}, {1}); })),
+      "negative size");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
+                 w.tensor("w", "FloatStorage", "0", 4, 0, {2, 2}, {1});
+               })),
                "2 sizes but 1 strides");
 
   // Wrong shapes of the whole.
@@ -221,8 +224,8 @@ void malformed_pickles() {
 }
 
 void malformed_archives() {
-  const std::string pickle = PickleWriter().state_dict(
-      [](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
+  const std::string pickle =
+      PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
   const std::string four_floats = bytes_of(at::ones({4}));
 
   const fs::path ok = write_pth("ok.pth", pickle, {{"0", four_floats}});
