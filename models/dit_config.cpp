@@ -1,9 +1,8 @@
 #include "models/dit_config.h"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "models/error.h"
 
@@ -29,15 +28,13 @@ std::string shape_string(const at::Tensor& t) {
 
 int64_t get_int(const json& j, const char* key, const std::string& origin) {
   const json& v = j.at(key);
-  if (!v.is_number_integer())
-    throw Error(origin + ": \"" + key + "\" must be an integer, got " + v.dump());
+  if (!v.is_number_integer()) throw Error(origin + ": \"" + key + "\" must be an integer, got " + v.dump());
   return v.get<int64_t>();
 }
 
 bool get_bool(const json& j, const char* key, const std::string& origin) {
   const json& v = j.at(key);
-  if (!v.is_boolean())
-    throw Error(origin + ": \"" + key + "\" must be true or false, got " + v.dump());
+  if (!v.is_boolean()) throw Error(origin + ": \"" + key + "\" must be true or false, got " + v.dump());
   return v.get<bool>();
 }
 
@@ -45,12 +42,10 @@ template <size_t N>
 std::array<int64_t, N> get_int_array(const json& j, const char* key, const std::string& origin) {
   const json& v = j.at(key);
   if (!v.is_array() || v.size() != N)
-    throw Error(origin + ": \"" + key + "\" must be a list of " + std::to_string(N) +
-                " integers, got " + v.dump());
+    throw Error(origin + ": \"" + key + "\" must be a list of " + std::to_string(N) + " integers, got " + v.dump());
   std::array<int64_t, N> out{};
   for (size_t i = 0; i < N; ++i) {
-    if (!v[i].is_number_integer())
-      throw Error(origin + ": \"" + key + "\" must hold integers, got " + v.dump());
+    if (!v[i].is_number_integer()) throw Error(origin + ": \"" + key + "\" must hold integers, got " + v.dump());
     out[i] = v[i].get<int64_t>();
   }
   return out;
@@ -197,9 +192,12 @@ const at::Tensor& require(const TensorMap& weights, const std::string& name, int
 
 std::string to_string(DiTModelType type) {
   switch (type) {
-    case DiTModelType::T2V: return "t2v";
-    case DiTModelType::I2V: return "i2v";
-    case DiTModelType::FLF2V: return "flf2v";
+    case DiTModelType::T2V:
+      return "t2v";
+    case DiTModelType::I2V:
+      return "i2v";
+    case DiTModelType::FLF2V:
+      return "flf2v";
   }
   return "?";
 }
@@ -222,7 +220,8 @@ DiTConfig DiTConfig::from_json_text(const std::string& text, const std::string& 
   const std::string cls = j.value("_class_name", "");
   const bool diffusers = cls == "WanTransformer3DModel" || j.contains("num_attention_heads");
   if (!diffusers && !cls.empty() && cls != "WanModel")
-    throw Error(origin + ": _class_name \"" + cls + "\" is not a Wan2.1 DiT (expected WanModel or WanTransformer3DModel)");
+    throw Error(origin + ": _class_name \"" + cls +
+                "\" is not a Wan2.1 DiT (expected WanModel or WanTransformer3DModel)");
   DiTConfig c;
   try {
     if (diffusers)
@@ -235,9 +234,7 @@ DiTConfig DiTConfig::from_json_text(const std::string& text, const std::string& 
   return c;
 }
 
-DiTConfig DiTConfig::from_json_file(const std::string& path) {
-  return from_json_text(read_text_file(path), path);
-}
+DiTConfig DiTConfig::from_json_file(const std::string& path) { return from_json_text(read_text_file(path), path); }
 
 void DiTConfig::infer_from_weights(const TensorMap& w) {
   // Keys the reference's from_pretrained never reads from config.json: the weights decide them.
@@ -245,8 +242,8 @@ void DiTConfig::infer_from_weights(const TensorMap& w) {
   auto settle = [&](const char* key, int64_t& field, int64_t from_weights, const std::string& tensor,
                     const at::Tensor& t) {
     if (given.count(key) && !weights_decide.count(key) && field != from_weights)
-      throw Error("DiT config says " + std::string(key) + " = " + std::to_string(field) + " but tensor " +
-                  tensor + " has shape " + shape_string(t) + " (" + key + " = " + std::to_string(from_weights) + ")");
+      throw Error("DiT config says " + std::string(key) + " = " + std::to_string(field) + " but tensor " + tensor +
+                  " has shape " + shape_string(t) + " (" + key + " = " + std::to_string(from_weights) + ")");
     field = from_weights;
   };
 
@@ -284,8 +281,9 @@ void DiTConfig::infer_from_weights(const TensorMap& w) {
   if (find(w, "img_emb.emb_pos")) type = DiTModelType::FLF2V;
   if (given.count("model_type") && model_type != type)
     throw Error("DiT config says model_type " + to_string(model_type) + " but the weights are those of a " +
-                to_string(type) + " model (img_emb.proj.0.weight " + (find(w, "img_emb.proj.0.weight") ? "present" : "absent") +
-                ", img_emb.emb_pos " + (find(w, "img_emb.emb_pos") ? "present" : "absent") + ")");
+                to_string(type) + " model (img_emb.proj.0.weight " +
+                (find(w, "img_emb.proj.0.weight") ? "present" : "absent") + ", img_emb.emb_pos " +
+                (find(w, "img_emb.emb_pos") ? "present" : "absent") + ")");
   model_type = type;
 
   qk_norm = find(w, "blocks.0.self_attn.norm_q.weight") != nullptr;
@@ -293,9 +291,9 @@ void DiTConfig::infer_from_weights(const TensorMap& w) {
 
   if (!given.count("num_heads")) {
     if (dim % kReleasedHeadDim != 0)
-      throw Error("DiT: num_heads is not in the config and cannot be read off the weights; dim " +
-                  std::to_string(dim) + " is not a multiple of the released head width " +
-                  std::to_string(kReleasedHeadDim) + ", so put a config.json with num_heads next to the weights");
+      throw Error("DiT: num_heads is not in the config and cannot be read off the weights; dim " + std::to_string(dim) +
+                  " is not a multiple of the released head width " + std::to_string(kReleasedHeadDim) +
+                  ", so put a config.json with num_heads next to the weights");
     num_heads = dim / kReleasedHeadDim;
   }
   validate();
@@ -304,7 +302,10 @@ void DiTConfig::infer_from_weights(const TensorMap& w) {
 void DiTConfig::validate() const {
   auto fail = [](const std::string& what) { throw Error("DiT config: " + what); };
   for (int64_t v : {dim, ffn_dim, freq_dim, in_dim, out_dim, num_heads, num_layers, text_len, text_dim})
-    if (v <= 0) fail("sizes must be positive (dim, ffn_dim, freq_dim, in_dim, out_dim, num_heads, num_layers, text_len, text_dim)");
+    if (v <= 0)
+      fail(
+          "sizes must be positive (dim, ffn_dim, freq_dim, in_dim, out_dim, num_heads, num_layers, text_len, "
+          "text_dim)");
   for (int64_t p : patch_size)
     if (p <= 0) fail("patch_size entries must be positive");
   if (dim % num_heads != 0)

@@ -1,8 +1,8 @@
 #include "models/dit_loader.h"
 
-#include <filesystem>
-
 #include <c10/core/GradMode.h>
+
+#include <filesystem>
 
 #include "models/checkpoint_layout.h"
 #include "models/error.h"

@@ -6,11 +6,11 @@
 //     hyper-parameters are read off the tensor shapes.
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
+
+#include <optional>
+#include <string>
 
 #include "models/dit/wan_model.h"
 #include "models/dit_config.h"

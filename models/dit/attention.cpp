@@ -1,10 +1,10 @@
 #include "models/dit/attention.h"
 
+#include <torch/version.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
-
-#include <torch/version.h>
 
 #include "models/error.h"
 
@@ -72,8 +72,8 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
       const at::Tensor limits = at::tensor(lens, at::kLong).to(q.device());
       mask = (positions.unsqueeze(0) < limits.unsqueeze(1)).view({q.size(0), 1, 1, k.size(1)});
     }
-    return at::scaled_dot_product_attention(q.to(dtype).transpose(1, 2), k.to(dtype).transpose(1, 2),
-                                            v.transpose(1, 2), mask)
+    return at::scaled_dot_product_attention(q.to(dtype).transpose(1, 2), k.to(dtype).transpose(1, 2), v.transpose(1, 2),
+                                            mask)
         .transpose(1, 2);
   }
 #endif

@@ -18,9 +18,7 @@ at::Tensor merge_heads(const at::Tensor& x) { return x.flatten(2); }
 
 }  // namespace
 
-RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps(eps) {
-  weight = register_parameter("weight", at::ones({dim}));
-}
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps(eps) { weight = register_parameter("weight", at::ones({dim})); }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
   const at::Tensor xf = x.to(at::kFloat);
@@ -29,8 +27,7 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
   return (xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps)).to(x.scalar_type()) * weight;
 }
 
-SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps)
-    : num_heads(num_heads) {
+SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps) : num_heads(num_heads) {
   q = register_module("q", torch::nn::Linear(dim, dim));
   k = register_module("k", torch::nn::Linear(dim, dim));
   v = register_module("v", torch::nn::Linear(dim, dim));
@@ -77,8 +74,8 @@ at::Tensor CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   const at::Tensor text = context.slice(1, image_len);
 
   const at::Tensor query = project(q, norm_q, x, num_heads);
-  at::Tensor out = merge_heads(
-      attention(query, project(k, norm_k, text, num_heads), project(v, RMSNorm{nullptr}, text, num_heads)));
+  at::Tensor out =
+      merge_heads(attention(query, project(k, norm_k, text, num_heads), project(v, RMSNorm{nullptr}, text, num_heads)));
   if (with_image) {
     const at::Tensor image = context.slice(1, 0, image_len);
     out = out + merge_heads(attention(query, project(k_img, norm_k_img, image, num_heads),

@@ -2,13 +2,13 @@
 // cross-attention to the text tokens, plus the image tokens for i2v / flf2v.
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "models/dit/dit_embeddings.h"
 
@@ -39,8 +39,7 @@ TORCH_MODULE(SelfAttention);
 // Unmasked cross-attention to the context. With image tokens (i2v, flf2v) the context is
 // [image tokens | text_len text tokens]; both parts are attended separately and summed.
 struct CrossAttentionImpl : torch::nn::Module {
-  CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens,
-                     int64_t text_len);
+  CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens, int64_t text_len);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
 

@@ -1,8 +1,8 @@
 #include "models/dit/dit_block.h"
 
-#include <cmath>
-
 #include <torch/nn/modules/activation.h>
+
+#include <cmath>
 
 #include "models/dit/precision.h"
 
@@ -13,11 +13,11 @@ DiTBlockImpl::DiTBlockImpl(const DiTConfig& c) : eps(c.eps) {
   if (c.cross_attn_norm)
     norm3 = register_module(
         "norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.eps).elementwise_affine(true)));
-  cross_attn = register_module(
-      "cross_attn", CrossAttention(c.dim, c.num_heads, c.qk_norm, c.eps, c.has_image_input(), c.text_len));
+  cross_attn = register_module("cross_attn",
+                               CrossAttention(c.dim, c.num_heads, c.qk_norm, c.eps, c.has_image_input(), c.text_len));
   ffn = register_module("ffn", torch::nn::Sequential(torch::nn::Linear(c.dim, c.ffn_dim),
-                                                      torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
-                                                      torch::nn::Linear(c.ffn_dim, c.dim)));
+                                                     torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
+                                                     torch::nn::Linear(c.ffn_dim, c.dim)));
   modulation = register_parameter("modulation", at::randn({1, 6, c.dim}) / std::sqrt(static_cast<double>(c.dim)));
 }
 

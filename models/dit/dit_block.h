@@ -2,14 +2,14 @@
 // conditioning tokens, modulated feed-forward network.
 #pragma once
 
-#include <vector>
-
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <vector>
 
 #include "models/dit/dit_attention.h"
 #include "models/dit/dit_embeddings.h"
@@ -30,8 +30,8 @@ struct DiTBlockImpl : torch::nn::Module {
   SelfAttention self_attn{nullptr};
   torch::nn::LayerNorm norm3{nullptr};  // affine norm before cross-attention (cross_attn_norm)
   CrossAttention cross_attn{nullptr};
-  torch::nn::Sequential ffn{nullptr};   // Linear, GELU (tanh), Linear
-  at::Tensor modulation;                // [1, 6, dim], float32
+  torch::nn::Sequential ffn{nullptr};  // Linear, GELU (tanh), Linear
+  at::Tensor modulation;               // [1, 6, dim], float32
 };
 TORCH_MODULE(DiTBlock);
 

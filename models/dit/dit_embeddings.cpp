@@ -52,14 +52,14 @@ const RopeRotation& RopeCache::rotation(const PatchGrid& grid, const at::Device&
 at::Tensor apply_rope(const at::Tensor& x, const std::vector<RopeRotation>& rotations) {
   const int64_t heads = x.size(2), head_dim = x.size(3);
   std::vector<at::Tensor> samples;
-  for (size_t i = 0; i < rotations.size(); ++i) {
+  for (int64_t i = 0; i < static_cast<int64_t>(rotations.size()); ++i) {
     const RopeRotation& r = rotations[i];
     const int64_t n = r.cos.size(0);
     const at::Tensor pairs = x[i].slice(0, 0, n).to(at::kDouble).reshape({n, heads, head_dim / 2, 2});
     const at::Tensor re = pairs.select(-1, 0), im = pairs.select(-1, 1);
     // (re + i im) * (cos + i sin)
-    const at::Tensor rotated = at::stack({re * r.cos - im * r.sin, re * r.sin + im * r.cos}, -1)
-                                   .reshape({n, heads, head_dim});
+    const at::Tensor rotated =
+        at::stack({re * r.cos - im * r.sin, re * r.sin + im * r.cos}, -1).reshape({n, heads, head_dim});
     samples.push_back(at::cat({rotated.to(at::kFloat), x[i].slice(0, n).to(at::kFloat)}));
   }
   return at::stack(samples);

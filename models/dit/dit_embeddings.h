@@ -3,13 +3,13 @@
 // the video tokens.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <ATen/ATen.h>
 
 namespace wan::dit {
 

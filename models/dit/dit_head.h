@@ -2,13 +2,13 @@
 // position. Runs in float32 (a reference float32 island).
 #pragma once
 
-#include <array>
-#include <cstdint>
-
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <array>
+#include <cstdint>
 
 namespace wan::dit {
 

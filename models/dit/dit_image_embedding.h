@@ -3,8 +3,6 @@
 // into one sequence and adds a learned position embedding.
 #pragma once
 
-#include <cstdint>
-
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -12,11 +10,13 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
+
 namespace wan::dit {
 
 struct ImageEmbeddingImpl : torch::nn::Module {
-  static constexpr int64_t kFeatureDim = 1280;        // CLIP ViT-H/14 width
-  static constexpr int64_t kTokensPerImage = 257;     // 1 + 16 x 16 patches
+  static constexpr int64_t kFeatureDim = 1280;     // CLIP ViT-H/14 width
+  static constexpr int64_t kTokensPerImage = 257;  // 1 + 16 x 16 patches
 
   ImageEmbeddingImpl(int64_t dim, bool first_last_frame);
   // clip_fea [B * images_per_sample(), tokens, 1280] -> [B, images_per_sample() * tokens, dim].

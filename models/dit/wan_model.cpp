@@ -1,9 +1,9 @@
 #include "models/dit/wan_model.h"
 
+#include <torch/nn/modules/activation.h>
+
 #include <algorithm>
 #include <sstream>
-
-#include <torch/nn/modules/activation.h>
 
 #include "models/dit/precision.h"
 #include "models/error.h"
@@ -21,17 +21,18 @@ void fail(const std::string& what) { throw Error("DiT forward: " + what); }
 
 }  // namespace
 
-WanModelImpl::WanModelImpl(const DiTConfig& config) : config_(config), rope_(config.head_dim(), config.rope_max_seq_len) {
+WanModelImpl::WanModelImpl(const DiTConfig& config)
+    : config_(config), rope_(config.head_dim(), config.rope_max_seq_len) {
   config_.validate();
   const DiTConfig& c = config_;
   const auto& p = c.patch_size;
   patch_embedding = register_module(
       "patch_embedding",
       torch::nn::Conv3d(torch::nn::Conv3dOptions(c.in_dim, c.dim, {p[0], p[1], p[2]}).stride({p[0], p[1], p[2]})));
-  text_embedding = register_module(
-      "text_embedding",
-      torch::nn::Sequential(torch::nn::Linear(c.text_dim, c.dim),
-                            torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")), torch::nn::Linear(c.dim, c.dim)));
+  text_embedding = register_module("text_embedding",
+                                   torch::nn::Sequential(torch::nn::Linear(c.text_dim, c.dim),
+                                                         torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
+                                                         torch::nn::Linear(c.dim, c.dim)));
   time_embedding = register_module(
       "time_embedding",
       torch::nn::Sequential(torch::nn::Linear(c.freq_dim, c.dim), torch::nn::SiLU(), torch::nn::Linear(c.dim, c.dim)));
@@ -81,7 +82,8 @@ at::Tensor WanModelImpl::embed_video(const std::vector<at::Tensor>& x, const std
     // [1, dim, f, h, w] -> [tokens, dim], zero rows up to seq_len; the residual stream is float32.
     const at::Tensor embedded =
         patch_embedding->forward(u.to(w.device(), w.scalar_type()).unsqueeze(0)).flatten(2).transpose(1, 2)[0];
-    tokens.push_back(at::cat({embedded.to(at::kFloat), embedded.new_zeros({seq_len - grid.tokens(), c.dim}, at::kFloat)}));
+    tokens.push_back(
+        at::cat({embedded.to(at::kFloat), embedded.new_zeros({seq_len - grid.tokens(), c.dim}, at::kFloat)}));
   }
   return at::stack(tokens);
 }
@@ -96,7 +98,8 @@ at::Tensor WanModelImpl::embed_context(const std::vector<at::Tensor>& context, c
       fail("context[" + std::to_string(i) + "] must be [L <= text_len " + std::to_string(c.text_len) + ", text_dim " +
            std::to_string(c.text_dim) + "], got " + shape_of(u));
     // Padding rows go through text_embedding too and stay visible to the cross-attention.
-    padded.push_back(at::cat({u.to(w.device(), at::kFloat), at::zeros({c.text_len - u.size(0), c.text_dim}, w.options().dtype(at::kFloat))}));
+    padded.push_back(at::cat({u.to(w.device(), at::kFloat),
+                              at::zeros({c.text_len - u.size(0), c.text_dim}, w.options().dtype(at::kFloat))}));
   }
   at::Tensor text = at::stack(padded);
   const auto* text_in = text_embedding[0]->as<torch::nn::Linear>();
@@ -109,8 +112,8 @@ at::Tensor WanModelImpl::embed_context(const std::vector<at::Tensor>& context, c
       (images == 2 && clip_fea.size(1) != dit::ImageEmbeddingImpl::kTokensPerImage))
     fail("clip_fea must be [" + std::to_string(images) + " x batch " + std::to_string(context.size()) + ", " +
          (images == 2 ? std::to_string(dit::ImageEmbeddingImpl::kTokensPerImage) : std::string("tokens")) + ", " +
-         std::to_string(dit::ImageEmbeddingImpl::kFeatureDim) + "] for a " + to_string(c.model_type) +
-         " model, got " + shape_of(clip_fea));
+         std::to_string(dit::ImageEmbeddingImpl::kFeatureDim) + "] for a " + to_string(c.model_type) + " model, got " +
+         shape_of(clip_fea));
   const at::Tensor image = img_emb->forward(clip_fea.to(w.device()));
   return at::cat({image, text.to(at::kFloat)}, 1);
 }
@@ -119,11 +122,10 @@ std::vector<at::Tensor> WanModelImpl::unpatchify(const at::Tensor& x, const std:
   const auto& p = config_.patch_size;
   const int64_t c = config_.out_dim;
   std::vector<at::Tensor> out;
-  for (size_t i = 0; i < grids.size(); ++i) {
+  for (int64_t i = 0; i < static_cast<int64_t>(grids.size()); ++i) {
     const dit::PatchGrid& g = grids[i];
     // Token channels are (p, q, r, c); output is c, (f p), (h q), (w r).
-    out.push_back(x[i]
-                      .slice(0, 0, g.tokens())
+    out.push_back(x[i].slice(0, 0, g.tokens())
                       .reshape({g.f, g.h, g.w, p[0], p[1], p[2], c})
                       .permute({6, 0, 3, 1, 4, 2, 5})
                       .reshape({c, g.f * p[0], g.h * p[1], g.w * p[2]})
@@ -164,8 +166,7 @@ std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, 
   }
   const at::Tensor seq_lens = at::tensor(lens, at::kLong);
 
-  const at::Tensor e =
-      time_embedding->forward(dit::sinusoidal_time_embedding(c.freq_dim, t.to(device)).to(at::kFloat));
+  const at::Tensor e = time_embedding->forward(dit::sinusoidal_time_embedding(c.freq_dim, t.to(device)).to(at::kFloat));
   const at::Tensor e0 = time_projection->forward(e).unflatten(1, {6, c.dim});
 
   const at::Tensor ctx = embed_context(context, clip_fea);

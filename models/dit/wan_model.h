@@ -3,9 +3,6 @@
 // loads an official state dict.
 #pragma once
 
-#include <functional>
-#include <vector>
-
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -13,6 +10,9 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <functional>
+#include <vector>
 
 #include "models/dit/dit_block.h"
 #include "models/dit/dit_embeddings.h"

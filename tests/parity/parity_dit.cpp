@@ -19,8 +19,9 @@ void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   const at::Tensor clip_fea = c.has("in.clip_fea") ? c.tensor("in.clip_fea") : at::Tensor();
   const std::vector<at::Tensor> y = c.has("in.y.0") ? c.tensor_list("in.y") : std::vector<at::Tensor>{};
   c10::AutoGradMode no_grad(false);
-  const std::vector<at::Tensor> pred = model->forward(c.tensor_list("in.x"), c.tensor("in.t"), c.tensor_list("in.context"),
-                                                      c.args().at("seq_len").get<int64_t>(), clip_fea, y);
+  const std::vector<at::Tensor> pred =
+      model->forward(c.tensor_list("in.x"), c.tensor("in.t"), c.tensor_list("in.context"),
+                     c.args().at("seq_len").get<int64_t>(), clip_fea, y);
   report.compare_list("out.pred", pred, c.tensor_list("out.pred"));
 }
 

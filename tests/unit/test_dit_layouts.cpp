@@ -3,13 +3,12 @@
 // give the reference output; hyper-parameters come from the tensors when config.json is
 // absent; broken checkpoints give errors naming the tensor or key.
 //   test-dit-layouts FIXTURES_DIR
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 #include <nlohmann/json.hpp>
 
 #include "models/checkpoint_layout.h"
@@ -151,7 +150,8 @@ void scaled_weights_are_dequantized() {
   wan::TensorMap scaled;
   for (const auto& [name, t] : i2v().weights) {
     const std::string suffix = ".weight";
-    if (t.dim() == 2 && name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (t.dim() == 2 && name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       const std::string base = name.substr(0, name.size() - suffix.size());
       scaled["model.diffusion_model." + name] = t.to(at::kFloat) / 4;  // exact: a power of two
       scaled["model.diffusion_model." + base + ".scale_weight"] = at::full({1}, 4.0f);
@@ -180,8 +180,9 @@ void config_is_inferred_without_config_json() {
     inferred.infer_from_weights(wan::load_safetensors((fixtures / name / "weights.safetensors").string()));
     EXPECT_MSG(inferred.model_type == expected.model_type, name);
     EXPECT_MSG(inferred.patch_size == expected.patch_size, name);
-    EXPECT_MSG(inferred.dim == expected.dim && inferred.ffn_dim == expected.ffn_dim && inferred.freq_dim == expected.freq_dim,
-               name);
+    EXPECT_MSG(
+        inferred.dim == expected.dim && inferred.ffn_dim == expected.ffn_dim && inferred.freq_dim == expected.freq_dim,
+        name);
     EXPECT_MSG(inferred.in_dim == expected.in_dim && inferred.out_dim == expected.out_dim, name);
     EXPECT_MSG(inferred.text_dim == expected.text_dim && inferred.num_layers == expected.num_layers, name);
     EXPECT_MSG(inferred.qk_norm && inferred.cross_attn_norm, name);

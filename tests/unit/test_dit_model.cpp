@@ -3,10 +3,13 @@
 // between-blocks hook runs after every block and can abort, bad inputs give errors that say
 // what is wrong, and a bf16 model keeps the reference's float32 islands.
 //   test-dit-model FIXTURES_DIR
-#include <filesystem>
-
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <torch/cuda.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "models/dit/wan_model.h"
 #include "models/dit_config.h"
@@ -20,9 +23,10 @@ namespace {
 
 fs::path fixtures;
 
-wan::WanModel load_case(const std::string& name, at::ScalarType dtype = at::kFloat) {
+wan::WanModel load_case(const std::string& name, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU) {
   wan::WanModel model(wan::DiTConfig::from_json_file((fixtures / name / "config.json").string()));
   model->set_compute_dtype(dtype);
+  model->to(device);
   wan::load_state_dict(*model, wan::load_safetensors((fixtures / name / "weights.safetensors").string()), name);
   return model;
 }
@@ -90,9 +94,11 @@ void bad_inputs_are_explained() {
   const at::Tensor x = at::randn({16, 1, 2, 2});
   const at::Tensor y = at::randn({20, 1, 2, 2});
   EXPECT_ERROR(i2v->forward({x}, at::ones({1}), {at::randn({4, 32})}, 4), "needs clip_fea");
-  EXPECT_ERROR(i2v->forward({x}, at::ones({1}), {at::randn({4, 32})}, 4, at::randn({1, 257, 1024}), {y}), "clip_fea must be");
-  EXPECT_ERROR(i2v->forward({x}, at::ones({1}), {at::randn({4, 32})}, 4, at::randn({1, 257, 1280}), {at::randn({20, 1, 4, 2})}),
-               "must match x[0]");
+  EXPECT_ERROR(i2v->forward({x}, at::ones({1}), {at::randn({4, 32})}, 4, at::randn({1, 257, 1024}), {y}),
+               "clip_fea must be");
+  EXPECT_ERROR(
+      i2v->forward({x}, at::ones({1}), {at::randn({4, 32})}, 4, at::randn({1, 257, 1280}), {at::randn({20, 1, 4, 2})}),
+      "must match x[0]");
 }
 
 void bf16_model_keeps_float32_islands() {
@@ -117,6 +123,41 @@ void bf16_model_keeps_float32_islands() {
   EXPECT_MSG(err < 3e-2, "bf16 vs float32 rel L2 " + std::to_string(err));
 }
 
+std::vector<at::Tensor> list(const wan::TensorMap& io, const std::string& name, at::Device device) {
+  std::vector<at::Tensor> out;
+  for (int i = 0; io.count(name + "." + std::to_string(i)); ++i)
+    out.push_back(io.at(name + "." + std::to_string(i)).to(device, at::kFloat));
+  return out;
+}
+
+// The fused-attention path (libtorch >= 2 on CUDA), with padded keys in dit-t2v-tiny.
+void fixtures_on_cuda() {
+  if (!torch::cuda::is_available()) {
+    std::printf("test-dit-model: no CUDA device, CUDA checks skipped\n");
+    return;
+  }
+  const at::Device cuda(at::kCUDA);
+  for (const char* name : {"dit-t2v-tiny", "dit-i2v-tiny", "dit-flf2v-tiny"}) {
+    const wan::TensorMap io = wan::load_safetensors((fixtures / name / "io.safetensors").string());
+    std::ifstream case_json(fixtures / name / "case.json");
+    const int64_t seq_len = nlohmann::json::parse(case_json).at("args").at("seq_len").get<int64_t>();
+    const at::Tensor clip = io.count("in.clip_fea") ? io.at("in.clip_fea").to(cuda, at::kFloat) : at::Tensor();
+    // float32 (cuDNN may use TF32 for the patch embedding) and bfloat16 compute.
+    for (const auto& [dtype, tolerance] :
+         {std::pair<at::ScalarType, double>{at::kFloat, 2e-3}, {at::kBFloat16, 3e-2}}) {
+      wan::WanModel model = load_case(name, dtype, cuda);
+      const std::vector<at::Tensor> pred =
+          model->forward(list(io, "in.x", cuda), io.at("in.t").to(cuda), list(io, "in.context", cuda), seq_len, clip,
+                         list(io, "in.y", cuda));
+      for (size_t i = 0; i < pred.size(); ++i) {
+        const double err = rel_l2(pred[i].cpu(), io.at("out.pred." + std::to_string(i)));
+        std::printf("test-dit-model: CUDA %s %s out.pred.%zu rel L2 %.3e\n", name, c10::toString(dtype), i, err);
+        EXPECT_MSG(pred[i].is_cuda() && err < tolerance, std::string(name) + " " + c10::toString(dtype));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,6 +173,7 @@ int main(int argc, char** argv) {
     between_blocks_runs_after_every_block();
     bad_inputs_are_explained();
     bf16_model_keeps_float32_islands();
+    fixtures_on_cuda();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected error: %s\n", e.what());
     ++wan::test::failures();
