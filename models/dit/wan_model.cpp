@@ -21,7 +21,7 @@ void fail(const std::string& what) { throw Error("DiT forward: " + what); }
 
 }  // namespace
 
-WanModelImpl::WanModelImpl(const DiTConfig& config)
+WanModelImpl::WanModelImpl(const DiTConfig& config, const at::TensorOptions& options)
     : config_(config), rope_(config.head_dim(), config.rope_max_seq_len) {
   config_.validate();
   const DiTConfig& c = config_;
@@ -38,11 +38,20 @@ WanModelImpl::WanModelImpl(const DiTConfig& config)
       torch::nn::Sequential(torch::nn::Linear(c.freq_dim, c.dim), torch::nn::SiLU(), torch::nn::Linear(c.dim, c.dim)));
   time_projection =
       register_module("time_projection", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(c.dim, 6 * c.dim)));
+  const at::ScalarType dtype = options.has_dtype() ? c10::typeMetaToScalarType(options.dtype()) : at::kFloat;
+  const at::Device device = options.device();
   blocks = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_layers; ++i) blocks->push_back(dit::DiTBlock(c));
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    dit::DiTBlock block(c);
+    block->set_compute_dtype(dtype);
+    block->to(device);
+    blocks->push_back(block);
+  }
   head = register_module("head", dit::Head(c.dim, c.out_dim, c.patch_size, c.eps));
   if (c.has_image_input())
     img_emb = register_module("img_emb", dit::ImageEmbedding(c.dim, c.model_type == DiTModelType::FLF2V));
+  set_compute_dtype(dtype);
+  to(device);
 }
 
 void WanModelImpl::set_compute_dtype(at::ScalarType dtype) {

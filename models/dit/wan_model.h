@@ -27,7 +27,9 @@ namespace wan {
 using BetweenBlocks = std::function<void()>;
 
 struct WanModelImpl : torch::nn::Module {
-  explicit WanModelImpl(const DiTConfig& config);
+  // options: the device to build on and the compute dtype (see set_compute_dtype); blocks
+  // move there one by one, so the host never holds the whole float32 model.
+  explicit WanModelImpl(const DiTConfig& config, const at::TensorOptions& options = {});
 
   // x[i] [C_x, F, H, W] noisy latents (C_x + C_y = in_dim; F, H, W multiples of the patch
   // size); t [B] timesteps; context[i] [L_i <= text_len, text_dim]; seq_len >= the token
@@ -41,7 +43,7 @@ struct WanModelImpl : torch::nn::Module {
 
   // Runs the matrix-heavy layers (patch, text and image embeddings, attention projections,
   // FFNs) in `dtype` (e.g. bf16 on CUDA); time embedding, modulation, norms, RoPE and head
-  // stay float32 as in the reference. Call before loading weights to keep fp32 islands exact.
+  // stay float32 as in the reference (they are never converted).
   void set_compute_dtype(at::ScalarType dtype);
 
   const DiTConfig& config() const { return config_; }

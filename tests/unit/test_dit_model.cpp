@@ -24,9 +24,8 @@ namespace {
 fs::path fixtures;
 
 wan::WanModel load_case(const std::string& name, at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU) {
-  wan::WanModel model(wan::DiTConfig::from_json_file((fixtures / name / "config.json").string()));
-  model->set_compute_dtype(dtype);
-  model->to(device);
+  wan::WanModel model(wan::DiTConfig::from_json_file((fixtures / name / "config.json").string()),
+                      at::TensorOptions().device(device).dtype(dtype));
   wan::load_state_dict(*model, wan::load_safetensors((fixtures / name / "weights.safetensors").string()), name);
   return model;
 }

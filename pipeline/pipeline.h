@@ -1,0 +1,84 @@
+// The generation pipeline: loads a checkpoint folder once, then turns
+// Requests into frames, streaming them out as the VAE decodes them.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "pipeline/request.h"
+
+namespace wan {
+
+enum class MemoryMode {
+  Resident,        // every model on the device all the time
+  Sequential,      // each model moved to the device only for its phase
+  TextEncoderCpu,  // umT5 stays on the CPU, the rest resident
+  BlockSwap,       // DiT blocks stream from pinned host memory
+};
+
+struct PipelineOptions {
+  std::string model_path;               // checkpoint folder (official / diffusers layout) or file
+  std::string device = "cpu";           // "cpu", "cuda", "cuda:N"
+  std::string dtype = "auto";           // "auto" (bf16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16"
+  std::string text_encoder_device;      // "" = same as device
+  MemoryMode memory_mode = MemoryMode::Resident;
+  std::string cache_dir;                // on-disk prompt-embedding cache; "" = memory only
+};
+
+enum class Phase { Load, Encode, Denoise, Decode };
+const char* phase_name(Phase p);
+
+struct Progress {
+  Phase phase;
+  int step = 0;           // denoising step (1-based) or decoded latent frame
+  int total_steps = 0;
+  double elapsed_s = 0;   // since the request started
+};
+
+// Set from any thread; checked at least between DiT blocks.
+class CancelToken {
+ public:
+  void cancel() { cancelled_.store(true); }
+  void reset() { cancelled_.store(false); }
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+// Thrown out of generate() when the token was cancelled.
+struct Cancelled : std::exception {
+  const char* what() const noexcept override { return "generation cancelled"; }
+};
+
+struct GenerationCallbacks {
+  std::function<void(const Progress&)> on_progress;
+  // frames: uint8 RGB [n, H, W, 3] on the CPU, contiguous; first = index of frames[0] in the clip.
+  std::function<void(const at::Tensor& frames, int64_t first)> on_frames;
+};
+
+struct GenerationResult {
+  int64_t seed = 0;     // the seed used (drawn when the request's was negative)
+  int width = 0, height = 0, num_frames = 0;
+};
+
+class Pipeline {
+ public:
+  // Loads (or shares, through the process-wide model registry) the models of
+  // options.model_path. Throws wan::Error with a message a user can act on.
+  static std::shared_ptr<Pipeline> load(const PipelineOptions& options,
+                                        const std::function<void(const Progress&)>& on_progress = {});
+  virtual ~Pipeline() = default;
+
+  virtual Task task() const = 0;                 // what the checkpoint does (i2v, flf2v or t2v)
+  // The output size for a request (the reference's rounding from max_area and
+  // the image aspect, or the explicit size), without generating.
+  virtual std::pair<int, int> output_size(const Request& request) const = 0;
+  virtual GenerationResult generate(const Request& request, const GenerationCallbacks& callbacks,
+                                    const CancelToken& cancel) = 0;
+};
+
+}  // namespace wan

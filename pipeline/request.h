@@ -1,0 +1,43 @@
+// What to generate: one request type for the three tasks (t2v, i2v, flf2v).
+// Defaults are the official CLI's (generate.py / wan/configs).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wan {
+
+enum class Task { TextToVideo, ImageToVideo, FirstLastFrameToVideo };
+enum class Solver { UniPC, DPMpp, Euler };
+
+// A decoded 8-bit RGB image, rows packed (stride = 3 * width).
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;
+};
+
+struct Request {
+  std::optional<RgbImage> image;       // i2v and flf2v: the first frame
+  std::optional<RgbImage> last_image;  // flf2v: the last frame
+  std::string prompt;
+  // Empty = the official default negative prompt of the task (exactly as the
+  // reference: only "" selects it; whitespace is used as given).
+  std::string negative_prompt;
+  int64_t max_area = 832 * 480;        // target pixel count; size follows the image's aspect
+  int width = 0, height = 0;           // explicit size (multiples of 16) overrides max_area when both set
+  int num_frames = 81;                 // 4n+1
+  int steps = 0;                       // 0 = task default (40 i2v/flf2v, 50 t2v)
+  double shift = 5.0;
+  double guidance_scale = 5.0;
+  Solver solver = Solver::UniPC;
+  int64_t seed = -1;                   // negative = random; the seed used is reported
+
+  Task task() const;
+  // Throws wan::Error naming the field: frames not 4n+1, size not a multiple
+  // of 16, zero steps, negative guidance, missing image for i2v, ...
+  void validate() const;
+};
+
+}  // namespace wan
