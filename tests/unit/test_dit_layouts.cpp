@@ -1,7 +1,8 @@
 // wan::load_dit on every checkpoint layout: the dit-i2v-tiny fixture written as an official
 // folder, a diffusers pipeline folder, a ComfyUI single file (also scaled-fp8 style) must all
-// give the reference output; hyper-parameters come from the tensors when config.json is
-// absent; broken checkpoints give errors naming the tensor or key.
+// give the reference output, and so must the e2e case's released-style folder; the
+// hyper-parameters come from the tensors when config.json is absent; broken checkpoints give
+// errors naming the tensor or key.
 //   test-dit-layouts FIXTURES_DIR
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -248,6 +249,21 @@ void broken_checkpoints_name_the_problem() {
   EXPECT_ERROR(wan::read_dit_checkpoint((tmpdir() / "empty").string()), "diffusion_pytorch_model.safetensors");
 }
 
+// The end-to-end case's folder has the released layout: config.json without text_dim (it is
+// 4096 here, read off the weights) and BF16 weights. Its first conditional prediction pins it.
+void released_folder_reproduces_first_step() {
+  const fs::path dir = fixtures / "e2e-i2v-tiny";
+  wan::WanModel model = wan::load_dit((dir / "ckpt").string(), at::kCPU, at::kFloat);
+  EXPECT(model->config().text_dim == 4096 && model->config().model_type == wan::DiTModelType::I2V);
+  const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
+  const int64_t seq_len = read_json(dir / "case.json").at("derived").at("max_seq_len").get<int64_t>();
+  const at::Tensor pred =
+      model->forward({io.at("out.noise")}, io.at("out.timesteps").slice(0, 0, 1), {io.at("out.context")}, seq_len,
+                     io.at("out.clip_context"), {io.at("out.y")})[0];
+  const double err = rel_l2(pred, io.at("out.noise_pred_cond")[0]);
+  EXPECT_MSG(err < 1e-5, "e2e first step: rel L2 " + std::to_string(err));
+}
+
 void diffusers_config_names() {
   json j = diffusers_config(i2v().config);
   j["pos_embed_seq_len"] = 514;
@@ -279,6 +295,7 @@ int main(int argc, char** argv) {
     config_is_inferred_without_config_json();
     released_head_width_needs_no_config();
     broken_checkpoints_name_the_problem();
+    released_folder_reproduces_first_step();
     diffusers_config_names();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected error: %s\n", e.what());
