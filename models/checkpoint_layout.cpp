@@ -27,6 +27,39 @@ const std::vector<LayoutPrefix>& layout_prefixes() {
 const std::vector<LayoutRule>& layout_rules() {
   static const std::vector<LayoutRule> rules = {
       // --- DiT ---
+      // diffusers WanTransformer3DModel (scripts/convert_wan_to_diffusers.py); same shapes.
+      // diffusers numbers the block norms in call order, so its norm2 is the official norm3.
+      {ModelFamily::DiT, "diffusers", "condition_embedder.time_embedder.linear_1.{*}", "time_embedding.0.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.time_embedder.linear_2.{*}", "time_embedding.2.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.time_proj.{*}", "time_projection.1.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.text_embedder.linear_1.{*}", "text_embedding.0.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.text_embedder.linear_2.{*}", "text_embedding.2.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.image_embedder.norm1.{*}", "img_emb.proj.0.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.image_embedder.ff.net.0.proj.{*}", "img_emb.proj.1.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.image_embedder.ff.net.2.{*}", "img_emb.proj.3.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.image_embedder.norm2.{*}", "img_emb.proj.4.{*}"},
+      {ModelFamily::DiT, "diffusers", "condition_embedder.image_embedder.pos_embed", "img_emb.emb_pos"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn1.to_q.{*}", "blocks.{i}.self_attn.q.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn1.to_k.{*}", "blocks.{i}.self_attn.k.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn1.to_v.{*}", "blocks.{i}.self_attn.v.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn1.to_out.0.{*}", "blocks.{i}.self_attn.o.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn1.norm_q.{*}", "blocks.{i}.self_attn.norm_q.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn1.norm_k.{*}", "blocks.{i}.self_attn.norm_k.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.to_q.{*}", "blocks.{i}.cross_attn.q.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.to_k.{*}", "blocks.{i}.cross_attn.k.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.to_v.{*}", "blocks.{i}.cross_attn.v.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.to_out.0.{*}", "blocks.{i}.cross_attn.o.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.norm_q.{*}", "blocks.{i}.cross_attn.norm_q.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.norm_k.{*}", "blocks.{i}.cross_attn.norm_k.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.add_k_proj.{*}", "blocks.{i}.cross_attn.k_img.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.add_v_proj.{*}", "blocks.{i}.cross_attn.v_img.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.attn2.norm_added_k.{*}", "blocks.{i}.cross_attn.norm_k_img.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.norm2.{*}", "blocks.{i}.norm3.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.ffn.net.0.proj.{*}", "blocks.{i}.ffn.0.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.ffn.net.2.{*}", "blocks.{i}.ffn.2.{*}"},
+      {ModelFamily::DiT, "diffusers", "blocks.{i}.scale_shift_table", "blocks.{i}.modulation"},
+      {ModelFamily::DiT, "diffusers", "scale_shift_table", "head.modulation"},
+      {ModelFamily::DiT, "diffusers", "proj_out.{*}", "head.head.{*}"},
       // --- VAE ---
       // diffusers AutoencoderKLWan (scripts/convert_wan_to_diffusers.py, released layout:
       // 4 levels of 2 (encoder) / 3 (decoder) residual blocks, no attention in the levels).
