@@ -40,6 +40,7 @@ ClipVisionEncoder load_clip_vision_encoder(const TensorMap& checkpoint, const st
   std::string layout;
   const TensorMap weights = clip_vision_weights(checkpoint, &layout);
   VisionTransformer tower(ClipVisionConfig::from_weights(weights));
+  tower->to(device, dtype);  // before loading: the float32 CPU copy is freed early
   load_state_dict(*tower, weights, what + " (" + layout + " layout)");
   return ClipVisionEncoder(tower, device, dtype);
 }

@@ -24,8 +24,8 @@ T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, 
   std::string layout;
   const TensorMap weights = t5_official_weights(checkpoint, &layout);
   T5Encoder model(T5Config::from_weights(weights));
+  model->to(device, dtype);  // before loading: the float32 CPU copy is freed early
   load_state_dict(*model, weights, what + " (" + layout + " layout)");
-  model->to(device, dtype);
   model->eval();
   return model;
 }
@@ -41,6 +41,7 @@ TensorMap read_t5_checkpoint(const std::string& path) {
   }
   if (!fs::is_regular_file(path, ec)) throw Error("umT5 checkpoint not found: " + path);
   const std::string ext = fs::path(path).extension().string();
+  // The official .pth (torch.save) is read by the checkpoint-file reader of the VAE work once merged.
   if (ext == ".safetensors" || ext == ".json") return load_safetensors(path);
   throw Error("umT5 checkpoint " + path + ": unsupported file type '" + ext +
               "' (expected .safetensors, a *.safetensors.index.json or a folder)");
