@@ -1,5 +1,6 @@
 #include "models/t5/html_unescape.h"
 
+#include <cstdint>
 #include <unordered_map>
 
 #include "models/t5/html_entities.h"

@@ -16,6 +16,7 @@ void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   // The case's file holds the whole reference tower; head and post_norm are
   // dropped as for a released checkpoint.
   wan::load_state_dict(*tower, wan::clip_vision_weights(wan::load_safetensors(weights)), weights);
+  tower->to(c.device());
   tower->eval();
 
   const at::Tensor pixels = c.tensor("in.pixels");
@@ -25,7 +26,7 @@ void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
 
   const std::vector<at::Tensor> videos = c.tensor_list("in.video");
   report.compare("out.preprocessed", wan::clip_preprocess(videos, config), c.tensor("out.preprocessed"));
-  wan::ClipVisionEncoder encoder(tower, at::kCPU, at::kFloat);
+  wan::ClipVisionEncoder encoder(tower, c.device(), at::kFloat);
   report.compare("out.visual", encoder.encode_video(videos), c.tensor("out.visual"));
 }
 

@@ -14,6 +14,7 @@ void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   const wan::DiTConfig config = wan::DiTConfig::from_json_text(c.config().dump(), c.file("config").string());
   wan::WanModel model(config);
   wan::load_state_dict(*model, wan::load_safetensors(c.file("weights").string()), c.file("weights").string());
+  model->to(c.device());
   model->eval();
 
   const at::Tensor clip_fea = c.has("in.clip_fea") ? c.tensor("in.clip_fea") : at::Tensor();

@@ -13,6 +13,7 @@ void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   model->eval();
   const std::string weights = c.file("weights").string();
   wan::load_state_dict(*model, wan::load_safetensors(weights), weights);
+  model->to(c.device());
 
   const at::Tensor ids = c.tensor("in.ids"), mask = c.tensor("in.mask");
   const at::Tensor hidden = model->forward(ids, mask);
