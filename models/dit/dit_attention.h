@@ -8,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "models/dit/dit_embeddings.h"
@@ -30,12 +31,19 @@ struct SelfAttentionImpl : torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& seq_lens, const std::vector<RopeRotation>& rotations);
   // CUDA fast path: x bf16; RMSNorm + RoPE fused; `lens_device` = seq_lens on the device.
   at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& seq_lens, const at::Tensor& lens_device,
-                           const RopeRotation& rotation);
+                           int64_t max_len, const RopeRotation& rotation);
   void set_compute_dtype(at::ScalarType dtype);
 
   int64_t num_heads;
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
+
+ private:
+  // q, k and v re-pointed into one [3 dim, dim] weight so the fast path runs one GEMM;
+  // the parameters stay views under their own names, so loading still works.
+  void fuse_qkv();
+  std::once_flag qkv_fused_;
+  at::Tensor qkv_weight_, qkv_bias_;
 };
 TORCH_MODULE(SelfAttention);
 
@@ -44,6 +52,8 @@ TORCH_MODULE(SelfAttention);
 struct CrossAttentionImpl : torch::nn::Module {
   CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens, int64_t text_len);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
+  // CUDA fast path: x bf16 (already normalised), q RMSNorm fused.
+  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
 
   int64_t num_heads;

@@ -1,6 +1,8 @@
 // The DiT block on CUDA with our fused kernels: the math of dit_block.cpp, but
 // each elementwise chain (LayerNorm + modulation, q/k RMSNorm + RoPE, gated
-// residual add, bias + GELU) reads and writes its tensor once.
+// residual add, bias + GELU) reads and writes its tensor once, and q, k, v come
+// from one GEMM.
+#include <c10/core/InferenceMode.h>
 #include <torch/version.h>
 
 #include "models/cuda/fused_ops.h"
@@ -10,6 +12,11 @@
 #include "models/dit/precision.h"
 
 namespace wan::dit {
+namespace {
+
+at::Tensor heads_view(const at::Tensor& t, int64_t heads) { return t.view({t.size(0), t.size(1), heads, -1}); }
+
+}  // namespace
 
 bool DiTBlockImpl::can_run_fused(const at::Tensor& x, const std::vector<RopeRotation>& rotations) const {
   if (!x.is_cuda() || !cuda::fused_ops_available() || self_attn->norm_q.is_empty()) return false;
@@ -19,16 +26,57 @@ bool DiTBlockImpl::can_run_fused(const at::Tensor& x, const std::vector<RopeRota
   return true;
 }
 
+void SelfAttentionImpl::fuse_qkv() {
+  std::call_once(qkv_fused_, [this] {
+    c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
+    torch::NoGradGuard no_grad;
+    qkv_weight_ = at::cat({q->weight, k->weight, v->weight});
+    qkv_bias_ = at::cat({q->bias, k->bias, v->bias});
+    const int64_t dim = q->weight.size(0);
+    int64_t row = 0;
+    for (auto* layer : {&q, &k, &v}) {
+      (*layer)->weight.set_data(qkv_weight_.slice(0, row, row + dim));
+      (*layer)->bias.set_data(qkv_bias_.slice(0, row, row + dim));
+      row += dim;
+    }
+  });
+}
+
 at::Tensor SelfAttentionImpl::forward_fused(const at::Tensor& x, const at::Tensor& seq_lens,
-                                            const at::Tensor& lens_device, const RopeRotation& rotation) {
+                                            const at::Tensor& lens_device, int64_t max_len,
+                                            const RopeRotation& rotation) {
+  fuse_qkv();
   const double eps = norm_q->eps;
-  const auto heads_view = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), num_heads, -1}); };
-  const at::Tensor query =
-      cuda::rms_norm_rope(run_linear(q, x), norm_q->weight, rotation.cos_f32, rotation.sin_f32, lens_device, num_heads, eps);
-  const at::Tensor key =
-      cuda::rms_norm_rope(run_linear(k, x), norm_k->weight, rotation.cos_f32, rotation.sin_f32, lens_device, num_heads, eps);
-  const at::Tensor value = run_linear(v, x);
-  return run_linear(o, attention(heads_view(query), heads_view(key), heads_view(value), seq_lens).flatten(2));
+  const std::vector<at::Tensor> qkv = at::linear(x, qkv_weight_, qkv_bias_).chunk(3, -1);
+  const auto norm_rope = [&](const at::Tensor& t, const RMSNorm& norm) {
+    return cuda::rms_norm_rope(t, norm->weight, rotation.cos_f32, rotation.sin_f32, lens_device, max_len,
+                               num_heads, eps);
+  };
+  const at::Tensor query = norm_rope(qkv[0], norm_q), key = norm_rope(qkv[1], norm_k);
+  const at::Tensor value = heads_view(qkv[2], num_heads);
+  return run_linear(o, attention(heads_view(query, num_heads), heads_view(key, num_heads), value, seq_lens).flatten(2));
+}
+
+at::Tensor CrossAttentionImpl::forward_fused(const at::Tensor& x, const at::Tensor& context) {
+  const bool with_image = !k_img.is_empty();
+  const int64_t image_len = with_image ? context.size(1) - text_len : 0;
+  const at::Tensor none;
+  const auto project_context = [&](torch::nn::Linear proj, const RMSNorm& norm, const at::Tensor& c) {
+    at::Tensor y = run_linear(proj, c);
+    if (!norm.is_empty()) y = norm->forward(y);
+    return heads_view(y, num_heads);
+  };
+  const at::Tensor query = heads_view(
+      norm_q.is_empty() ? run_linear(q, x)
+                        : cuda::rms_norm_rope(run_linear(q, x), norm_q->weight, none, none, none, 0, num_heads, norm_q->eps),
+      num_heads);
+  const at::Tensor text = context.slice(1, image_len);
+  at::Tensor out = attention(query, project_context(k, norm_k, text), project_context(v, RMSNorm{nullptr}, text));
+  if (with_image) {
+    const at::Tensor image = context.slice(1, 0, image_len);
+    out.add_(attention(query, project_context(k_img, norm_k_img, image), project_context(v_img, RMSNorm{nullptr}, image)));
+  }
+  return run_linear(o, out.flatten(2));
 }
 
 at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor& time, const at::Tensor& seq_lens,
@@ -37,13 +85,15 @@ at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor&
   const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
   at::Tensor x = x_in.scalar_type() == at::kFloat ? x_in.contiguous() : x_in.to(at::kFloat).contiguous();
   const at::Tensor lens_device = seq_lens.to(x.device(), /*non_blocking=*/true);
+  const int64_t max_len = seq_lens.max().item<int64_t>();  // seq_lens lives on the CPU: no device sync
 
-  const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), seq_lens,
-                                                lens_device, rotations[0]);
+  const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), seq_lens, lens_device,
+                                                max_len, rotations[0]);
   cuda::gated_residual_(x, y, e[2]);
 
-  const at::Tensor normed = norm3.is_empty() ? x : norm3->forward(x);
-  x.add_(cross_attn->forward(normed, context));
+  const at::Tensor normed = norm3.is_empty() ? x.to(at::kBFloat16)
+                                             : cuda::layer_norm_affine(x, norm3->weight, norm3->bias, norm3->options.eps());
+  x.add_(cross_attn->forward_fused(normed, context));
 
   const at::Tensor h = cuda::modulated_layer_norm(x, e[3], e[4], eps);
   const auto& fc1 = ffn[0]->as<torch::nn::Linear>();

@@ -6,6 +6,7 @@
 #include <exception>
 #include <string>
 
+#include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 
 #include "models/error.h"
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
   }
   try {
     c10::AutoGradMode no_grad(false);
+    // The reference is exact float32: no TF32 in cuBLAS or cuDNN on the GPU.
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
     wan::parity::ParityCase c(argv[1], at::Device(device));
     auto runner = wan::parity::find_runner(c.kind());
     if (!runner) {

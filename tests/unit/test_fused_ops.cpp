@@ -43,8 +43,18 @@ void rms_norm_rope() {
   // Sample 1 has 20 real tokens: its padding rows are normalised, not rotated.
   rotated[1].slice(0, 20).copy_(normed[1].slice(0, 20).to(at::kDouble));
 
-  const at::Tensor got = wan::cuda::rms_norm_rope(x, w, cos, sin, valid, heads, 1e-6);
+  const at::Tensor got = wan::cuda::rms_norm_rope(x, w, cos, sin, valid, L, heads, 1e-6);
+  const at::Tensor plain = wan::cuda::rms_norm_rope(x, w, at::Tensor(), at::Tensor(), at::Tensor(), 0, heads, 1e-6);
+  EXPECT_MSG(rel_err(plain, normed) < 4e-3, std::to_string(rel_err(plain, normed)));
   EXPECT_MSG(rel_err(got, rotated) < 4e-3, std::to_string(rel_err(got, rotated)));
+}
+
+void layer_norm_affine() {
+  const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kFloat);
+  const at::Tensor x = at::randn({2, 21, 192}, opts), w = at::randn({192}, opts), b = at::randn({192}, opts);
+  const at::Tensor ref = at::layer_norm(x, {192}, w, b, 1e-6).to(at::kBFloat16);
+  const at::Tensor got = wan::cuda::layer_norm_affine(x, w, b, 1e-6);
+  EXPECT_MSG(rel_err(got, ref) < 4e-3, std::to_string(rel_err(got, ref)));
 }
 
 void gated_residual() {
@@ -69,6 +79,7 @@ int main() {
   }
   modulated_layer_norm();
   rms_norm_rope();
+  layer_norm_affine();
   gated_residual();
   return wan::test::check_exit("test-fused-ops");
 }
