@@ -48,7 +48,7 @@ at::Tensor SelfAttentionImpl::forward_fused(const at::Tensor& x, const at::Tenso
   fuse_qkv();
   const double eps = norm_q->eps;
   const std::vector<at::Tensor> qkv = at::linear(x, qkv_weight_, qkv_bias_).chunk(3, -1);
-  const auto norm_rope = [&](const at::Tensor& t, const RMSNorm& norm) {
+  const auto norm_rope = [&](const at::Tensor& t, RMSNorm norm) {
     return cuda::rms_norm_rope(t, norm->weight, rotation.cos_f32, rotation.sin_f32, lens_device, max_len,
                                num_heads, eps);
   };
@@ -61,7 +61,7 @@ at::Tensor CrossAttentionImpl::forward_fused(const at::Tensor& x, const at::Tens
   const bool with_image = !k_img.is_empty();
   const int64_t image_len = with_image ? context.size(1) - text_len : 0;
   const at::Tensor none;
-  const auto project_context = [&](torch::nn::Linear proj, const RMSNorm& norm, const at::Tensor& c) {
+  const auto project_context = [&](torch::nn::Linear proj, RMSNorm norm, const at::Tensor& c) {
     at::Tensor y = run_linear(proj, c);
     if (!norm.is_empty()) y = norm->forward(y);
     return heads_view(y, num_heads);
