@@ -89,13 +89,16 @@ at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor&
 
   const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), seq_lens, lens_device,
                                                 max_len, rotations[0]);
-  cuda::gated_residual_(x, y, e[2]);
-
-  const at::Tensor normed = norm3.is_empty() ? x.to(at::kBFloat16)
-                                             : cuda::layer_norm_affine(x, norm3->weight, norm3->bias, norm3->options.eps());
-  x.add_(cross_attn->forward_fused(normed, context));
-
-  const at::Tensor h = cuda::modulated_layer_norm(x, e[3], e[4], eps);
+  // Each residual add runs in the pass of the norm that reads its result.
+  at::Tensor normed;
+  if (norm3.is_empty()) {
+    cuda::gated_residual_(x, y, e[2]);
+    normed = x.to(at::kBFloat16);
+  } else {
+    normed = cuda::add_layer_norm_affine(x, y, e[2], norm3->weight, norm3->bias, norm3->options.eps());
+  }
+  const at::Tensor h = cuda::add_modulated_layer_norm(x, cross_attn->forward_fused(normed, context), at::Tensor(),
+                                                      e[3], e[4], eps);
   const auto& fc1 = ffn[0]->as<torch::nn::Linear>();
   const auto& fc2 = ffn[2]->as<torch::nn::Linear>();
 #if TORCH_VERSION_MAJOR >= 2
