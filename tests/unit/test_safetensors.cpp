@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <ATen/ATen.h>
 
 #include "models/safetensors.h"
