@@ -62,9 +62,18 @@ VideoGeometry geometry_from_size(int width, int height, int num_frames) {
 VideoGeometry request_geometry(const Request& request) {
   if (request.width > 0 && request.height > 0)
     return geometry_from_size(request.width, request.height, request.num_frames);
-  const double aspect = request.image ? static_cast<double>(request.image->height) / request.image->width
-                                      : 480.0 / 832.0;
-  return geometry_from_area(request.max_area, aspect, request.num_frames);
+  if (request.image) {
+    const double aspect = static_cast<double>(request.image->height) / request.image->width;
+    return geometry_from_area(request.max_area, aspect, request.num_frames);
+  }
+  // t2v without a size: the official 832x480 shape scaled to the budget, in
+  // multiples of 16 (832 * 480 itself gives exactly 832x480).
+  const double area = static_cast<double>(request.max_area);
+  const auto side = [](double pixels) { return static_cast<int>(std::floor(pixels / 16)) * 16; };
+  const int width = side(std::sqrt(area * 832 / 480)), height = side(std::sqrt(area * 480 / 832));
+  if (width < 16 || height < 16)
+    throw Error("max_area " + std::to_string(request.max_area) + " is too small: each side needs at least 16 pixels");
+  return geometry_from_size(width, height, request.num_frames);
 }
 
 }  // namespace wan

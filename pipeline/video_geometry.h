@@ -25,7 +25,7 @@ VideoGeometry geometry_from_area(int64_t max_area, double aspect, int num_frames
 VideoGeometry geometry_from_size(int width, int height, int num_frames);
 
 // What a request asks for: its explicit size, else max_area with the first
-// image's aspect (t2v: the 832x480 aspect of the official 480p size).
+// image's aspect (t2v: the official 832x480 shape scaled to max_area).
 VideoGeometry request_geometry(const Request& request);
 
 }  // namespace wan

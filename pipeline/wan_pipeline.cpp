@@ -214,7 +214,8 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   DenoiseOptions d;
   d.guidance_scale = request.guidance_scale;
   d.batch_guidance = placement_.batch_guidance;
-  d.between_blocks = [&cancel] {
+  d.between_blocks = [&] {
+    if (trace_.on_block) trace_.on_block();
     if (cancel.cancelled()) throw Cancelled();
   };
   d.on_step = [&](const DenoiseStep& s) {

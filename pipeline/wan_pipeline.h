@@ -26,6 +26,7 @@ struct GenerationTrace {
   std::function<void(const at::Tensor& clip_context, const at::Tensor& y)> on_image;  // i2v / flf2v
   std::function<void(const at::Tensor& noise, const FlowScheduler& scheduler)> on_noise;
   std::function<void(const DenoiseStep& step)> on_step;
+  std::function<void()> on_block;  // after every DiT block, before the cancellation check
   std::function<void(const at::Tensor& video)> on_decoded;  // each decoded piece, [3, n, H, W] in [-1, 1]
 };
 

@@ -91,21 +91,27 @@ void test_geometry() {
   EXPECT(g.width == 80 && g.height == 48 && g.latent_frames == 3 && g.seq_len == 45);
   g = wan::geometry_from_area(5000, 75.0 / 118.0, 9);
   EXPECT(g.width == 80 && g.height == 48);
-  // The released 480p and 720p budgets keep their own shapes.
+  // The reference's float64 rounding: an 832x480 image at the 480p budget
+  // gives sqrt(832 * 480 * 480 / 832) = 479.99999999999994, hence 464 rows.
   g = wan::geometry_from_area(832 * 480, 480.0 / 832.0, 81);
-  EXPECT_MSG(g.width == 832 && g.height == 480, std::to_string(g.width) + "x" + std::to_string(g.height));
-  EXPECT(g.latent_frames == 21 && g.seq_len == 21 * 60 * 104 / 4);
+  EXPECT_MSG(g.width == 832 && g.height == 464, std::to_string(g.width) + "x" + std::to_string(g.height));
+  EXPECT(g.latent_frames == 21 && g.seq_len == 21 * 58 * 104 / 4);
+  // 720p keeps its shape.
   g = wan::geometry_from_area(1280 * 720, 720.0 / 1280.0, 81);
   EXPECT_MSG(g.width == 1280 && g.height == 720, std::to_string(g.width) + "x" + std::to_string(g.height));
-  // A portrait image swaps them.
-  g = wan::geometry_from_area(832 * 480, 832.0 / 480.0, 81);
-  EXPECT(g.width == 480 && g.height == 832);
+  // A portrait image swaps the sides.
+  g = wan::geometry_from_area(1280 * 720, 1280.0 / 720.0, 81);
+  EXPECT(g.width == 720 && g.height == 1280);
   // An explicit size wins over max_area.
   wan::Request r = i2v_request();
   r.width = 320, r.height = 192;
   g = wan::request_geometry(r);
   EXPECT(g.width == 320 && g.height == 192 && g.lat_w == 40 && g.lat_h == 24);
   EXPECT_ERROR(wan::geometry_from_area(300, 1.0 / 100.0, 5), "max_area");
+  // t2v without a size: the official landscape shape.
+  wan::Request t2v;
+  g = wan::request_geometry(t2v);
+  EXPECT_MSG(g.width == 832 && g.height == 480, std::to_string(g.width) + "x" + std::to_string(g.height));
 }
 
 void test_default_negative_prompts() {
