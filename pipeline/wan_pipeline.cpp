@@ -173,7 +173,7 @@ WanPipeline::TextContexts WanPipeline::encode_text(const std::string& prompt, co
     TextEncoder encoder(text_options_);  // Sequential: on the device for this phase only
     contexts = encoder.encode({prompt, negative_prompt});
   }
-  return {contexts.at(0).to(placement_.device), contexts.at(1).to(placement_.device)};
+  return {contexts.at(0).to(placement_.device, at::kFloat), contexts.at(1).to(placement_.device, at::kFloat)};
 }
 
 DiTConditioning WanPipeline::condition(const Request& request, const VideoGeometry& g) {
