@@ -37,20 +37,38 @@ at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, co
   return out;
 }
 
-at::Tensor rms_norm_rope(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
-                         const at::Tensor& valid_rows, int64_t heads, double eps) {
-  expect(x, at::kBFloat16, "x");
-  const at::Tensor w = weight.to(at::kBFloat16).contiguous();
-  expect(cos, at::kFloat, "cos");
-  expect(sin, at::kFloat, "sin");
-  expect(valid_rows, at::kLong, "valid_rows");
+at::Tensor rms_norm_rope(const at::Tensor& x_in, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
+                         const at::Tensor& valid_rows, int64_t max_valid_rows, int64_t heads, double eps) {
+  // Rows may be strided (a slice of a fused qkv output); elements within a row may not.
+  const bool rows_ok = x_in.dim() == 3 && x_in.stride(2) == 1 && x_in.stride(0) == x_in.size(1) * x_in.stride(1);
+  const at::Tensor x = rows_ok ? x_in : x_in.contiguous();
+  if (!x.is_cuda() || x.scalar_type() != at::kBFloat16) throw Error("fused op: x must be a bf16 CUDA tensor");
+  const at::Tensor w = weight.to(at::kFloat).contiguous();
   const int64_t head_dim = x.size(2) / heads;
-  if (cos.size(0) < x.size(1) || cos.size(1) != head_dim / 2) throw Error("fused op: rope table shape mismatch");
-  at::Tensor out = at::empty_like(x);
-  launch_rms_norm_rope(bf16_ptr(x), bf16_ptr(w), cos.data_ptr<float>(), sin.data_ptr<float>(),
-                       valid_rows.data_ptr<int64_t>(), bf16_ptr(out), x.size(0), x.size(1), heads, head_dim,
-                       static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
+  const bool rotate = cos.defined();
+  if (rotate) {
+    expect(cos, at::kFloat, "cos");
+    expect(sin, at::kFloat, "sin");
+    expect(valid_rows, at::kLong, "valid_rows");
+    if (cos.size(0) < max_valid_rows || cos.size(1) != head_dim / 2 || sin.sizes() != cos.sizes())
+      throw Error("fused op: RoPE tables of shape " + std::to_string(cos.size(0)) + "x" + std::to_string(cos.size(1)) +
+                  " for " + std::to_string(max_valid_rows) + " rows of head_dim " + std::to_string(head_dim));
+  }
+  // Without rotation every row is "padding": valid_rows of zeros.
+  const at::Tensor valid = rotate ? valid_rows : at::zeros({x.size(0)}, x.options().dtype(at::kLong));
+  at::Tensor out = at::empty(x.sizes(), x.options());
+  launch_rms_norm_rope(bf16_ptr(x), x.stride(1), w.data_ptr<float>(), rotate ? cos.data_ptr<float>() : nullptr,
+                       rotate ? sin.data_ptr<float>() : nullptr, valid.data_ptr<int64_t>(), bf16_ptr(out), x.size(0),
+                       x.size(1), heads, head_dim, static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
   return out;
+}
+
+at::Tensor layer_norm_affine(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps) {
+  // LN(x) * w + b = LN(x) * (1 + (w - 1)) + b: the modulation kernel with one shared row.
+  const int64_t batch = x.size(0), dim = x.size(2);
+  const at::Tensor scale = (weight.to(at::kFloat) - 1).view({1, 1, dim}).expand({batch, 1, dim}).contiguous();
+  const at::Tensor shift = bias.to(at::kFloat).view({1, 1, dim}).expand({batch, 1, dim}).contiguous();
+  return modulated_layer_norm(x, shift, scale, eps);
 }
 
 void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
@@ -69,9 +87,10 @@ bool fused_ops_available() { return false; }
 [[noreturn]] static void unavailable() { throw Error("this build has no CUDA kernels (configure with -Dcuda=enabled)"); }
 at::Tensor modulated_layer_norm(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { unavailable(); }
 at::Tensor rms_norm_rope(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                         const at::Tensor&, int64_t, double) {
+                         const at::Tensor&, int64_t, int64_t, double) {
   unavailable();
 }
+at::Tensor layer_norm_affine(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { unavailable(); }
 void gated_residual_(at::Tensor&, const at::Tensor&, const at::Tensor&) { unavailable(); }
 
 #endif

@@ -1,22 +1,33 @@
-// wan-parity CASE_DIR: runs the component a reference case names (its `kind`)
-// and prints each output's relative L2 error against the reference. Exits
-// non-zero when any output is past the tolerance, or the kind is unsupported.
+// wan-parity [--device cuda] CASE_DIR: runs the component a reference case names
+// (its `kind`) on the device (default cpu), in float32, and prints each output's
+// relative L2 error against the reference. Exits non-zero when any output is
+// past the tolerance, or the kind is unsupported.
 #include <cstdio>
 #include <exception>
+#include <string>
 
+#include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 
 #include "models/error.h"
 #include "tests/parity/parity_case.h"
 
 int main(int argc, char** argv) {
+  std::string device = "cpu";
+  if (argc == 4 && std::string(argv[1]) == "--device") {
+    device = argv[2];
+    argv += 2, argc -= 2;
+  }
   if (argc != 2) {
-    std::fprintf(stderr, "usage: wan-parity CASE_DIR\n");
+    std::fprintf(stderr, "usage: wan-parity [--device cpu|cuda[:N]] CASE_DIR\n");
     return 2;
   }
   try {
     c10::AutoGradMode no_grad(false);
-    wan::parity::ParityCase c(argv[1]);
+    // The reference is exact float32: no TF32 in cuBLAS or cuDNN on the GPU.
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+    wan::parity::ParityCase c(argv[1], at::Device(device));
     auto runner = wan::parity::find_runner(c.kind());
     if (!runner) {
       std::string kinds;
