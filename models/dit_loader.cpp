@@ -91,7 +91,7 @@ WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dty
   resolved.infer_from_weights(ckpt.weights);
 
   c10::AutoGradMode no_grad(false);
-  WanModel model(resolved, at::TensorOptions().device(device).dtype(dtype));
+  WanModel model(resolved, at::TensorOptions().device(device).dtype(dtype), ParameterInit::Uninitialized);
   load_state_dict(*model, ckpt.weights, ckpt.weights_path);
   model->eval();
   return model;

@@ -25,16 +25,32 @@ uint16_t* bf16_ptr(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.d
 
 bool fused_ops_available() { return true; }
 
-at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps) {
+at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
+                                    const at::Tensor& shift, const at::Tensor& scale, double eps) {
   expect(x, at::kFloat, "x");
   const at::Tensor sh = shift.contiguous(), sc = scale.contiguous();
   expect(sh, at::kFloat, "shift");
   expect(sc, at::kFloat, "scale");
+  at::Tensor yc, g;
+  if (y.defined()) {
+    yc = y.contiguous();
+    expect(yc, at::kBFloat16, "y");
+    if (gate.defined()) {
+      g = gate.contiguous();
+      expect(g, at::kFloat, "gate");
+    }
+  }
   at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kBFloat16));
-  launch_modulated_layer_norm(x.data_ptr<float>(), sh.data_ptr<float>(), sc.data_ptr<float>(), bf16_ptr(out),
-                              x.size(0), x.size(1), x.size(2), static_cast<float>(eps),
-                              at::cuda::getCurrentCUDAStream());
+  launch_add_modulated_layer_norm(x.data_ptr<float>(), yc.defined() ? bf16_ptr(yc) : nullptr,
+                                  g.defined() ? g.data_ptr<float>() : nullptr, sh.data_ptr<float>(),
+                                  sc.data_ptr<float>(), bf16_ptr(out), x.size(0), x.size(1), x.size(2),
+                                  static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
   return out;
+}
+
+at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps) {
+  at::Tensor unchanged = x;  // no residual: x is only read
+  return add_modulated_layer_norm(unchanged, at::Tensor(), at::Tensor(), shift, scale, eps);
 }
 
 at::Tensor rms_norm_rope(const at::Tensor& x_in, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
@@ -63,12 +79,13 @@ at::Tensor rms_norm_rope(const at::Tensor& x_in, const at::Tensor& weight, const
   return out;
 }
 
-at::Tensor layer_norm_affine(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps) {
+at::Tensor add_layer_norm_affine(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const at::Tensor& weight,
+                                 const at::Tensor& bias, double eps) {
   // LN(x) * w + b = LN(x) * (1 + (w - 1)) + b: the modulation kernel with one shared row.
   const int64_t batch = x.size(0), dim = x.size(2);
   const at::Tensor scale = (weight.to(at::kFloat) - 1).view({1, 1, dim}).expand({batch, 1, dim}).contiguous();
   const at::Tensor shift = bias.to(at::kFloat).view({1, 1, dim}).expand({batch, 1, dim}).contiguous();
-  return modulated_layer_norm(x, shift, scale, eps);
+  return add_modulated_layer_norm(x, y, gate, shift, scale, eps);
 }
 
 void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
@@ -76,6 +93,7 @@ void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate)
   const at::Tensor yc = y.contiguous(), g = gate.contiguous();
   expect(yc, at::kBFloat16, "y");
   expect(g, at::kFloat, "gate");
+  if (x.size(2) % 4 != 0) throw Error("fused op: gated_residual_ needs a width divisible by 4");
   launch_gated_residual(x.data_ptr<float>(), bf16_ptr(yc), g.data_ptr<float>(), x.size(0), x.size(1), x.size(2),
                         at::cuda::getCurrentCUDAStream());
 }
@@ -90,7 +108,14 @@ at::Tensor rms_norm_rope(const at::Tensor&, const at::Tensor&, const at::Tensor&
                          const at::Tensor&, int64_t, int64_t, double) {
   unavailable();
 }
-at::Tensor layer_norm_affine(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { unavailable(); }
+at::Tensor add_modulated_layer_norm(at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                    const at::Tensor&, double) {
+  unavailable();
+}
+at::Tensor add_layer_norm_affine(at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                 const at::Tensor&, double) {
+  unavailable();
+}
 void gated_residual_(at::Tensor&, const at::Tensor&, const at::Tensor&) { unavailable(); }
 
 #endif

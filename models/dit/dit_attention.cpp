@@ -1,4 +1,5 @@
 #include "models/dit/dit_attention.h"
+#include "models/dit/linear_factory.h"
 
 #include "models/dit/attention.h"
 #include "models/dit/precision.h"
@@ -28,10 +29,10 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
 }
 
 SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps) : num_heads(num_heads) {
-  q = register_module("q", torch::nn::Linear(dim, dim));
-  k = register_module("k", torch::nn::Linear(dim, dim));
-  v = register_module("v", torch::nn::Linear(dim, dim));
-  o = register_module("o", torch::nn::Linear(dim, dim));
+  q = register_module("q", make_linear(dim, dim));
+  k = register_module("k", make_linear(dim, dim));
+  v = register_module("v", make_linear(dim, dim));
+  o = register_module("o", make_linear(dim, dim));
   if (qk_norm) {
     norm_q = register_module("norm_q", RMSNorm(dim, eps));
     norm_k = register_module("norm_k", RMSNorm(dim, eps));
@@ -53,17 +54,17 @@ void SelfAttentionImpl::set_compute_dtype(at::ScalarType dtype) {
 CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens,
                                        int64_t text_len)
     : num_heads(num_heads), text_len(text_len) {
-  q = register_module("q", torch::nn::Linear(dim, dim));
-  k = register_module("k", torch::nn::Linear(dim, dim));
-  v = register_module("v", torch::nn::Linear(dim, dim));
-  o = register_module("o", torch::nn::Linear(dim, dim));
+  q = register_module("q", make_linear(dim, dim));
+  k = register_module("k", make_linear(dim, dim));
+  v = register_module("v", make_linear(dim, dim));
+  o = register_module("o", make_linear(dim, dim));
   if (qk_norm) {
     norm_q = register_module("norm_q", RMSNorm(dim, eps));
     norm_k = register_module("norm_k", RMSNorm(dim, eps));
   }
   if (image_tokens) {
-    k_img = register_module("k_img", torch::nn::Linear(dim, dim));
-    v_img = register_module("v_img", torch::nn::Linear(dim, dim));
+    k_img = register_module("k_img", make_linear(dim, dim));
+    v_img = register_module("v_img", make_linear(dim, dim));
     if (qk_norm) norm_k_img = register_module("norm_k_img", RMSNorm(dim, eps));
   }
 }

@@ -1,4 +1,5 @@
 #include "models/dit/dit_block.h"
+#include "models/dit/linear_factory.h"
 
 #include <torch/nn/modules/activation.h>
 
@@ -15,9 +16,9 @@ DiTBlockImpl::DiTBlockImpl(const DiTConfig& c) : eps(c.eps) {
         "norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.eps).elementwise_affine(true)));
   cross_attn = register_module("cross_attn",
                                CrossAttention(c.dim, c.num_heads, c.qk_norm, c.eps, c.has_image_input(), c.text_len));
-  ffn = register_module("ffn", torch::nn::Sequential(torch::nn::Linear(c.dim, c.ffn_dim),
+  ffn = register_module("ffn", torch::nn::Sequential(make_linear(c.dim, c.ffn_dim),
                                                      torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
-                                                     torch::nn::Linear(c.ffn_dim, c.dim)));
+                                                     make_linear(c.ffn_dim, c.dim)));
   modulation = register_parameter("modulation", at::randn({1, 6, c.dim}) / std::sqrt(static_cast<double>(c.dim)));
 }
 

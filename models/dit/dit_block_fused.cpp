@@ -48,7 +48,7 @@ at::Tensor SelfAttentionImpl::forward_fused(const at::Tensor& x, const at::Tenso
   fuse_qkv();
   const double eps = norm_q->eps;
   const std::vector<at::Tensor> qkv = at::linear(x, qkv_weight_, qkv_bias_).chunk(3, -1);
-  const auto norm_rope = [&](const at::Tensor& t, const RMSNorm& norm) {
+  const auto norm_rope = [&](const at::Tensor& t, RMSNorm norm) {
     return cuda::rms_norm_rope(t, norm->weight, rotation.cos_f32, rotation.sin_f32, lens_device, max_len,
                                num_heads, eps);
   };
@@ -61,7 +61,7 @@ at::Tensor CrossAttentionImpl::forward_fused(const at::Tensor& x, const at::Tens
   const bool with_image = !k_img.is_empty();
   const int64_t image_len = with_image ? context.size(1) - text_len : 0;
   const at::Tensor none;
-  const auto project_context = [&](torch::nn::Linear proj, const RMSNorm& norm, const at::Tensor& c) {
+  const auto project_context = [&](torch::nn::Linear proj, RMSNorm norm, const at::Tensor& c) {
     at::Tensor y = run_linear(proj, c);
     if (!norm.is_empty()) y = norm->forward(y);
     return heads_view(y, num_heads);
@@ -89,13 +89,16 @@ at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor&
 
   const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), seq_lens, lens_device,
                                                 max_len, rotations[0]);
-  cuda::gated_residual_(x, y, e[2]);
-
-  const at::Tensor normed = norm3.is_empty() ? x.to(at::kBFloat16)
-                                             : cuda::layer_norm_affine(x, norm3->weight, norm3->bias, norm3->options.eps());
-  x.add_(cross_attn->forward_fused(normed, context));
-
-  const at::Tensor h = cuda::modulated_layer_norm(x, e[3], e[4], eps);
+  // Each residual add runs in the pass of the norm that reads its result.
+  at::Tensor normed;
+  if (norm3.is_empty()) {
+    cuda::gated_residual_(x, y, e[2]);
+    normed = x.to(at::kBFloat16);
+  } else {
+    normed = cuda::add_layer_norm_affine(x, y, e[2], norm3->weight, norm3->bias, norm3->options.eps());
+  }
+  const at::Tensor h = cuda::add_modulated_layer_norm(x, cross_attn->forward_fused(normed, context), at::Tensor(),
+                                                      e[3], e[4], eps);
   const auto& fc1 = ffn[0]->as<torch::nn::Linear>();
   const auto& fc2 = ffn[2]->as<torch::nn::Linear>();
 #if TORCH_VERSION_MAJOR >= 2

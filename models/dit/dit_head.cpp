@@ -1,4 +1,5 @@
 #include "models/dit/dit_head.h"
+#include "models/dit/linear_factory.h"
 
 #include <cmath>
 
@@ -7,7 +8,7 @@
 namespace wan::dit {
 
 HeadImpl::HeadImpl(int64_t dim, int64_t out_dim, const std::array<int64_t, 3>& patch_size, double eps) : eps(eps) {
-  head = register_module("head", torch::nn::Linear(dim, out_dim * patch_size[0] * patch_size[1] * patch_size[2]));
+  head = register_module("head", make_linear(dim, out_dim * patch_size[0] * patch_size[1] * patch_size[2]));
   modulation = register_parameter("modulation", at::randn({1, 2, dim}) / std::sqrt(static_cast<double>(dim)));
 }
 

@@ -1,4 +1,5 @@
 #include "models/dit/dit_image_embedding.h"
+#include "models/dit/linear_factory.h"
 
 #include <torch/nn/modules/activation.h>
 
@@ -8,8 +9,8 @@ namespace wan::dit {
 
 ImageEmbeddingImpl::ImageEmbeddingImpl(int64_t dim, bool first_last_frame) {
   norm_in = torch::nn::LayerNorm(torch::nn::LayerNormOptions({kFeatureDim}).eps(1e-5));
-  fc1 = torch::nn::Linear(kFeatureDim, kFeatureDim);
-  fc2 = torch::nn::Linear(kFeatureDim, dim);
+  fc1 = make_linear(kFeatureDim, kFeatureDim);
+  fc2 = make_linear(kFeatureDim, dim);
   norm_out = torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5));
   proj = register_module("proj", torch::nn::Sequential(norm_in, fc1, torch::nn::GELU(), fc2, norm_out));
   if (first_last_frame) emb_pos = register_parameter("emb_pos", at::zeros({1, 2 * kTokensPerImage, kFeatureDim}));

@@ -26,10 +26,15 @@ namespace wan {
 // (how a pipeline cancels within one block).
 using BetweenBlocks = std::function<void()>;
 
+// Uninitialized: the Linear layers are allocated on the target device with undefined values,
+// for models whose weights are loaded next (or filled by a benchmark); fast for 14 B models.
+enum class ParameterInit { Random, Uninitialized };
+
 struct WanModelImpl : torch::nn::Module {
   // options: the device to build on and the compute dtype (see set_compute_dtype); blocks
   // move there one by one, so the host never holds the whole float32 model.
-  explicit WanModelImpl(const DiTConfig& config, const at::TensorOptions& options = {});
+  explicit WanModelImpl(const DiTConfig& config, const at::TensorOptions& options = {},
+                        ParameterInit init = ParameterInit::Random);
 
   // x[i] [C_x, F, H, W] noisy latents (C_x + C_y = in_dim; F, H, W multiples of the patch
   // size); t [B] timesteps; context[i] [L_i <= text_len, text_dim]; seq_len >= the token

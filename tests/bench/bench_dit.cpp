@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   wan::DiTConfig config = config_for(model);
   if (layers > 0) config.num_layers = layers;
   const auto t_build = std::chrono::steady_clock::now();
-  wan::WanModel dit(config, at::TensorOptions().device(device).dtype(dtype));
+  wan::WanModel dit(config, at::TensorOptions().device(device).dtype(dtype), wan::ParameterInit::Uninitialized);
   for (auto& p : dit->parameters()) p.normal_(0, 0.02);
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_build).count();
 

@@ -29,7 +29,8 @@ std::map<std::string, ParityRunner>& registry() {
 
 }  // namespace
 
-ParityCase::ParityCase(const std::filesystem::path& dir, const at::Device& device) : dir_(dir), device_(device) {
+ParityCase::ParityCase(const std::filesystem::path& dir, const at::Device& device, at::ScalarType dtype)
+    : dir_(dir), device_(device), dtype_(dtype) {
   meta_ = read_json(dir / "case.json");
   if (!meta_.contains("kind") || !meta_["kind"].is_string()) throw Error(dir.string() + "/case.json has no kind");
   kind_ = meta_["kind"].get<std::string>();

@@ -13,11 +13,15 @@ namespace wan::parity {
 
 class ParityCase {
  public:
-  // Inputs are handed out on `device` (outputs are compared on the CPU).
-  explicit ParityCase(const std::filesystem::path& dir, const at::Device& device = at::kCPU);
+  // Inputs are handed out on `device` (outputs are compared on the CPU); `dtype` is the
+  // compute dtype of the matrix-heavy layers (float32 for the reference cases; runners
+  // that support bf16 honour it).
+  explicit ParityCase(const std::filesystem::path& dir, const at::Device& device = at::kCPU,
+                      at::ScalarType dtype = at::kFloat);
 
   const std::filesystem::path& dir() const { return dir_; }
   const at::Device& device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
   const std::string& kind() const { return kind_; }
   const nlohmann::json& meta() const { return meta_; }      // case.json
   const nlohmann::json& config() const { return config_; }  // config.json (null if absent)
@@ -36,6 +40,7 @@ class ParityCase {
  private:
   std::filesystem::path dir_;
   at::Device device_;
+  at::ScalarType dtype_;
   std::string kind_;
   nlohmann::json meta_;
   nlohmann::json config_;

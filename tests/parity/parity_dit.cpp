@@ -12,9 +12,10 @@ namespace {
 void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   // The case's config is the constructor's arguments; absent ones take the defaults.
   const wan::DiTConfig config = wan::DiTConfig::from_json_text(c.config().dump(), c.file("config").string());
-  wan::WanModel model(config);
+  // Built on the device in the compute dtype (float32 islands stay float32), then loaded.
+  wan::WanModel model(config, at::TensorOptions().device(c.device()).dtype(c.dtype()),
+                      wan::ParameterInit::Uninitialized);
   wan::load_state_dict(*model, wan::load_safetensors(c.file("weights").string()), c.file("weights").string());
-  model->to(c.device());
   model->eval();
 
   const at::Tensor clip_fea = c.has("in.clip_fea") ? c.tensor("in.clip_fea") : at::Tensor();

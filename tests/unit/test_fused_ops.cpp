@@ -49,12 +49,23 @@ void rms_norm_rope() {
   EXPECT_MSG(rel_err(got, rotated) < 4e-3, std::to_string(rel_err(got, rotated)));
 }
 
-void layer_norm_affine() {
+void add_layer_norm_affine() {
   const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kFloat);
-  const at::Tensor x = at::randn({2, 21, 192}, opts), w = at::randn({192}, opts), b = at::randn({192}, opts);
-  const at::Tensor ref = at::layer_norm(x, {192}, w, b, 1e-6).to(at::kBFloat16);
-  const at::Tensor got = wan::cuda::layer_norm_affine(x, w, b, 1e-6);
+  const at::Tensor x0 = at::randn({2, 21, 192}, opts), w = at::randn({192}, opts), b = at::randn({192}, opts);
+  const at::Tensor y = at::randn({2, 21, 192}, opts).to(at::kBFloat16), gate = at::randn({2, 1, 192}, opts);
+  const at::Tensor sum = x0 + y.to(at::kFloat) * gate;
+  const at::Tensor ref = at::layer_norm(sum, {192}, w, b, 1e-6).to(at::kBFloat16);
+  at::Tensor x = x0.clone();
+  const at::Tensor got = wan::cuda::add_layer_norm_affine(x, y, gate, w, b, 1e-6);
   EXPECT_MSG(rel_err(got, ref) < 4e-3, std::to_string(rel_err(got, ref)));
+  EXPECT_MSG(rel_err(x, sum) < 1e-6, "x holds the residual sum");
+  // Without a gate the add is plain.
+  at::Tensor x2 = x0.clone();
+  const at::Tensor shift = at::randn({2, 1, 192}, opts), scale = at::randn({2, 1, 192}, opts);
+  const at::Tensor plain = x0 + y.to(at::kFloat);
+  const at::Tensor ref2 = (at::layer_norm(plain, {192}, {}, {}, 1e-6) * (1 + scale) + shift).to(at::kBFloat16);
+  const at::Tensor got2 = wan::cuda::add_modulated_layer_norm(x2, y, at::Tensor(), shift, scale, 1e-6);
+  EXPECT_MSG(rel_err(got2, ref2) < 4e-3, std::to_string(rel_err(got2, ref2)));
 }
 
 void gated_residual() {
@@ -79,7 +90,7 @@ int main() {
   }
   modulated_layer_norm();
   rms_norm_rope();
-  layer_norm_affine();
+  add_layer_norm_affine();
   gated_residual();
   return wan::test::check_exit("test-fused-ops");
 }
