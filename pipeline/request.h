@@ -28,7 +28,7 @@ struct Request {
   int64_t max_area = 832 * 480;        // target pixel count; size follows the image's aspect
   int width = 0, height = 0;           // explicit size (multiples of 16) overrides max_area when both set
   int num_frames = 81;                 // 4n+1
-  int steps = 0;                       // 0 = task default (40 i2v/flf2v, 50 t2v)
+  int steps = 0;                       // 0 = task default (generate.py: 40 i2v, 50 t2v and flf2v)
   double shift = 5.0;
   double guidance_scale = 5.0;
   Solver solver = Solver::UniPC;

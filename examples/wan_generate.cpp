@@ -1,0 +1,242 @@
+// wan-generate: the official generate.py's command line on the C++ pipeline.
+// Writes the video as Y4M (play with mpv / ffplay, or pipe through
+// `gst-launch-1.0 filesrc location=out.y4m ! y4mdec ! ...`).
+//
+//   wan-generate --ckpt_dir Wan2.1-I2V-14B-480P --image cat.jpg --prompt "..."
+//                --size 832*480 --device cuda --save_file cat.y4m
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "examples/y4m_writer.h"
+#include "models/error.h"
+#include "pipeline/image_file.h"
+#include "pipeline/names.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/seeded_noise.h"
+
+namespace {
+
+constexpr int kFps = 16;  // the released models' sample_fps
+
+const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [options]
+
+  --task NAME              t2v-14B, t2v-1.3B, i2v-14B or flf2v-14B (or t2v, i2v, flf2v);
+                           default: what the checkpoint is
+  --ckpt_dir DIR           checkpoint folder (official or diffusers layout)
+  --prompt TEXT            what to generate
+  --neg_prompt TEXT        negative prompt (default: the official one of the task)
+  --image FILE             i2v / flf2v: the first frame (alias --first_frame)
+  --last_image FILE        flf2v: the last frame (alias --last_frame)
+  --size W*H               t2v: the video size; i2v / flf2v: the pixel budget W*H, the
+                           aspect follows the image (default 1280*720); a plain number
+                           is a pixel budget
+  --frame_num N            frames, 4n+1 (default 81)
+  --sample_steps N         default 50 (i2v: 40)
+  --sample_shift X         default 5 (i2v at 832*480 / 480*832: 3; flf2v: 16)
+  --sample_guide_scale X   classifier-free guidance scale (default 5)
+  --sample_solver NAME     unipc (default), dpm++ or euler
+  --base_seed N            noise seed (default: random; the seed used is printed)
+  --device DEV             cpu (default), cuda, cuda:N
+  --dtype NAME             auto (default), float32, bfloat16, float16
+  --offload_model true     keep only the running model on the device (Sequential)
+  --t5_cpu                 run the umT5 text encoder on the CPU
+  --save_file FILE         output .y4m (default: the task and seed, e.g. i2v-42.y4m)
+  --y4m_chroma 420|444     chroma subsampling of the output (default 420)
+)";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "wan-generate: %s\n\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+std::map<std::string, std::string> parse_flags(int argc, char** argv) {
+  static const std::map<std::string, std::string> aliases = {{"--first_frame", "--image"},
+                                                             {"--last_frame", "--last_image"}};
+  static const char* switches[] = {"--t5_cpu", "--help"};
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string name = argv[i], value;
+    const size_t eq = name.find('=');
+    if (eq != std::string::npos) value = name.substr(eq + 1), name = name.substr(0, eq);
+    if (name == "-h") name = "--help";
+    if (aliases.count(name)) name = aliases.at(name);
+    bool is_switch = false;
+    for (const char* s : switches) is_switch = is_switch || name == s;
+    if (name.rfind("--", 0) != 0) usage_error("unexpected argument '" + name + "'");
+    if (!is_switch && eq == std::string::npos) {
+      if (i + 1 >= argc) usage_error(name + " needs a value");
+      value = argv[++i];
+    }
+    flags[name] = is_switch && eq == std::string::npos ? "true" : value;
+  }
+  return flags;
+}
+
+template <class T>
+T number(const std::map<std::string, std::string>& flags, const std::string& name, T fallback) {
+  auto it = flags.find(name);
+  if (it == flags.end()) return fallback;
+  try {
+    size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument("trailing");
+    if (std::is_integral<T>::value && v != static_cast<double>(static_cast<int64_t>(v))) throw std::invalid_argument("int");
+    return static_cast<T>(v);
+  } catch (const std::exception&) {
+    usage_error(name + " expects a number, got '" + it->second + "'");
+  }
+}
+
+std::optional<wan::Task> parse_task(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  if (name.rfind("t2v", 0) == 0) return wan::Task::TextToVideo;
+  if (name.rfind("i2v", 0) == 0) return wan::Task::ImageToVideo;
+  if (name.rfind("flf2v", 0) == 0) return wan::Task::FirstLastFrameToVideo;
+  usage_error("unknown --task '" + name + "' (expected t2v-14B, t2v-1.3B, i2v-14B or flf2v-14B)");
+}
+
+struct Size {
+  int width = 0, height = 0;
+  int64_t area = 0;
+};
+
+Size parse_size(const std::string& text) {
+  Size s;
+  const size_t sep = text.find_first_of("*x");
+  try {
+    if (sep == std::string::npos) {
+      s.area = std::stoll(text);
+    } else {
+      s.width = std::stoi(text.substr(0, sep));
+      s.height = std::stoi(text.substr(sep + 1));
+      s.area = static_cast<int64_t>(s.width) * s.height;
+    }
+  } catch (const std::exception&) {
+    usage_error("--size expects W*H (e.g. 832*480) or a pixel count, got '" + text + "'");
+  }
+  if (s.area <= 0) usage_error("--size must be positive, got '" + text + "'");
+  return s;
+}
+
+// A one-line progress display on a terminal, plain lines otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : tty_(::isatty(STDERR_FILENO)) {}
+  void operator()(const wan::Progress& p) {
+    if (tty_) {
+      const int width = 30;
+      const int filled = p.total_steps > 0 ? width * p.step / p.total_steps : 0;
+      std::fprintf(stderr, "\r%-8s [%s%s] %d/%d  %.1fs   ", wan::phase_name(p.phase), std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), p.step, p.total_steps, p.elapsed_s);
+      if (p.step == p.total_steps) std::fputc('\n', stderr);
+    } else if (p.step == p.total_steps || p.phase == wan::Phase::Denoise) {
+      std::fprintf(stderr, "%s %d/%d %.1fs\n", wan::phase_name(p.phase), p.step, p.total_steps, p.elapsed_s);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool tty_;
+};
+
+int run(int argc, char** argv) {
+  const auto flags = parse_flags(argc, argv);
+  if (flags.count("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  static const char* known[] = {"--task", "--ckpt_dir", "--prompt", "--neg_prompt", "--image", "--last_image",
+                                "--size", "--frame_num", "--sample_steps", "--sample_shift", "--sample_guide_scale",
+                                "--sample_solver", "--base_seed", "--device", "--dtype", "--offload_model",
+                                "--t5_cpu", "--save_file", "--y4m_chroma"};
+  for (const auto& kv : flags) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || kv.first == k;
+    if (!ok) usage_error("unknown option " + kv.first);
+  }
+  auto flag = [&](const std::string& name) { return flags.count(name) ? flags.at(name) : std::string(); };
+  if (flag("--ckpt_dir").empty()) usage_error("--ckpt_dir is required");
+
+  wan::PipelineOptions options;
+  options.model_path = flag("--ckpt_dir");
+  if (!flag("--device").empty()) options.device = flag("--device");
+  if (!flag("--dtype").empty()) options.dtype = flag("--dtype");
+  const std::string offload = flag("--offload_model");
+  if (offload == "true" || offload == "True" || offload == "1") options.memory_mode = wan::MemoryMode::Sequential;
+  else if (flag("--t5_cpu") == "true") options.memory_mode = wan::MemoryMode::TextEncoderCpu;
+
+  ProgressPrinter printer;
+  auto pipeline = wan::Pipeline::load(options, [&](const wan::Progress& p) { printer(p); });
+  const wan::Task task = pipeline->task();
+  if (auto asked = parse_task(flag("--task")); asked && *asked != task)
+    usage_error(std::string("--task asks for ") + wan::task_name(*asked) + " but " + options.model_path + " is a " +
+                wan::task_name(task) + " checkpoint");
+
+  wan::Request request;
+  request.prompt = flag("--prompt");
+  if (request.prompt.empty()) usage_error("--prompt is required");
+  request.negative_prompt = flag("--neg_prompt");
+  if (!flag("--image").empty()) request.image = wan::read_image_file(flag("--image"));
+  if (!flag("--last_image").empty()) request.last_image = wan::read_image_file(flag("--last_image"));
+  const std::string size_text = flag("--size").empty() ? "1280*720" : flag("--size");
+  const Size size = parse_size(size_text);
+  if (task == wan::Task::TextToVideo && size.width > 0) {
+    request.width = size.width;
+    request.height = size.height;
+  } else {
+    request.max_area = size.area;
+  }
+  request.num_frames = number<int>(flags, "--frame_num", 81);
+  request.steps = number<int>(flags, "--sample_steps", 0);
+  double default_shift = 5.0;
+  if (task == wan::Task::ImageToVideo && (size_text == "832*480" || size_text == "480*832")) default_shift = 3.0;
+  if (task == wan::Task::FirstLastFrameToVideo) default_shift = 16.0;
+  request.shift = number<double>(flags, "--sample_shift", default_shift);
+  request.guidance_scale = number<double>(flags, "--sample_guide_scale", 5.0);
+  if (!flag("--sample_solver").empty()) request.solver = wan::parse_solver(flag("--sample_solver"));
+  request.seed = number<int64_t>(flags, "--base_seed", -1);
+  // Draw a random seed here so it can be printed (and name the file) up front.
+  if (request.seed < 0) request.seed = wan::draw_random_seed();
+  request.validate();
+
+  const auto [width, height] = pipeline->output_size(request);
+  std::string save_file = flag("--save_file");
+  const std::string chroma = flag("--y4m_chroma").empty() ? "420" : flag("--y4m_chroma");
+  if (chroma != "420" && chroma != "444") usage_error("--y4m_chroma expects 420 or 444");
+  std::unique_ptr<wan::Y4mWriter> writer;  // opened on the first frames: a failed run leaves no file
+
+  wan::GenerationCallbacks callbacks;
+  callbacks.on_progress = [&](const wan::Progress& p) { printer(p); };
+  callbacks.on_frames = [&](const at::Tensor& frames, int64_t) {
+    if (!writer) {
+      if (save_file.empty()) save_file = std::string(wan::task_name(task)) + "-" + std::to_string(request.seed) + ".y4m";
+      writer = std::make_unique<wan::Y4mWriter>(save_file, width, height, kFps,
+                                                chroma == "444" ? wan::Y4mChroma::C444 : wan::Y4mChroma::C420jpeg);
+    }
+    for (int64_t i = 0; i < frames.size(0); ++i) writer->write_frame(frames[i].data_ptr<uint8_t>());
+  };
+  std::fprintf(stderr, "%s %dx%d, %d frames, seed %lld\n", wan::task_name(task), width, height, request.num_frames,
+               static_cast<long long>(request.seed));
+  wan::CancelToken cancel;
+  pipeline->generate(request, callbacks, cancel);
+  writer->close();
+  std::fprintf(stderr, "wrote %s (%d frames, %d fps)\n", save_file.c_str(), writer->frames_written(), kFps);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wan-generate: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,24 @@
+#include "pipeline/denoise_loop.h"
+
+#include <c10/core/GradMode.h>
+
+namespace wan {
+
+at::Tensor denoise(WanModelImpl& dit, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
+                   const DenoiseOptions& options) {
+  c10::AutoGradMode no_grad(false);
+  at::Tensor latent = noise.to(at::kFloat);
+  const at::Tensor timesteps = scheduler.timesteps();
+  for (int i = 0; i < scheduler.num_steps(); ++i) {
+    const int64_t t = timesteps[i].item<int64_t>();
+    const at::Tensor timestep = at::full({1}, t, latent.options().dtype(at::kLong));
+    const GuidedPrediction p =
+        guided_prediction(dit, latent, timestep, c, options.guidance_scale, options.batch_guidance,
+                          options.between_blocks);
+    latent = scheduler.step(p.guided, t, latent);
+    if (options.on_step) options.on_step(DenoiseStep{i, t, &p, latent});
+  }
+  return latent;
+}
+
+}  // namespace wan

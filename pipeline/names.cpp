@@ -1,0 +1,31 @@
+#include "pipeline/names.h"
+
+#include "models/error.h"
+
+namespace wan {
+
+const char* solver_name(Solver solver) {
+  switch (solver) {
+    case Solver::UniPC: return "unipc";
+    case Solver::DPMpp: return "dpm++";
+    case Solver::Euler: return "euler";
+  }
+  return "?";
+}
+
+Solver parse_solver(const std::string& name) {
+  for (Solver s : {Solver::UniPC, Solver::DPMpp, Solver::Euler})
+    if (name == solver_name(s)) return s;
+  throw Error("unknown solver '" + name + "' (expected unipc, dpm++ or euler)");
+}
+
+const char* task_name(Task task) {
+  switch (task) {
+    case Task::TextToVideo: return "t2v";
+    case Task::ImageToVideo: return "i2v";
+    case Task::FirstLastFrameToVideo: return "flf2v";
+  }
+  return "?";
+}
+
+}  // namespace wan

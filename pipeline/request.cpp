@@ -1,0 +1,63 @@
+#include "pipeline/request.h"
+
+#include <cmath>
+
+#include "models/error.h"
+
+namespace wan {
+namespace {
+
+// The reference's timestep grid has 1000 entries; more steps than that would
+// repeat timesteps.
+constexpr int kMaxSteps = 1000;
+
+[[noreturn]] void bad(const std::string& field, const std::string& message) {
+  throw Error("invalid request: " + field + ": " + message);
+}
+
+void validate_image(const RgbImage& image, const std::string& field) {
+  if (image.width <= 0 || image.height <= 0)
+    bad(field, "the image is empty (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ")");
+  const size_t expected = static_cast<size_t>(image.width) * image.height * 3;
+  if (image.pixels.size() != expected)
+    bad(field, "expected " + std::to_string(expected) + " bytes of packed RGB for " + std::to_string(image.width) +
+                   "x" + std::to_string(image.height) + ", got " + std::to_string(image.pixels.size()));
+}
+
+}  // namespace
+
+Task Request::task() const {
+  if (last_image) return Task::FirstLastFrameToVideo;
+  if (image) return Task::ImageToVideo;
+  return Task::TextToVideo;
+}
+
+void Request::validate() const {
+  if (last_image && !image) bad("image", "a last frame was given without a first frame");
+  if (image) validate_image(*image, "image");
+  if (last_image) validate_image(*last_image, "last_image");
+
+  if (num_frames < 1 || (num_frames - 1) % 4 != 0)
+    bad("num_frames", "must be 4n+1 (1, 5, 9, ..., 81), got " + std::to_string(num_frames));
+  if (task() == Task::FirstLastFrameToVideo && num_frames < 2)
+    bad("num_frames", "first-last-frame generation needs at least 5 frames, got " + std::to_string(num_frames));
+
+  if ((width != 0) != (height != 0))
+    bad(width == 0 ? "width" : "height", "give both width and height, or neither (then max_area decides)");
+  if (width != 0) {
+    if (width < 16 || width % 16 != 0) bad("width", "must be a positive multiple of 16, got " + std::to_string(width));
+    if (height < 16 || height % 16 != 0)
+      bad("height", "must be a positive multiple of 16, got " + std::to_string(height));
+  } else if (max_area < 16 * 16) {
+    bad("max_area", "must be at least 256 pixels (16x16), got " + std::to_string(max_area));
+  }
+
+  if (steps < 0 || steps > kMaxSteps)
+    bad("steps", "must be between 1 and " + std::to_string(kMaxSteps) + " (0 = the task's default), got " +
+                     std::to_string(steps));
+  if (!std::isfinite(shift) || shift <= 0) bad("shift", "must be a positive number, got " + std::to_string(shift));
+  if (!std::isfinite(guidance_scale) || guidance_scale < 0)
+    bad("guidance_scale", "must be a number >= 0, got " + std::to_string(guidance_scale));
+}
+
+}  // namespace wan

@@ -1,0 +1,305 @@
+#include "pipeline/wan_pipeline.h"
+
+#include <chrono>
+
+#include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/GradMode.h>
+
+#include "models/checkpoint_file.h"
+#include "models/clip/clip_loader.h"
+#include "models/dit_loader.h"
+#include "models/error.h"
+#include "models/vae/vae_loader.h"
+#include "pipeline/checkpoint_folder.h"
+#include "pipeline/default_prompts.h"
+#include "pipeline/image_conditioning.h"
+#include "pipeline/names.h"
+#include "pipeline/seeded_noise.h"
+#include "pipeline/video_frames.h"
+
+namespace wan {
+namespace {
+
+at::Device parse_device(const std::string& name, const std::string& field) {
+  at::Device device = at::kCPU;
+  try {
+    device = at::Device(name);
+  } catch (const c10::Error&) {
+    throw Error(field + " '" + name + "' is not a device (expected cpu, cuda or cuda:N)");
+  }
+  if (device.is_cpu()) return device;
+  if (!device.is_cuda()) throw Error(field + " '" + name + "' is not supported (expected cpu, cuda or cuda:N)");
+  if (!at::hasCUDA()) throw Error(field + " '" + name + "': this build of libtorch has no CUDA, or no GPU is visible");
+  const int count = at::detail::getCUDAHooks().getNumGPUs();
+  const int index = device.has_index() ? device.index() : 0;
+  if (index >= count)
+    throw Error(field + " '" + name + "': only " + std::to_string(count) + " GPU(s) are visible");
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+// "auto" is the released precision on GPUs (bf16), float32 on the CPU.
+at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
+  if (name == "auto" || name.empty()) return device.is_cpu() ? at::kFloat : at::kBFloat16;
+  if (name == "float32" || name == "fp32" || name == "float") return at::kFloat;
+  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
+  if (name == "float16" || name == "fp16" || name == "half") return at::kHalf;
+  throw Error("dtype '" + name + "' is not supported (expected auto, float32, bfloat16 or float16)");
+}
+
+Task task_of(DiTModelType type) {
+  switch (type) {
+    case DiTModelType::T2V: return Task::TextToVideo;
+    case DiTModelType::I2V: return Task::ImageToVideo;
+    case DiTModelType::FLF2V: return Task::FirstLastFrameToVideo;
+  }
+  return Task::TextToVideo;
+}
+
+int default_steps(Task task) {
+  // generate.py: 40 for i2v, 50 for everything else (t2v and flf2v).
+  return task == Task::ImageToVideo ? 40 : 50;
+}
+
+void check_task(Task checkpoint, const Request& r) {
+  const Task asked = r.task();
+  if (asked == checkpoint) return;
+  switch (checkpoint) {
+    case Task::TextToVideo: throw Error("invalid request: image: this is a text-to-video checkpoint; it takes no image");
+    case Task::ImageToVideo:
+      throw Error(r.image ? "invalid request: last_image: this is an image-to-video checkpoint; it takes no last frame"
+                          : "invalid request: image: this image-to-video checkpoint needs an input image");
+    case Task::FirstLastFrameToVideo:
+      throw Error(std::string("invalid request: ") + (r.image ? "last_image" : "image") +
+                  ": this first-last-frame checkpoint needs both a first and a last frame");
+  }
+}
+
+template <class Model>
+std::unique_lock<std::mutex> use(const std::shared_ptr<SharedModel<Model>>& m) {
+  return std::unique_lock<std::mutex>(m->in_use);
+}
+
+}  // namespace
+
+ModelPlacement resolve_placement(const PipelineOptions& o) {
+  ModelPlacement p;
+  p.device = parse_device(o.device, "device");
+  const at::ScalarType dtype = parse_dtype(o.dtype, p.device);
+  p.dit_dtype = dtype;
+  p.text_dtype = dtype;
+  // The reference runs its CLIP tower in float16 on GPUs.
+  p.clip_dtype = (o.dtype == "auto" && !p.device.is_cpu()) ? at::kHalf : dtype;
+  p.text_device = o.text_encoder_device.empty() ? p.device : parse_device(o.text_encoder_device, "text_encoder_device");
+  p.dit_home = p.device;
+  switch (o.memory_mode) {
+    case MemoryMode::Resident: break;
+    case MemoryMode::TextEncoderCpu: p.text_device = at::kCPU; break;
+    case MemoryMode::Sequential:
+      p.dit_home = at::kCPU;
+      p.text_encoder_per_request = true;
+      break;
+    case MemoryMode::BlockSwap:
+      throw Error("memory mode BlockSwap is not implemented yet; use Sequential to fit a smaller GPU");
+  }
+  // Two samples in one forward cost activations only; worth it on a GPU with the models resident.
+  p.batch_guidance = !p.device.is_cpu() && o.memory_mode != MemoryMode::Sequential;
+  return p;
+}
+
+WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<void(const Progress&)>& on_progress)
+    : options_(options), placement_(resolve_placement(options)) {
+  c10::AutoGradMode no_grad(false);
+  const auto start = std::chrono::steady_clock::now();
+  int loaded = 0;
+  const int total = 4;
+  auto progress = [&] {
+    ++loaded;
+    if (on_progress)
+      on_progress(Progress{Phase::Load, loaded, total,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+  };
+
+  const CheckpointFiles files = locate_checkpoint_files(options.model_path);
+  const ModelPlacement& pl = placement_;
+  auto& registry = ModelRegistry::instance();
+
+  dit_ = registry.get<WanModel>("dit", files.dit, pl.dit_home, pl.dit_dtype,
+                                [&] { return load_dit(files.dit, pl.dit_home, pl.dit_dtype); });
+  task_ = task_of(dit_->model->config().model_type);
+  progress();
+
+  vae_ = registry.get<std::shared_ptr<WanVAE>>("vae", files.vae, pl.device, pl.vae_dtype, [&] {
+    return std::make_shared<WanVAE>(load_vae(files.vae, pl.device, pl.vae_dtype));
+  });
+  progress();
+
+  if (task_ != Task::TextToVideo) {
+    if (files.clip.empty())
+      throw Error("checkpoint folder " + options.model_path + " holds a " + task_name(task_) +
+                  " DiT but no CLIP image encoder (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth)");
+    clip_ = registry.get<std::shared_ptr<ClipVisionEncoder>>("clip", files.clip, pl.device, pl.clip_dtype, [&] {
+      return std::make_shared<ClipVisionEncoder>(
+          load_clip_vision_encoder(load_checkpoint_file(files.clip), files.clip, pl.device, pl.clip_dtype));
+    });
+  }
+  progress();
+
+  text_options_.checkpoint = files.t5;
+  text_options_.tokenizer = files.tokenizer;
+  text_options_.text_len = dit_->model->config().text_len;
+  text_options_.device = pl.text_device;
+  text_options_.dtype = pl.text_dtype;
+  text_options_.cache_dir = options.cache_dir;
+  if (!pl.text_encoder_per_request)
+    text_ = registry.get<std::shared_ptr<TextEncoder>>(
+        "umt5", files.t5, pl.text_device, pl.text_dtype,
+        [&] { return std::make_shared<TextEncoder>(text_options_); }, "cache=" + options.cache_dir);
+  progress();
+}
+
+std::pair<int, int> WanPipeline::output_size(const Request& request) const {
+  request.validate();
+  const VideoGeometry g = request_geometry(request);
+  return {g.width, g.height};
+}
+
+WanPipeline::TextContexts WanPipeline::encode_text(const std::string& prompt, const std::string& negative_prompt) {
+  std::vector<at::Tensor> contexts;
+  if (text_) {
+    auto lock = use(text_);
+    contexts = text_->model->encode({prompt, negative_prompt});
+  } else {
+    TextEncoder encoder(text_options_);  // Sequential: on the device for this phase only
+    contexts = encoder.encode({prompt, negative_prompt});
+  }
+  return {contexts.at(0).to(placement_.device, at::kFloat), contexts.at(1).to(placement_.device, at::kFloat)};
+}
+
+DiTConditioning WanPipeline::condition(const Request& request, const VideoGeometry& g) {
+  DiTConditioning c;
+  c.seq_len = g.seq_len;
+  if (task_ == Task::TextToVideo) return c;
+
+  const at::Tensor first = image_to_tensor(*request.image);
+  std::optional<at::Tensor> last;
+  if (task_ == Task::FirstLastFrameToVideo)
+    last = fit_last_frame(image_to_tensor(*request.last_image), *request.image, *request.last_image);
+
+  {
+    // CLIP sees the original-size frames (it resizes them itself).
+    auto lock = use(clip_);
+    std::vector<at::Tensor> frames = {first.to(placement_.device).unsqueeze(1)};
+    if (last) frames.push_back(last->to(placement_.device).unsqueeze(1));
+    c.clip_fea = clip_->model->encode_video(frames).to(at::kFloat);
+  }
+  {
+    auto lock = use(vae_);
+    c.y = image_condition(*vae_->model, first, last, g);
+  }
+  return c;
+}
+
+at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, const DiTConditioning& c,
+                               int64_t seed, const std::function<void(const Progress&)>& progress,
+                               const CancelToken& cancel) {
+  const int64_t z_dim = vae_->model->config().z_dim;
+  const at::Tensor noise = seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed),
+                                        placement_.device);
+  auto scheduler = make_flow_scheduler(request.solver);
+  const int steps = request.steps > 0 ? request.steps : default_steps(task_);
+  scheduler->set_timesteps(steps, request.shift);
+  if (trace_.on_noise) trace_.on_noise(noise, *scheduler);
+
+  DenoiseOptions d;
+  d.guidance_scale = request.guidance_scale;
+  d.batch_guidance = placement_.batch_guidance;
+  d.between_blocks = [&] {
+    if (trace_.on_block) trace_.on_block();
+    if (cancel.cancelled()) throw Cancelled();
+  };
+  d.on_step = [&](const DenoiseStep& s) {
+    if (trace_.on_step) trace_.on_step(s);
+    progress(Progress{Phase::Denoise, s.index + 1, steps, 0});
+    if (cancel.cancelled()) throw Cancelled();
+  };
+
+  auto lock = use(dit_);
+  WanModel& dit = dit_->model;
+  const bool visiting = placement_.dit_home != placement_.device;
+  if (visiting) dit->to(placement_.device);
+  try {
+    at::Tensor latent = denoise(*dit, *scheduler, noise, c, d);
+    if (visiting) dit->to(placement_.dit_home);
+    return latent;
+  } catch (...) {
+    if (visiting) dit->to(placement_.dit_home);
+    throw;
+  }
+}
+
+void WanPipeline::decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,
+                         const std::function<void(const Progress&)>& progress, const CancelToken& cancel) {
+  auto lock = use(vae_);
+  int64_t next_frame = 0;
+  int latent_frame = 0;
+  const int latent_frames = static_cast<int>(latent.size(1));
+  vae_->model->decode_streaming(latent, [&](const at::Tensor& piece) {
+    if (trace_.on_decoded) trace_.on_decoded(piece);
+    if (callbacks.on_frames) callbacks.on_frames(video_to_rgb_frames(piece), next_frame);
+    next_frame += piece.size(1);
+    progress(Progress{Phase::Decode, ++latent_frame, latent_frames, 0});
+    if (cancel.cancelled()) throw Cancelled();
+  });
+}
+
+GenerationResult WanPipeline::generate(const Request& request, const GenerationCallbacks& callbacks,
+                                       const CancelToken& cancel) {
+  c10::AutoGradMode no_grad(false);
+  const auto start = std::chrono::steady_clock::now();
+  auto progress = [&](Progress p) {
+    p.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (callbacks.on_progress) callbacks.on_progress(p);
+  };
+  auto check_cancel = [&] {
+    if (cancel.cancelled()) throw Cancelled();
+  };
+
+  request.validate();
+  check_task(task_, request);
+  const VideoGeometry g = request_geometry(request);
+  GenerationResult result;
+  result.seed = request.seed >= 0 ? request.seed : draw_random_seed();
+  result.width = g.width;
+  result.height = g.height;
+  result.num_frames = g.num_frames;
+  check_cancel();
+
+  // Only "" selects the default; any other text, whitespace included, is used as given.
+  const std::string negative =
+      request.negative_prompt.empty() ? default_negative_prompt(task_) : request.negative_prompt;
+  if (trace_.on_prompts) trace_.on_prompts(request.prompt, negative);
+  const int encode_steps = task_ == Task::TextToVideo ? 1 : 2;
+  progress(Progress{Phase::Encode, 0, encode_steps, 0});
+  const TextContexts text = encode_text(request.prompt, negative);
+  if (trace_.on_text) trace_.on_text(text.context, text.context_null);
+  progress(Progress{Phase::Encode, 1, encode_steps, 0});
+  check_cancel();
+
+  DiTConditioning c = condition(request, g);
+  c.context = text.context;
+  c.context_null = text.context_null;
+  if (task_ != Task::TextToVideo) {
+    if (trace_.on_image) trace_.on_image(c.clip_fea, c.y);
+    progress(Progress{Phase::Encode, 2, encode_steps, 0});
+  }
+  check_cancel();
+
+  const at::Tensor latent = sample(request, g, c, result.seed, progress, cancel);
+  c = DiTConditioning();  // the conditioning is not needed for decoding
+  check_cancel();
+  decode(latent, callbacks, progress, cancel);
+  return result;
+}
+
+}  // namespace wan

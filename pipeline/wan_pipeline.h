@@ -1,0 +1,81 @@
+// The Pipeline of a Wan2.1 checkpoint folder (t2v, i2v or flf2v, read off the
+// DiT's config): text encoding, image conditioning, the guided sampling loop
+// and the streaming VAE decode, with the models taken from the process-wide
+// registry.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "models/clip/clip_vision_encoder.h"
+#include "models/dit/wan_model.h"
+#include "models/t5/text_encoder.h"
+#include "models/vae/wan_vae.h"
+#include "pipeline/denoise_loop.h"
+#include "pipeline/model_registry.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/video_geometry.h"
+
+namespace wan {
+
+// Optional observers of a generation's intermediates (reference tests,
+// debugging); called on the generating thread.
+struct GenerationTrace {
+  std::function<void(const std::string& prompt, const std::string& negative_prompt)> on_prompts;
+  std::function<void(const at::Tensor& context, const at::Tensor& context_null)> on_text;
+  std::function<void(const at::Tensor& clip_context, const at::Tensor& y)> on_image;  // i2v / flf2v
+  std::function<void(const at::Tensor& noise, const FlowScheduler& scheduler)> on_noise;
+  std::function<void(const DenoiseStep& step)> on_step;
+  std::function<void()> on_block;  // after every DiT block, before the cancellation check
+  std::function<void(const at::Tensor& video)> on_decoded;  // each decoded piece, [3, n, H, W] in [-1, 1]
+};
+
+// Where each model lives and in which precision.
+struct ModelPlacement {
+  at::Device device = at::kCPU;           // where generation runs
+  at::Device dit_home = at::kCPU;         // where the DiT rests between generations
+  at::Device text_device = at::kCPU;
+  at::ScalarType dit_dtype = at::kFloat;  // matrix-heavy DiT layers
+  at::ScalarType text_dtype = at::kFloat;
+  at::ScalarType clip_dtype = at::kFloat;
+  at::ScalarType vae_dtype = at::kFloat;  // the reference's VAE always runs in float32
+  bool text_encoder_per_request = false;  // Sequential: umT5 occupies the device only while encoding
+  bool batch_guidance = false;            // cond and uncond in one forward
+};
+ModelPlacement resolve_placement(const PipelineOptions& options);
+
+class WanPipeline : public Pipeline {
+ public:
+  WanPipeline(const PipelineOptions& options, const std::function<void(const Progress&)>& on_progress);
+
+  Task task() const override { return task_; }
+  std::pair<int, int> output_size(const Request& request) const override;
+  GenerationResult generate(const Request& request, const GenerationCallbacks& callbacks,
+                            const CancelToken& cancel) override;
+
+  void set_trace(GenerationTrace trace) { trace_ = std::move(trace); }
+  const ModelPlacement& placement() const { return placement_; }
+
+ private:
+  struct TextContexts {
+    at::Tensor context, context_null;
+  };
+  TextContexts encode_text(const std::string& prompt, const std::string& negative_prompt);
+  DiTConditioning condition(const Request& request, const VideoGeometry& geometry);
+  at::Tensor sample(const Request& request, const VideoGeometry& geometry, const DiTConditioning& conditioning,
+                    int64_t seed, const std::function<void(const Progress&)>& progress, const CancelToken& cancel);
+  void decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,
+              const std::function<void(const Progress&)>& progress, const CancelToken& cancel);
+
+  PipelineOptions options_;
+  ModelPlacement placement_;
+  Task task_ = Task::ImageToVideo;
+  TextEncoderOptions text_options_;
+  std::shared_ptr<SharedModel<WanModel>> dit_;
+  std::shared_ptr<SharedModel<std::shared_ptr<WanVAE>>> vae_;
+  std::shared_ptr<SharedModel<std::shared_ptr<ClipVisionEncoder>>> clip_;  // i2v / flf2v
+  std::shared_ptr<SharedModel<std::shared_ptr<TextEncoder>>> text_;        // absent when per request
+  GenerationTrace trace_;
+};
+
+}  // namespace wan

@@ -1,0 +1,107 @@
+// kind "i2v-pipeline": the image-to-video generation of the pipeline library
+// step by step (image tensor, resize, CLIP, VAE conditioning, guided UniPC /
+// DPM++ loop, decode) on the case's tiny DiT, VAE and CLIP tower, with the
+// stored text contexts in place of umT5.
+#include <c10/core/GradMode.h>
+
+#include "models/clip/clip_loader.h"
+#include "models/dit/wan_model.h"
+#include "models/dit_config.h"
+#include "models/error.h"
+#include "models/safetensors.h"
+#include "models/state_dict.h"
+#include "models/vae/wan_vae.h"
+#include "pipeline/denoise_loop.h"
+#include "pipeline/image_conditioning.h"
+#include "pipeline/names.h"
+#include "pipeline/seeded_noise.h"
+#include "pipeline/video_geometry.h"
+#include "tests/parity/parity_case.h"
+
+namespace wan::parity {
+namespace {
+
+RgbImage image_from_tensor(const at::Tensor& hwc) {
+  const at::Tensor u8 = hwc.to(at::kByte).contiguous();
+  RgbImage image;
+  image.height = static_cast<int>(u8.size(0));
+  image.width = static_cast<int>(u8.size(1));
+  image.pixels.assign(u8.data_ptr<uint8_t>(), u8.data_ptr<uint8_t>() + u8.numel());
+  return image;
+}
+
+void run(const ParityCase& c, ParityReport& report) {
+  c10::AutoGradMode no_grad(false);
+  const auto& args = c.args();
+  const auto& config = c.config();
+
+  const DiTConfig dit_config = DiTConfig::from_json_text(config.at("dit").dump(), c.file("config").string());
+  WanModel dit(dit_config);
+  load_state_dict(*dit, load_safetensors(c.file("dit_weights").string()), c.file("dit_weights").string());
+  dit->eval();
+  const WanVAE vae(vae::vae_config_from_json(config.at("vae")), load_safetensors(c.file("vae_weights").string()),
+                   at::kCPU, at::kFloat, c.file("vae_weights").string());
+  const ClipVisionConfig clip_config = ClipVisionConfig::from_json(config.at("clip"));
+  VisionTransformer tower(clip_config);
+  load_state_dict(*tower, clip_vision_weights(load_safetensors(c.file("clip_weights").string())),
+                  c.file("clip_weights").string());
+  tower->eval();
+  ClipVisionEncoder clip(tower, at::kCPU, at::kFloat);
+
+  // 1-2. image tensor and size
+  const RgbImage image = image_from_tensor(c.tensor("in.image"));
+  const at::Tensor img = image_to_tensor(image);
+  report.compare("out.img", img, c.tensor("out.img"));
+  const int frame_num = args.at("frame_num").get<int>();
+  const VideoGeometry g =
+      geometry_from_area(args.at("max_area").get<int64_t>(), static_cast<double>(image.height) / image.width, frame_num);
+  const bool size_ok = g.lat_h == args.at("lat_h").get<int64_t>() && g.lat_w == args.at("lat_w").get<int64_t>() &&
+                       g.seq_len == args.at("max_seq_len").get<int64_t>() &&
+                       g.latent_frames == args.at("latent_frames").get<int64_t>();
+  report.check("size (lat_h, lat_w, seq_len)", size_ok,
+               std::to_string(g.lat_h) + "x" + std::to_string(g.lat_w) + ", " + std::to_string(g.seq_len) + " tokens");
+
+  // 3. noise from the seed
+  const at::Tensor noise = c.tensor("in.noise");
+  report.compare("in.noise (randn from seed)",
+                 seeded_randn(noise.sizes(), args.at("seed").get<uint64_t>(), at::kCPU), noise);
+
+  // 5-6. CLIP on the original image, VAE conditioning
+  report.compare("out.img_resized", resize_bicubic(img, g.height, g.width), c.tensor("out.img_resized"));
+  report.compare("out.clip_preprocessed", clip_preprocess({img.unsqueeze(1)}, clip_config),
+                 c.tensor("out.clip_preprocessed"));
+  DiTConditioning cond;
+  cond.clip_fea = clip.encode_video({img.unsqueeze(1)});
+  report.compare("out.clip_context", cond.clip_fea, c.tensor("out.clip_context"));
+  cond.y = image_condition(vae, img, std::nullopt, g);
+  report.compare("out.y", cond.y, c.tensor("out.y"));
+  cond.context = c.tensor("in.context");
+  cond.context_null = c.tensor("in.context_null");
+  cond.seq_len = g.seq_len;
+
+  // 7. the guided loop
+  auto scheduler = make_flow_scheduler(parse_solver(args.at("sample_solver").get<std::string>()));
+  scheduler->set_timesteps(args.at("sampling_steps").get<int>(), args.at("shift").get<double>());
+  report.compare("out.timesteps", scheduler->timesteps(), c.tensor("out.timesteps"));
+  report.compare("out.sigmas", scheduler->sigmas(), c.tensor("out.sigmas"));
+  std::vector<at::Tensor> conds, unconds, latents;
+  DenoiseOptions options;
+  options.guidance_scale = args.at("guide_scale").get<double>();
+  options.on_step = [&](const DenoiseStep& s) {
+    conds.push_back(s.prediction->cond);
+    unconds.push_back(s.prediction->uncond);
+    latents.push_back(s.latent);
+  };
+  const at::Tensor latent = denoise(*dit, *scheduler, noise, cond, options);
+  report.compare("out.noise_pred_cond", at::stack(conds), c.tensor("out.noise_pred_cond"));
+  report.compare("out.noise_pred_uncond", at::stack(unconds), c.tensor("out.noise_pred_uncond"));
+  report.compare("out.latents", at::stack(latents), c.tensor("out.latents"));
+
+  // 8. decode
+  report.compare("out.video", vae.decode(latent), c.tensor("out.video"));
+}
+
+ParityKind reg("i2v-pipeline", run);
+
+}  // namespace
+}  // namespace wan::parity

@@ -1,0 +1,53 @@
+// The three solvers on a flow they must integrate exactly: a straight line
+// from data x0 to noise, x(sigma) = (1 - sigma) x0 + sigma noise, whose
+// velocity noise - x0 is constant. Whatever the step count, every solver
+// has to land on x0. Also: schedule shape, and misuse is refused.
+#include <ATen/ATen.h>
+
+#include "pipeline/flow_scheduler.h"
+#include "pipeline/names.h"
+#include "tests/unit/check.h"
+
+namespace {
+
+void test_straight_flow_lands_on_data(wan::Solver solver, int steps, double shift) {
+  auto s = wan::make_flow_scheduler(solver);
+  s->set_timesteps(steps, shift);
+  const std::string what = std::string(wan::solver_name(solver)) + ", " + std::to_string(steps) + " steps";
+  EXPECT_MSG(s->num_steps() == steps && s->sigmas().numel() == steps + 1, what);
+  EXPECT_MSG(s->sigmas()[steps].item<float>() == 0.0f, what);
+  const at::Tensor t = s->timesteps();
+  EXPECT_MSG(t.scalar_type() == at::kLong, what);
+  for (int i = 1; i < steps; ++i) EXPECT_MSG(t[i].item<int64_t>() < t[i - 1].item<int64_t>(), what);
+
+  at::manual_seed(1);
+  const at::Tensor x0 = at::randn({4, 3, 5}), noise = at::randn({4, 3, 5});
+  const at::Tensor velocity = noise - x0;
+  const double sigma0 = s->sigmas()[0].item<double>();
+  at::Tensor x = (1 - sigma0) * x0 + sigma0 * noise;
+  for (int i = 0; i < steps; ++i) x = s->step(velocity, t[i].item<int64_t>(), x);
+  const double err = (x - x0).abs().max().item<double>();
+  EXPECT_MSG(err < 1e-4, what + ": max |x - x0| = " + std::to_string(err));
+}
+
+void test_misuse_is_refused() {
+  auto s = wan::make_flow_scheduler(wan::Solver::UniPC);
+  const at::Tensor x = at::zeros({2, 2});
+  EXPECT_ERROR(s->step(x, 999, x), "set_timesteps");
+  s->set_timesteps(4, 5.0);
+  EXPECT_ERROR(s->step(x, 123, x), "timestep 123");
+  EXPECT_ERROR(s->step(at::zeros({3}), s->timesteps()[0].item<int64_t>(), x), "shape");
+  EXPECT_ERROR(wan::parse_solver("ddim"), "unipc");
+  EXPECT(wan::parse_solver("dpm++") == wan::Solver::DPMpp);
+}
+
+}  // namespace
+
+int main() {
+  for (wan::Solver solver : {wan::Solver::UniPC, wan::Solver::DPMpp, wan::Solver::Euler})
+    for (int steps : {1, 2, 3, 8, 20, 50}) test_straight_flow_lands_on_data(solver, steps, 5.0);
+  test_straight_flow_lands_on_data(wan::Solver::UniPC, 10, 1.0);
+  test_straight_flow_lands_on_data(wan::Solver::DPMpp, 10, 16.0);
+  test_misuse_is_refused();
+  return wan::test::check_exit("test-flow-schedulers");
+}

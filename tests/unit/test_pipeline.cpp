@@ -1,0 +1,185 @@
+// The pipeline as the element and the CLI use it, on the tiny reference
+// checkpoint (argv[1]): pipelines share their models through the registry,
+// progress arrives in order with frames streamed in sequence, a cancelled
+// request stops at the next DiT block and lets go of its tensors, and bad
+// requests fail naming the field.
+#include <optional>
+
+#include <c10/util/intrusive_ptr.h>
+
+#include "models/error.h"
+#include "pipeline/model_registry.h"
+#include "pipeline/wan_pipeline.h"
+#include "tests/unit/check.h"
+
+namespace {
+
+std::string g_ckpt;
+
+wan::PipelineOptions options() {
+  wan::PipelineOptions o;
+  o.model_path = g_ckpt;
+  o.device = "cpu";
+  return o;
+}
+
+wan::Request small_request() {
+  wan::Request r;
+  r.image = wan::RgbImage{40, 32, {}};
+  for (int i = 0; i < 40 * 32 * 3; ++i) r.image->pixels.push_back(static_cast<uint8_t>(i * 7));
+  r.prompt = "a red house";
+  r.max_area = 32 * 32;
+  r.num_frames = 5;
+  r.steps = 2;
+  r.seed = 7;
+  return r;
+}
+
+using WeakTensor = c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>;
+
+void test_registry_shares_models() {
+  auto& registry = wan::ModelRegistry::instance();
+  const size_t before = registry.live_models();
+  std::vector<wan::Progress> load_progress;
+  auto a = wan::Pipeline::load(options(), [&](const wan::Progress& p) { load_progress.push_back(p); });
+  const size_t one = registry.live_models();
+  EXPECT_MSG(one == before + 4, std::to_string(one) + " models after one i2v pipeline (DiT, VAE, CLIP, umT5)");
+  auto b = wan::Pipeline::load(options());
+  EXPECT_MSG(registry.live_models() == one, "a second pipeline on the same checkpoint loaded its own models");
+  a.reset();
+  EXPECT(registry.live_models() == one);
+  b.reset();
+  EXPECT_MSG(registry.live_models() == before, "models outlive the pipelines that used them");
+
+  EXPECT(!load_progress.empty());
+  for (size_t i = 0; i < load_progress.size(); ++i)
+    EXPECT(load_progress[i].phase == wan::Phase::Load && load_progress[i].step == static_cast<int>(i) + 1);
+}
+
+void test_progress_and_frames_in_order() {
+  auto pipeline = wan::Pipeline::load(options());
+  EXPECT(pipeline->task() == wan::Task::ImageToVideo);
+  const wan::Request request = small_request();
+  std::vector<wan::Progress> events;
+  int64_t next_frame = 0;
+  bool frames_ok = true;
+  wan::GenerationCallbacks cb;
+  cb.on_progress = [&](const wan::Progress& p) { events.push_back(p); };
+  cb.on_frames = [&](const at::Tensor& f, int64_t first) {
+    frames_ok = frames_ok && first == next_frame && f.scalar_type() == at::kByte && f.dim() == 4 && f.size(1) == 32 &&
+                f.size(2) == 32 && f.size(3) == 3 && f.is_contiguous();
+    next_frame += f.size(0);
+  };
+  wan::CancelToken cancel;
+  const wan::GenerationResult r = pipeline->generate(request, cb, cancel);
+  EXPECT(r.width == 32 && r.height == 32 && r.num_frames == 5 && r.seed == 7);
+  EXPECT(frames_ok);
+  EXPECT_MSG(next_frame == 5, std::to_string(next_frame) + " frames streamed");
+
+  int denoise_steps = 0, decode_steps = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const wan::Progress& p = events[i];
+    if (p.phase == wan::Phase::Denoise) EXPECT(p.step == ++denoise_steps && p.total_steps == 2);
+    if (p.phase == wan::Phase::Decode) EXPECT(p.step == ++decode_steps && p.total_steps == 2);
+    if (i == 0) continue;
+    const wan::Progress& q = events[i - 1];
+    EXPECT_MSG(static_cast<int>(q.phase) <= static_cast<int>(p.phase), "phases go backwards");
+    EXPECT_MSG(q.phase != p.phase || q.step <= p.step, "steps go backwards");
+    EXPECT(q.elapsed_s <= p.elapsed_s);
+  }
+  EXPECT(!events.empty() && events.front().phase == wan::Phase::Encode);
+  EXPECT(denoise_steps == 2 && decode_steps == 2);
+}
+
+void test_cancel_stops_at_the_next_block() {
+  wan::WanPipeline pipeline(options(), {});
+  wan::CancelToken cancel;
+  int blocks = 0, blocks_when_cancelled = -1;
+  std::optional<WeakTensor> noise, context;
+  wan::GenerationTrace trace;
+  trace.on_text = [&](const at::Tensor& c, const at::Tensor&) { context = WeakTensor(c.getIntrusivePtr()); };
+  trace.on_noise = [&](const at::Tensor& n, const wan::FlowScheduler&) { noise = WeakTensor(n.getIntrusivePtr()); };
+  trace.on_block = [&] {
+    ++blocks;
+    if (blocks == 3 && !cancel.cancelled()) {  // mid-way through the first step's passes
+      cancel.cancel();
+      blocks_when_cancelled = blocks;
+    }
+  };
+  pipeline.set_trace(trace);
+  bool denoise_progress = false, frames = false, cancelled = false;
+  wan::GenerationCallbacks cb;
+  cb.on_progress = [&](const wan::Progress& p) { denoise_progress |= p.phase == wan::Phase::Denoise; };
+  cb.on_frames = [&](const at::Tensor&, int64_t) { frames = true; };
+  try {
+    pipeline.generate(small_request(), cb, cancel);
+  } catch (const wan::Cancelled&) {
+    cancelled = true;
+  }
+  EXPECT(cancelled);
+  EXPECT_MSG(blocks == blocks_when_cancelled,
+             std::to_string(blocks - blocks_when_cancelled) + " DiT blocks ran after the cancel");
+  EXPECT(!denoise_progress && !frames);
+  EXPECT_MSG(noise && context && noise->expired() && context->expired(),
+             "the cancelled request still holds its tensors");
+
+  // The pipeline stays usable.
+  cancel.reset();
+  trace.on_block = {};
+  pipeline.set_trace(trace);
+  int64_t streamed = 0;
+  cb.on_frames = [&](const at::Tensor& f, int64_t) { streamed += f.size(0); };
+  pipeline.generate(small_request(), cb, cancel);
+  EXPECT(streamed == 5);
+
+  // Cancelled before it starts: nothing runs.
+  cancel.cancel();
+  EXPECT_ERROR(pipeline.generate(small_request(), cb, cancel), "cancelled");
+}
+
+void test_bad_requests_name_the_field() {
+  auto pipeline = wan::Pipeline::load(options());
+  wan::CancelToken cancel;
+  wan::Request r = small_request();
+  r.image.reset();  // a text-only request to an i2v checkpoint
+  EXPECT_ERROR(pipeline->generate(r, {}, cancel), "image");
+  r = small_request();
+  r.num_frames = 6;
+  EXPECT_ERROR(pipeline->generate(r, {}, cancel), "num_frames");
+  r = small_request();
+  r.last_image = r.image;
+  EXPECT_ERROR(pipeline->generate(r, {}, cancel), "last_image");
+  r = small_request();
+  r.width = 30, r.height = 32;
+  EXPECT_ERROR(pipeline->output_size(r), "width");
+
+  wan::PipelineOptions o = options();
+  o.device = "tpu";
+  EXPECT_ERROR(wan::Pipeline::load(o), "device");
+  o = options();
+  o.dtype = "float8";
+  EXPECT_ERROR(wan::Pipeline::load(o), "dtype");
+  o = options();
+  o.model_path = g_ckpt + "/does-not-exist";
+  EXPECT_ERROR(wan::Pipeline::load(o), "does-not-exist");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: test-pipeline CHECKPOINT_DIR\n");
+    return 2;
+  }
+  g_ckpt = argv[1];
+  try {
+    test_registry_shares_models();
+    test_progress_and_frames_in_order();
+    test_cancel_stops_at_the_next_block();
+    test_bad_requests_name_the_field();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "unexpected exception: %s\n", e.what());
+    return 1;
+  }
+  return wan::test::check_exit("test-pipeline");
+}
