@@ -43,15 +43,21 @@ def sdpa_attention(q, k, v, q_lens=None, k_lens=None, **_):
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2).to(out_dtype)
 
 
-def load_model_module(repo):
+def load_model_module(repo, names=("attention", "model")):
+    """Imports wan/modules/<name>.py of the official repo (in order) as wanref.<name>;
+    returns the last. tokenizers.py needs ftfy, absent on the GPU host: a stand-in
+    is injected (only text cleaning uses it, and nothing here tokenizes)."""
     stub_diffusers()
+    sys.modules.setdefault("ftfy", types.SimpleNamespace(fix_text=lambda t: t))
     pkg = types.ModuleType("wanref"); pkg.__path__ = []; sys.modules["wanref"] = pkg
-    for name in ("attention", "model"):
+    for name in names:
         spec = importlib.util.spec_from_file_location(f"wanref.{name}", f"{repo}/wan/modules/{name}.py")
         mod = importlib.util.module_from_spec(spec); sys.modules[f"wanref.{name}"] = mod
         spec.loader.exec_module(mod)
-    sys.modules["wanref.model"].flash_attention = sdpa_attention
-    return sys.modules["wanref.model"]
+    for name in names:
+        if hasattr(sys.modules[f"wanref.{name}"], "flash_attention"):
+            sys.modules[f"wanref.{name}"].flash_attention = sdpa_attention
+    return sys.modules[f"wanref.{names[-1]}"]
 
 
 def main():
