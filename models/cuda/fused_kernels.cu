@@ -34,14 +34,28 @@ __device__ float block_sum(float v) {
   return r;
 }
 
-__global__ void modulated_layer_norm_kernel(const float* __restrict__ x, const float* __restrict__ shift,
-                                            const float* __restrict__ scale, uint16_t* __restrict__ out,
-                                            int64_t rows_per_batch, int64_t dim, float eps) {
+// Optionally x += y * gate first (y bf16; gate null = 1), written back; then
+// out = bf16(LayerNorm(x) * (1 + scale) + shift). Each thread touches the same
+// columns in every pass, so its own writes are what it reads back.
+__global__ void add_modulated_layer_norm_kernel(float* __restrict__ x, const uint16_t* __restrict__ y,
+                                                const float* __restrict__ gate, const float* __restrict__ shift,
+                                                const float* __restrict__ scale, uint16_t* __restrict__ out,
+                                                int64_t rows_per_batch, int64_t dim, float eps) {
   const int64_t row = blockIdx.x;
   const int64_t b = row / rows_per_batch;
-  const float* xr = x + row * dim;
+  float* xr = x + row * dim;
   float s = 0.f;
-  for (int64_t c = threadIdx.x; c < dim; c += kThreads) s += xr[c];
+  if (y) {
+    const uint16_t* yr = y + row * dim;
+    const float* g = gate ? gate + b * dim : nullptr;
+    for (int64_t c = threadIdx.x; c < dim; c += kThreads) {
+      const float v = xr[c] + bf16_to_float(yr[c]) * (g ? g[c] : 1.f);
+      xr[c] = v;
+      s += v;
+    }
+  } else {
+    for (int64_t c = threadIdx.x; c < dim; c += kThreads) s += xr[c];
+  }
   const float mean = block_sum(s) / dim;
   float v = 0.f;
   for (int64_t c = threadIdx.x; c < dim; c += kThreads) {
@@ -55,29 +69,27 @@ __global__ void modulated_layer_norm_kernel(const float* __restrict__ x, const f
   for (int64_t c = threadIdx.x; c < dim; c += kThreads) o[c] = float_to_bf16((xr[c] - mean) * rstd * (1.f + sc[c]) + sh[c]);
 }
 
-__global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, const uint16_t* __restrict__ weight,
+__global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, int64_t x_row_stride,
+                                     const float* __restrict__ weight,
                                      const float* __restrict__ cos, const float* __restrict__ sin,
                                      const int64_t* __restrict__ valid_rows, uint16_t* __restrict__ out,
                                      int64_t rows_per_batch, int64_t heads, int64_t head_dim, float eps) {
   const int64_t row = blockIdx.x;
   const int64_t b = row / rows_per_batch, l = row % rows_per_batch;
   const int64_t dim = heads * head_dim, half = head_dim / 2;
-  const uint16_t* xr = x + row * dim;
+  const uint16_t* xr = x + row * x_row_stride;
   float ss = 0.f;
   for (int64_t c = threadIdx.x; c < dim; c += kThreads) {
     const float f = bf16_to_float(xr[c]);
     ss += f * f;
   }
   const float r = rsqrtf(block_sum(ss) / dim + eps);
-  const bool rotate = l < valid_rows[b];
+  const bool rotate = l < valid_rows[b];  // cos / sin may be null when no row rotates
   uint16_t* o = out + row * dim;
   for (int64_t p = threadIdx.x; p < dim / 2; p += kThreads) {  // one interleaved channel pair
     const int64_t c = 2 * p, j = p % half;
-    // bf16(bf16(x * r) * w): the rounding of the reference's bf16 RMSNorm module
-    const float a = bf16_to_float(float_to_bf16(bf16_to_float(float_to_bf16(bf16_to_float(xr[c]) * r)) *
-                                                bf16_to_float(weight[c])));
-    const float bb = bf16_to_float(float_to_bf16(bf16_to_float(float_to_bf16(bf16_to_float(xr[c + 1]) * r)) *
-                                                 bf16_to_float(weight[c + 1])));
+    const float a = bf16_to_float(float_to_bf16(bf16_to_float(xr[c]) * r)) * weight[c];
+    const float bb = bf16_to_float(float_to_bf16(bf16_to_float(xr[c + 1]) * r)) * weight[c + 1];
     if (rotate) {
       const float cs = cos[l * half + j], sn = sin[l * half + j];
       o[c] = float_to_bf16(a * cs - bb * sn);
@@ -89,39 +101,52 @@ __global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, const uint1
   }
 }
 
+// One block per row; 4 columns per thread and step (dim % 4 == 0, checked by the caller).
 __global__ void gated_residual_kernel(float* __restrict__ x, const uint16_t* __restrict__ y,
-                                      const float* __restrict__ gate, int64_t rows_per_batch, int64_t dim,
-                                      int64_t total) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t b = i / (rows_per_batch * dim), c = i % dim;
-    x[i] += bf16_to_float(y[i]) * gate[b * dim + c];
+                                      const float* __restrict__ gate, int64_t rows_per_batch, int64_t dim) {
+  const int64_t row = blockIdx.x;
+  const float* g = gate + (row / rows_per_batch) * dim;
+  float4* xr = reinterpret_cast<float4*>(x + row * dim);
+  const uint2* yr = reinterpret_cast<const uint2*>(y + row * dim);
+  const float4* gr = reinterpret_cast<const float4*>(g);
+  for (int64_t c = threadIdx.x; c < dim / 4; c += kThreads) {
+    float4 a = xr[c];
+    const uint2 yy = yr[c];
+    const float4 gg = gr[c];
+    a.x += __uint_as_float(yy.x << 16) * gg.x;
+    a.y += __uint_as_float(yy.x & 0xffff0000u) * gg.y;
+    a.z += __uint_as_float(yy.y << 16) * gg.z;
+    a.w += __uint_as_float(yy.y & 0xffff0000u) * gg.w;
+    xr[c] = a;
   }
 }
 
 }  // namespace
 
-void launch_modulated_layer_norm(const float* x, const float* shift, const float* scale, uint16_t* out_bf16,
-                                 int64_t batch, int64_t rows_per_batch, int64_t dim, float eps, cudaStream_t stream) {
+void launch_add_modulated_layer_norm(float* x, const uint16_t* y, const float* gate, const float* shift,
+                                     const float* scale, uint16_t* out_bf16, int64_t batch, int64_t rows_per_batch,
+                                     int64_t dim, float eps, cudaStream_t stream) {
   const int64_t rows = batch * rows_per_batch;
   if (rows == 0) return;
-  modulated_layer_norm_kernel<<<rows, kThreads, 0, stream>>>(x, shift, scale, out_bf16, rows_per_batch, dim, eps);
+  add_modulated_layer_norm_kernel<<<rows, kThreads, 0, stream>>>(x, y, gate, shift, scale, out_bf16, rows_per_batch,
+                                                                 dim, eps);
 }
 
-void launch_rms_norm_rope(const uint16_t* x, const uint16_t* weight, const float* cos, const float* sin,
-                          const int64_t* valid_rows, uint16_t* out, int64_t batch, int64_t rows_per_batch,
-                          int64_t heads, int64_t head_dim, float eps, cudaStream_t stream) {
+void launch_rms_norm_rope(const uint16_t* x, int64_t x_row_stride, const float* weight, const float* cos,
+                          const float* sin, const int64_t* valid_rows, uint16_t* out, int64_t batch,
+                          int64_t rows_per_batch, int64_t heads, int64_t head_dim, float eps, cudaStream_t stream) {
   const int64_t rows = batch * rows_per_batch;
   if (rows == 0) return;
-  rms_norm_rope_kernel<<<rows, kThreads, 0, stream>>>(x, weight, cos, sin, valid_rows, out, rows_per_batch, heads,
+  rms_norm_rope_kernel<<<rows, kThreads, 0, stream>>>(x, x_row_stride, weight, cos, sin, valid_rows, out,
+                                                      rows_per_batch, heads,
                                                       head_dim, eps);
 }
 
 void launch_gated_residual(float* x, const uint16_t* y, const float* gate, int64_t batch, int64_t rows_per_batch,
                            int64_t dim, cudaStream_t stream) {
-  const int64_t total = batch * rows_per_batch * dim;
-  if (total == 0) return;
-  const int64_t blocks = std::min<int64_t>((total + kThreads - 1) / kThreads, 132 * 16);
-  gated_residual_kernel<<<blocks, kThreads, 0, stream>>>(x, y, gate, rows_per_batch, dim, total);
+  const int64_t rows = batch * rows_per_batch;
+  if (rows == 0) return;
+  gated_residual_kernel<<<rows, kThreads, 0, stream>>>(x, y, gate, rows_per_batch, dim);
 }
 
 }  // namespace wan::cuda

@@ -8,20 +8,27 @@
 
 namespace wan::cuda {
 
-// out[b, l, :] = bf16(LayerNorm(x[b, l, :]) * (1 + scale[b, :]) + shift[b, :]), LayerNorm
-// without affine, statistics in float32. x float32 [B, L, C]; shift / scale float32 [B, C].
-void launch_modulated_layer_norm(const float* x, const float* shift, const float* scale, uint16_t* out_bf16,
-                                 int64_t batch, int64_t rows_per_batch, int64_t dim, float eps, cudaStream_t stream);
+// With y: x[b, l, :] += y[b, l, :] * gate[b, :] first (gate null = 1; written back to x).
+// Then out[b, l, :] = bf16(LayerNorm(x[b, l, :]) * (1 + scale[b, :]) + shift[b, :]),
+// LayerNorm without affine, statistics in float32. x float32 [B, L, C]; y bf16 or null;
+// gate / shift / scale float32 [B, C].
+void launch_add_modulated_layer_norm(float* x, const uint16_t* y, const float* gate, const float* shift,
+                                     const float* scale, uint16_t* out_bf16, int64_t batch, int64_t rows_per_batch,
+                                     int64_t dim, float eps, cudaStream_t stream);
 
-// q/k path of self-attention: RMSNorm over all heads (float32 statistics, result rounded to
-// bf16 and scaled by the bf16 weight, as the reference's bf16 module does), then the 3-D
-// rotary embedding on interleaved channel pairs for rows < valid_rows[b] (padding rows are
-// only normalised). x bf16 [B, L, heads * head_dim]; cos / sin float32 [L, head_dim / 2].
-void launch_rms_norm_rope(const uint16_t* x, const uint16_t* weight, const float* cos, const float* sin,
-                          const int64_t* valid_rows, uint16_t* out, int64_t batch, int64_t rows_per_batch,
-                          int64_t heads, int64_t head_dim, float eps, cudaStream_t stream);
+// q/k path of attention: RMSNorm over all heads (float32 statistics; the normalised value
+// is rounded to bf16 before the float32 weight, as the reference's module does under
+// autocast), then the 3-D rotary embedding on interleaved channel pairs for rows <
+// valid_rows[b] (padding rows, and every row when valid_rows is 0, are only normalised),
+// rounded to bf16 once at the end. x bf16 [B, L, heads * head_dim]; cos / sin float32
+// [L, head_dim / 2]. Rows of x are x_row_stride elements apart (q, k inside a fused qkv
+// output); out is contiguous.
+void launch_rms_norm_rope(const uint16_t* x, int64_t x_row_stride, const float* weight, const float* cos,
+                          const float* sin, const int64_t* valid_rows, uint16_t* out, int64_t batch,
+                          int64_t rows_per_batch, int64_t heads, int64_t head_dim, float eps, cudaStream_t stream);
 
-// x[b, l, c] += float(y[b, l, c]) * gate[b, c]: the gated residual add. x float32, y bf16.
+// x[b, l, c] += float(y[b, l, c]) * gate[b, c]: the gated residual add. x float32, y bf16;
+// dim a multiple of 4 and all three 16-byte aligned.
 void launch_gated_residual(float* x, const uint16_t* y, const float* gate, int64_t batch, int64_t rows_per_batch,
                            int64_t dim, cudaStream_t stream);
 

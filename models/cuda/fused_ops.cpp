@@ -25,32 +25,67 @@ uint16_t* bf16_ptr(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.d
 
 bool fused_ops_available() { return true; }
 
-at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps) {
+at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
+                                    const at::Tensor& shift, const at::Tensor& scale, double eps) {
   expect(x, at::kFloat, "x");
   const at::Tensor sh = shift.contiguous(), sc = scale.contiguous();
   expect(sh, at::kFloat, "shift");
   expect(sc, at::kFloat, "scale");
+  at::Tensor yc, g;
+  if (y.defined()) {
+    yc = y.contiguous();
+    expect(yc, at::kBFloat16, "y");
+    if (gate.defined()) {
+      g = gate.contiguous();
+      expect(g, at::kFloat, "gate");
+    }
+  }
   at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kBFloat16));
-  launch_modulated_layer_norm(x.data_ptr<float>(), sh.data_ptr<float>(), sc.data_ptr<float>(), bf16_ptr(out),
-                              x.size(0), x.size(1), x.size(2), static_cast<float>(eps),
-                              at::cuda::getCurrentCUDAStream());
+  launch_add_modulated_layer_norm(x.data_ptr<float>(), yc.defined() ? bf16_ptr(yc) : nullptr,
+                                  g.defined() ? g.data_ptr<float>() : nullptr, sh.data_ptr<float>(),
+                                  sc.data_ptr<float>(), bf16_ptr(out), x.size(0), x.size(1), x.size(2),
+                                  static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
   return out;
 }
 
-at::Tensor rms_norm_rope(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
-                         const at::Tensor& valid_rows, int64_t heads, double eps) {
-  expect(x, at::kBFloat16, "x");
-  const at::Tensor w = weight.to(at::kBFloat16).contiguous();
-  expect(cos, at::kFloat, "cos");
-  expect(sin, at::kFloat, "sin");
-  expect(valid_rows, at::kLong, "valid_rows");
+at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps) {
+  at::Tensor unchanged = x;  // no residual: x is only read
+  return add_modulated_layer_norm(unchanged, at::Tensor(), at::Tensor(), shift, scale, eps);
+}
+
+at::Tensor rms_norm_rope(const at::Tensor& x_in, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
+                         const at::Tensor& valid_rows, int64_t max_valid_rows, int64_t heads, double eps) {
+  // Rows may be strided (a slice of a fused qkv output); elements within a row may not.
+  const bool rows_ok = x_in.dim() == 3 && x_in.stride(2) == 1 && x_in.stride(0) == x_in.size(1) * x_in.stride(1);
+  const at::Tensor x = rows_ok ? x_in : x_in.contiguous();
+  if (!x.is_cuda() || x.scalar_type() != at::kBFloat16) throw Error("fused op: x must be a bf16 CUDA tensor");
+  const at::Tensor w = weight.to(at::kFloat).contiguous();
   const int64_t head_dim = x.size(2) / heads;
-  if (cos.size(0) < x.size(1) || cos.size(1) != head_dim / 2) throw Error("fused op: rope table shape mismatch");
-  at::Tensor out = at::empty_like(x);
-  launch_rms_norm_rope(bf16_ptr(x), bf16_ptr(w), cos.data_ptr<float>(), sin.data_ptr<float>(),
-                       valid_rows.data_ptr<int64_t>(), bf16_ptr(out), x.size(0), x.size(1), heads, head_dim,
-                       static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
+  const bool rotate = cos.defined();
+  if (rotate) {
+    expect(cos, at::kFloat, "cos");
+    expect(sin, at::kFloat, "sin");
+    expect(valid_rows, at::kLong, "valid_rows");
+    if (cos.size(0) < max_valid_rows || cos.size(1) != head_dim / 2 || sin.sizes() != cos.sizes())
+      throw Error("fused op: RoPE tables of shape " + std::to_string(cos.size(0)) + "x" + std::to_string(cos.size(1)) +
+                  " for " + std::to_string(max_valid_rows) + " rows of head_dim " + std::to_string(head_dim));
+  }
+  // Without rotation every row is "padding": valid_rows of zeros.
+  const at::Tensor valid = rotate ? valid_rows : at::zeros({x.size(0)}, x.options().dtype(at::kLong));
+  at::Tensor out = at::empty(x.sizes(), x.options());
+  launch_rms_norm_rope(bf16_ptr(x), x.stride(1), w.data_ptr<float>(), rotate ? cos.data_ptr<float>() : nullptr,
+                       rotate ? sin.data_ptr<float>() : nullptr, valid.data_ptr<int64_t>(), bf16_ptr(out), x.size(0),
+                       x.size(1), heads, head_dim, static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
   return out;
+}
+
+at::Tensor add_layer_norm_affine(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const at::Tensor& weight,
+                                 const at::Tensor& bias, double eps) {
+  // LN(x) * w + b = LN(x) * (1 + (w - 1)) + b: the modulation kernel with one shared row.
+  const int64_t batch = x.size(0), dim = x.size(2);
+  const at::Tensor scale = (weight.to(at::kFloat) - 1).view({1, 1, dim}).expand({batch, 1, dim}).contiguous();
+  const at::Tensor shift = bias.to(at::kFloat).view({1, 1, dim}).expand({batch, 1, dim}).contiguous();
+  return add_modulated_layer_norm(x, y, gate, shift, scale, eps);
 }
 
 void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
@@ -58,6 +93,7 @@ void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate)
   const at::Tensor yc = y.contiguous(), g = gate.contiguous();
   expect(yc, at::kBFloat16, "y");
   expect(g, at::kFloat, "gate");
+  if (x.size(2) % 4 != 0) throw Error("fused op: gated_residual_ needs a width divisible by 4");
   launch_gated_residual(x.data_ptr<float>(), bf16_ptr(yc), g.data_ptr<float>(), x.size(0), x.size(1), x.size(2),
                         at::cuda::getCurrentCUDAStream());
 }
@@ -69,7 +105,15 @@ bool fused_ops_available() { return false; }
 [[noreturn]] static void unavailable() { throw Error("this build has no CUDA kernels (configure with -Dcuda=enabled)"); }
 at::Tensor modulated_layer_norm(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { unavailable(); }
 at::Tensor rms_norm_rope(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                         const at::Tensor&, int64_t, double) {
+                         const at::Tensor&, int64_t, int64_t, double) {
+  unavailable();
+}
+at::Tensor add_modulated_layer_norm(at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                    const at::Tensor&, double) {
+  unavailable();
+}
+at::Tensor add_layer_norm_affine(at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                 const at::Tensor&, double) {
   unavailable();
 }
 void gated_residual_(at::Tensor&, const at::Tensor&, const at::Tensor&) { unavailable(); }

@@ -11,10 +11,22 @@ bool fused_ops_available();
 // x float32 [B, L, C]; shift, scale float32 [B, 1, C] -> bf16 [B, L, C].
 at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps);
 
-// x bf16 [B, L, heads*head_dim]; weight bf16 [heads*head_dim]; cos/sin float32 [L, head_dim/2];
-// valid_rows int64 [B] on the device -> bf16 [B, L, heads*head_dim].
+// The residual add feeding the next norm, in the same pass: x += y * gate (gate undefined
+// = 1) in place, then modulated_layer_norm(x, shift, scale). y bf16 [B, L, C].
+at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
+                                    const at::Tensor& shift, const at::Tensor& scale, double eps);
+
+// x bf16 [B, L, heads*head_dim]; weight float32 [heads*head_dim]; cos/sin float32 [L, head_dim/2];
+// valid_rows int64 [B] on the device (rows past it are not rotated; the tables need
+// max_valid_rows rows) -> bf16 [B, L, heads*head_dim]. Without cos/sin (undefined) nothing
+// is rotated: the plain RMSNorm of cross-attention.
 at::Tensor rms_norm_rope(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
-                         const at::Tensor& valid_rows, int64_t heads, double eps);
+                         const at::Tensor& valid_rows, int64_t max_valid_rows, int64_t heads, double eps);
+
+// x += y * gate in place, then LayerNorm with affine weight and bias (float32 statistics)
+// -> bf16; x float32 [B, L, C].
+at::Tensor add_layer_norm_affine(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const at::Tensor& weight,
+                                 const at::Tensor& bias, double eps);
 
 // x += y * gate in place; x float32 [B, L, C], y bf16 [B, L, C], gate float32 [B, 1, C].
 void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate);

@@ -29,7 +29,8 @@ std::map<std::string, ParityRunner>& registry() {
 
 }  // namespace
 
-ParityCase::ParityCase(const std::filesystem::path& dir) : dir_(dir) {
+ParityCase::ParityCase(const std::filesystem::path& dir, const at::Device& device, at::ScalarType dtype)
+    : dir_(dir), device_(device), dtype_(dtype) {
   meta_ = read_json(dir / "case.json");
   if (!meta_.contains("kind") || !meta_["kind"].is_string()) throw Error(dir.string() + "/case.json has no kind");
   kind_ = meta_["kind"].get<std::string>();
@@ -47,8 +48,8 @@ at::Tensor ParityCase::tensor(const std::string& name) const {
   auto it = io_.find(name);
   if (it == io_.end()) throw Error("case " + dir_.string() + " has no tensor '" + name + "'");
   const at::Tensor& t = it->second;
-  if (t.is_floating_point() && t.scalar_type() != at::kDouble) return t.to(at::kFloat);
-  return t.clone();
+  if (t.is_floating_point() && t.scalar_type() != at::kDouble) return t.to(device_, at::kFloat);
+  return t.to(device_, t.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
 }
 
 std::vector<at::Tensor> ParityCase::tensor_list(const std::string& name) const {

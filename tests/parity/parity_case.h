@@ -13,9 +13,15 @@ namespace wan::parity {
 
 class ParityCase {
  public:
-  explicit ParityCase(const std::filesystem::path& dir);
+  // Inputs are handed out on `device` (outputs are compared on the CPU); `dtype` is the
+  // compute dtype of the matrix-heavy layers (float32 for the reference cases; runners
+  // that support bf16 honour it).
+  explicit ParityCase(const std::filesystem::path& dir, const at::Device& device = at::kCPU,
+                      at::ScalarType dtype = at::kFloat);
 
   const std::filesystem::path& dir() const { return dir_; }
+  const at::Device& device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
   const std::string& kind() const { return kind_; }
   const nlohmann::json& meta() const { return meta_; }      // case.json
   const nlohmann::json& config() const { return config_; }  // config.json (null if absent)
@@ -25,7 +31,7 @@ class ParityCase {
   std::filesystem::path file(const std::string& key) const;
 
   bool has(const std::string& name) const { return io_.count(name) != 0; }
-  // A stored tensor; floating tensors (BF16/F16) upcast to float32.
+  // A stored tensor on device(); floating tensors (BF16/F16) upcast to float32.
   at::Tensor tensor(const std::string& name) const;
   // A Python list stored as name.0, name.1, ...
   std::vector<at::Tensor> tensor_list(const std::string& name) const;
@@ -33,6 +39,8 @@ class ParityCase {
 
  private:
   std::filesystem::path dir_;
+  at::Device device_;
+  at::ScalarType dtype_;
   std::string kind_;
   nlohmann::json meta_;
   nlohmann::json config_;

@@ -10,7 +10,7 @@ namespace {
 void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   const wan::vae::VAEConfig config = wan::vae::vae_config_from_json(c.config());
   const std::string weights = c.file("weights").string();
-  const wan::WanVAE vae(config, wan::load_safetensors(weights), at::kCPU, at::kFloat, weights);
+  const wan::WanVAE vae(config, wan::load_safetensors(weights), c.device(), at::kFloat, weights);
 
   // Stored with a leading batch axis of 1.
   const at::Tensor video = c.tensor("in.video")[0];

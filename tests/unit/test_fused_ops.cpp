@@ -29,13 +29,13 @@ void rms_norm_rope() {
   const int64_t heads = 4, head_dim = 24, dim = heads * head_dim, L = 29;
   const auto opts = at::TensorOptions().device(at::kCUDA);
   const at::Tensor x = at::randn({2, L, dim}, opts).to(at::kBFloat16);
-  const at::Tensor w = (at::rand({dim}, opts) + 0.5).to(at::kBFloat16);
+  const at::Tensor w = at::rand({dim}, opts) + 0.5;
   const at::Tensor angles = at::rand({L, head_dim / 2}, opts.dtype(at::kDouble)) * 6.28;
   const at::Tensor cos = angles.cos().to(at::kFloat), sin = angles.sin().to(at::kFloat);
   const at::Tensor valid = at::tensor({L, int64_t(20)}, at::kLong).to(at::kCUDA);
 
   const at::Tensor xf = x.to(at::kFloat);
-  const at::Tensor normed = ((xf * at::rsqrt(xf.pow(2).mean(-1, true) + 1e-6)).to(at::kBFloat16) * w);
+  const at::Tensor normed = (xf * at::rsqrt(xf.pow(2).mean(-1, true) + 1e-6)).to(at::kBFloat16) * w;
   at::Tensor pairs = normed.to(at::kDouble).view({2, L, heads, head_dim / 2, 2});
   const at::Tensor a = pairs.select(-1, 0), b = pairs.select(-1, 1);
   const at::Tensor cs = angles.cos().view({1, L, 1, head_dim / 2}), sn = angles.sin().view({1, L, 1, head_dim / 2});
@@ -43,8 +43,29 @@ void rms_norm_rope() {
   // Sample 1 has 20 real tokens: its padding rows are normalised, not rotated.
   rotated[1].slice(0, 20).copy_(normed[1].slice(0, 20).to(at::kDouble));
 
-  const at::Tensor got = wan::cuda::rms_norm_rope(x, w, cos, sin, valid, heads, 1e-6);
+  const at::Tensor got = wan::cuda::rms_norm_rope(x, w, cos, sin, valid, L, heads, 1e-6);
+  const at::Tensor plain = wan::cuda::rms_norm_rope(x, w, at::Tensor(), at::Tensor(), at::Tensor(), 0, heads, 1e-6);
+  EXPECT_MSG(rel_err(plain, normed) < 4e-3, std::to_string(rel_err(plain, normed)));
   EXPECT_MSG(rel_err(got, rotated) < 4e-3, std::to_string(rel_err(got, rotated)));
+}
+
+void add_layer_norm_affine() {
+  const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kFloat);
+  const at::Tensor x0 = at::randn({2, 21, 192}, opts), w = at::randn({192}, opts), b = at::randn({192}, opts);
+  const at::Tensor y = at::randn({2, 21, 192}, opts).to(at::kBFloat16), gate = at::randn({2, 1, 192}, opts);
+  const at::Tensor sum = x0 + y.to(at::kFloat) * gate;
+  const at::Tensor ref = at::layer_norm(sum, {192}, w, b, 1e-6).to(at::kBFloat16);
+  at::Tensor x = x0.clone();
+  const at::Tensor got = wan::cuda::add_layer_norm_affine(x, y, gate, w, b, 1e-6);
+  EXPECT_MSG(rel_err(got, ref) < 4e-3, std::to_string(rel_err(got, ref)));
+  EXPECT_MSG(rel_err(x, sum) < 1e-6, "x holds the residual sum");
+  // Without a gate the add is plain.
+  at::Tensor x2 = x0.clone();
+  const at::Tensor shift = at::randn({2, 1, 192}, opts), scale = at::randn({2, 1, 192}, opts);
+  const at::Tensor plain = x0 + y.to(at::kFloat);
+  const at::Tensor ref2 = (at::layer_norm(plain, {192}, {}, {}, 1e-6) * (1 + scale) + shift).to(at::kBFloat16);
+  const at::Tensor got2 = wan::cuda::add_modulated_layer_norm(x2, y, at::Tensor(), shift, scale, 1e-6);
+  EXPECT_MSG(rel_err(got2, ref2) < 4e-3, std::to_string(rel_err(got2, ref2)));
 }
 
 void gated_residual() {
@@ -69,6 +90,7 @@ int main() {
   }
   modulated_layer_norm();
   rms_norm_rope();
+  add_layer_norm_affine();
   gated_residual();
   return wan::test::check_exit("test-fused-ops");
 }

@@ -1,0 +1,116 @@
+// The DiT block on CUDA with our fused kernels: the math of dit_block.cpp, but
+// each elementwise chain (LayerNorm + modulation, q/k RMSNorm + RoPE, gated
+// residual add, bias + GELU) reads and writes its tensor once, and q, k, v come
+// from one GEMM.
+#include <c10/core/InferenceMode.h>
+#include <torch/version.h>
+
+#include "models/cuda/fused_ops.h"
+#include "models/dit/attention.h"
+#include "models/dit/dit_attention.h"
+#include "models/dit/dit_block.h"
+#include "models/dit/precision.h"
+
+namespace wan::dit {
+namespace {
+
+at::Tensor heads_view(const at::Tensor& t, int64_t heads) { return t.view({t.size(0), t.size(1), heads, -1}); }
+
+}  // namespace
+
+bool DiTBlockImpl::can_run_fused(const at::Tensor& x, const std::vector<RopeRotation>& rotations) const {
+  if (!x.is_cuda() || !cuda::fused_ops_available() || self_attn->norm_q.is_empty()) return false;
+  if (self_attn->q->weight.scalar_type() != at::kBFloat16) return false;
+  for (const auto& r : rotations)  // one RoPE table for the batch: every sample has the same grid
+    if (!r.cos_f32.defined() || !r.cos_f32.is_same(rotations[0].cos_f32)) return false;
+  return true;
+}
+
+void SelfAttentionImpl::fuse_qkv() {
+  std::call_once(qkv_fused_, [this] {
+    c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
+    torch::NoGradGuard no_grad;
+    qkv_weight_ = at::cat({q->weight, k->weight, v->weight});
+    qkv_bias_ = at::cat({q->bias, k->bias, v->bias});
+    const int64_t dim = q->weight.size(0);
+    int64_t row = 0;
+    for (auto* layer : {&q, &k, &v}) {
+      (*layer)->weight.set_data(qkv_weight_.slice(0, row, row + dim));
+      (*layer)->bias.set_data(qkv_bias_.slice(0, row, row + dim));
+      row += dim;
+    }
+  });
+}
+
+at::Tensor SelfAttentionImpl::forward_fused(const at::Tensor& x, const at::Tensor& seq_lens,
+                                            const at::Tensor& lens_device, int64_t max_len,
+                                            const RopeRotation& rotation) {
+  fuse_qkv();
+  const double eps = norm_q->eps;
+  const std::vector<at::Tensor> qkv = at::linear(x, qkv_weight_, qkv_bias_).chunk(3, -1);
+  const auto norm_rope = [&](const at::Tensor& t, RMSNorm norm) {
+    return cuda::rms_norm_rope(t, norm->weight, rotation.cos_f32, rotation.sin_f32, lens_device, max_len,
+                               num_heads, eps);
+  };
+  const at::Tensor query = norm_rope(qkv[0], norm_q), key = norm_rope(qkv[1], norm_k);
+  const at::Tensor value = heads_view(qkv[2], num_heads);
+  return run_linear(o, attention(heads_view(query, num_heads), heads_view(key, num_heads), value, seq_lens).flatten(2));
+}
+
+at::Tensor CrossAttentionImpl::forward_fused(const at::Tensor& x, const at::Tensor& context) {
+  const bool with_image = !k_img.is_empty();
+  const int64_t image_len = with_image ? context.size(1) - text_len : 0;
+  const at::Tensor none;
+  const auto project_context = [&](torch::nn::Linear proj, RMSNorm norm, const at::Tensor& c) {
+    at::Tensor y = run_linear(proj, c);
+    if (!norm.is_empty()) y = norm->forward(y);
+    return heads_view(y, num_heads);
+  };
+  const at::Tensor query = heads_view(
+      norm_q.is_empty() ? run_linear(q, x)
+                        : cuda::rms_norm_rope(run_linear(q, x), norm_q->weight, none, none, none, 0, num_heads, norm_q->eps),
+      num_heads);
+  const at::Tensor text = context.slice(1, image_len);
+  at::Tensor out = attention(query, project_context(k, norm_k, text), project_context(v, RMSNorm{nullptr}, text));
+  if (with_image) {
+    const at::Tensor image = context.slice(1, 0, image_len);
+    out.add_(attention(query, project_context(k_img, norm_k_img, image), project_context(v_img, RMSNorm{nullptr}, image)));
+  }
+  return run_linear(o, out.flatten(2));
+}
+
+at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor& time, const at::Tensor& seq_lens,
+                                       const std::vector<RopeRotation>& rotations, const at::Tensor& context) {
+  // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN (float32).
+  const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
+  at::Tensor x = x_in.scalar_type() == at::kFloat ? x_in.contiguous() : x_in.to(at::kFloat).contiguous();
+  const at::Tensor lens_device = seq_lens.to(x.device(), /*non_blocking=*/true);
+  const int64_t max_len = seq_lens.max().item<int64_t>();  // seq_lens lives on the CPU: no device sync
+
+  const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), seq_lens, lens_device,
+                                                max_len, rotations[0]);
+  // Each residual add runs in the pass of the norm that reads its result.
+  at::Tensor normed;
+  if (norm3.is_empty()) {
+    cuda::gated_residual_(x, y, e[2]);
+    normed = x.to(at::kBFloat16);
+  } else {
+    normed = cuda::add_layer_norm_affine(x, y, e[2], norm3->weight, norm3->bias, norm3->options.eps());
+  }
+  const at::Tensor h = cuda::add_modulated_layer_norm(x, cross_attn->forward_fused(normed, context), at::Tensor(),
+                                                      e[3], e[4], eps);
+  const auto& fc1 = ffn[0]->as<torch::nn::Linear>();
+  const auto& fc2 = ffn[2]->as<torch::nn::Linear>();
+#if TORCH_VERSION_MAJOR >= 2
+  // Bias + tanh-GELU in the GEMM epilogue (cuBLASLt's GELU is the tanh form).
+  const at::Tensor h2 = h.view({-1, h.size(-1)});
+  const at::Tensor hidden =
+      at::_addmm_activation(fc1->bias, h2, fc1->weight.t(), 1, 1, /*use_gelu=*/true).view({h.size(0), h.size(1), -1});
+#else
+  const at::Tensor hidden = at::gelu(fc1->forward(h), "tanh");
+#endif
+  cuda::gated_residual_(x, fc2->forward(hidden), e[5]);
+  return x;
+}
+
+}  // namespace wan::dit
