@@ -29,7 +29,8 @@ class CausalConv3dImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x) const;
   // One chunk of a sequence: the cached frames of the previous chunks stand in
   // for (some of) the zeros; the cache is then advanced past this chunk.
-  at::Tensor forward(const at::Tensor& x, CausalConvCache& cache) const;
+  // `x` is taken by value: a moved-in chunk is freed once it is in the cache.
+  at::Tensor forward(at::Tensor x, CausalConvCache& cache) const;
 
   at::Tensor weight, bias;
 

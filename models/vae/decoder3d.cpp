@@ -4,6 +4,8 @@
 
 #include <torch/nn/modules/container/modulelist.h>
 
+#include "models/vae/frames.h"
+
 namespace wan::vae {
 
 Decoder3dImpl::Decoder3dImpl(const VAEConfig& config) {
@@ -54,11 +56,19 @@ Decoder3dCache Decoder3dImpl::make_cache() const {
 
 at::Tensor Decoder3dImpl::forward(const at::Tensor& latent_frame, Decoder3dCache& cache) const {
   at::Tensor x = conv1_->forward(latent_frame, cache.conv1);
-  x = middle_in_->forward(x, cache.middle_in);
+  x = middle_in_->forward(std::move(x), cache.middle_in);
   x = middle_attention_->forward(x);
-  x = middle_out_->forward(x, cache.middle_out);
-  x = upsamples_.forward(x, cache.upsamples);
-  return head_conv_->forward(at::silu(head_norm_->forward(x)), cache.head);
+  x = middle_out_->forward(std::move(x), cache.middle_out);
+  const size_t per_frame_from = upsamples_.end_of_time_resampling();
+  x = upsamples_.forward(std::move(x), cache.upsamples, 0, per_frame_from);
+  // After the last time upsampling every layer is causal frame by frame.
+  std::vector<at::Tensor> outputs;
+  for (const at::Tensor& piece : frame_pieces(x)) {
+    at::Tensor y = upsamples_.forward(piece, cache.upsamples, per_frame_from);
+    y = head_norm_->forward(y);
+    outputs.push_back(head_conv_->forward(std::move(at::silu_(y)), cache.head));
+  }
+  return outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
 }
 
 }  // namespace wan::vae

@@ -2,6 +2,8 @@
 
 #include <torch/nn/modules/container/modulelist.h>
 
+#include "models/vae/frames.h"
+
 namespace wan::vae {
 
 Encoder3dImpl::Encoder3dImpl(const VAEConfig& config) {
@@ -50,12 +52,20 @@ Encoder3dCache Encoder3dImpl::make_cache() const {
 }
 
 at::Tensor Encoder3dImpl::forward(const at::Tensor& chunk, Encoder3dCache& cache) const {
-  at::Tensor x = conv1_->forward(chunk, cache.conv1);
-  x = downsamples_.forward(x, cache.downsamples);
-  x = middle_in_->forward(x, cache.middle_in);
+  // Up to the first time downsampling every layer is causal frame by frame.
+  const size_t per_frame_until = downsamples_.first_time_resampling();
+  std::vector<at::Tensor> outputs;
+  for (const at::Tensor& piece : frame_pieces(chunk))
+    outputs.push_back(
+        downsamples_.forward(conv1_->forward(piece, cache.conv1), cache.downsamples, 0, per_frame_until));
+  at::Tensor x = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
+  outputs.clear();
+  x = downsamples_.forward(std::move(x), cache.downsamples, per_frame_until);
+  x = middle_in_->forward(std::move(x), cache.middle_in);
   x = middle_attention_->forward(x);
-  x = middle_out_->forward(x, cache.middle_out);
-  return head_conv_->forward(at::silu(head_norm_->forward(x)), cache.head);
+  x = middle_out_->forward(std::move(x), cache.middle_out);
+  x = head_norm_->forward(x);
+  return head_conv_->forward(std::move(at::silu_(x)), cache.head);
 }
 
 }  // namespace wan::vae

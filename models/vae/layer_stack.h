@@ -2,6 +2,8 @@
 // residual blocks, attention blocks and resampling layers, run in order, each
 // with its own cache of the previous time chunk.
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -30,17 +32,34 @@ class LayerStack {
 
   std::vector<LayerCache> make_cache() const { return std::vector<LayerCache>(entries_.size()); }
 
-  at::Tensor forward(at::Tensor x, std::vector<LayerCache>& cache) const {
-    for (size_t i = 0; i < entries_.size(); ++i) {
+  size_t size() const { return entries_.size(); }
+
+  // The entries [begin, end) in order (all of them by default).
+  at::Tensor forward(at::Tensor x, std::vector<LayerCache>& cache, size_t begin = 0, size_t end = SIZE_MAX) const {
+    for (size_t i = begin; i < std::min(end, entries_.size()); ++i) {
       const Entry& e = entries_[i];
       if (e.residual)
-        x = e.residual->forward(x, cache[i].residual);
+        x = e.residual->forward(std::move(x), cache[i].residual);
       else if (e.attention)
         x = e.attention->forward(x);
       else
         x = e.resample->forward(x, cache[i].resample);
     }
     return x;
+  }
+
+  // Index of the first entry that resamples time (size() when none), and one
+  // past the last (0 when none). Outside that span every entry is causal in
+  // time frame by frame, so it may run on any split of a chunk into frames.
+  size_t first_time_resampling() const {
+    for (size_t i = 0; i < entries_.size(); ++i)
+      if (entries_[i].resample && entries_[i].resample->resamples_time()) return i;
+    return entries_.size();
+  }
+  size_t end_of_time_resampling() const {
+    for (size_t i = entries_.size(); i > 0; --i)
+      if (entries_[i - 1].resample && entries_[i - 1].resample->resamples_time()) return i;
+    return 0;
   }
 
  private:

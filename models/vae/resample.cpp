@@ -37,11 +37,13 @@ at::Tensor ResampleImpl::forward(const at::Tensor& x, ResampleCache& cache) cons
 at::Tensor ResampleImpl::upsample_time(const at::Tensor& x, ResampleCache& cache) const {
   if (!cache.seen_first_chunk) return x;
   const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
-  // [B, 2C, T] -> [B, C, T, 2] -> [B, C, 2T]: channels [0, C) give the earlier frame.
-  return time_conv_->forward(x, cache.time_conv)
-      .reshape({b, 2, c, t, h, w})
-      .permute({0, 2, 3, 1, 4, 5})
-      .reshape({b, c, 2 * t, h, w});
+  const at::Tensor doubled = time_conv_->forward(x, cache.time_conv);
+  // [B, 2C, T] -> [B, C, T, 2] -> [B, C, 2T]: channels [0, C) give the earlier
+  // frame. Written into a tensor of the input's memory layout (channels-last
+  // on CUDA), so the next convolution needs no conversion.
+  at::Tensor y = at::empty({b, c, 2 * t, h, w}, doubled.options().memory_format(doubled.suggest_memory_format()));
+  y.view({b, c, t, 2, h, w}).copy_(doubled.view({b, 2, c, t, h, w}).permute({0, 2, 3, 1, 4, 5}));
+  return y;
 }
 
 at::Tensor ResampleImpl::resample_space(const at::Tensor& x) const {

@@ -29,6 +29,7 @@ class ResampleImpl : public torch::nn::Module {
  public:
   ResampleImpl(int64_t channels, ResampleMode mode);
   at::Tensor forward(const at::Tensor& x, ResampleCache& cache) const;  // [B, C, T, H, W]
+  bool resamples_time() const { return mode_ == ResampleMode::Upsample3d || mode_ == ResampleMode::Downsample3d; }
 
  private:
   at::Tensor upsample_time(const at::Tensor& x, ResampleCache& cache) const;

@@ -13,11 +13,16 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) 
   if (in_channels != out_channels) shortcut_ = register_module("shortcut", pointwise_conv3d(in_channels, out_channels));
 }
 
-at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, ResidualBlockCache& cache) const {
+at::Tensor ResidualBlockImpl::forward(at::Tensor x, ResidualBlockCache& cache) const {
+  // Temporaries are handed on (moved) or overwritten, so each is freed as
+  // soon as it has been used; the activations run in place.
+  at::Tensor h = norm1_->forward(x);
   const at::Tensor skip = shortcut_ ? shortcut_->forward(x) : x;
-  at::Tensor h = conv1_->forward(at::silu(norm1_->forward(x)), cache.conv1);
-  h = conv2_->forward(at::silu(norm2_->forward(h)), cache.conv2);  // dropout: identity at inference
-  return h + skip;
+  x.reset();
+  h = conv1_->forward(std::move(at::silu_(h)), cache.conv1);
+  h = norm2_->forward(h);
+  h = conv2_->forward(std::move(at::silu_(h)), cache.conv2);  // dropout: identity at inference
+  return h.add_(skip);
 }
 
 }  // namespace wan::vae

@@ -19,7 +19,7 @@ struct ResidualBlockCache {
 class ResidualBlockImpl : public torch::nn::Module {
  public:
   ResidualBlockImpl(int64_t in_channels, int64_t out_channels);
-  at::Tensor forward(const at::Tensor& x, ResidualBlockCache& cache) const;
+  at::Tensor forward(at::Tensor x, ResidualBlockCache& cache) const;
 
  private:
   RMSNorm norm1_{nullptr}, norm2_{nullptr};

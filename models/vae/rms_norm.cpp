@@ -10,7 +10,7 @@ RMSNormImpl::RMSNormImpl(int64_t channels, bool images) : scale_(std::sqrt(stati
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
   const at::Tensor norm = x.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12).expand_as(x);
-  return x / norm * scale_ * gamma;
+  return (x / norm).mul_(scale_).mul_(gamma);  // in place: one full-size temporary
 }
 
 }  // namespace wan::vae

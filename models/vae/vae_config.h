@@ -1,6 +1,7 @@
 // Hyper-parameters of the Wan VAE (WanVAE_'s constructor arguments) and the
 // per-channel latent statistics of the WanVAE wrapper.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -20,6 +21,12 @@ struct VAEConfig {
                                      0.4134,  -0.0715, 0.5517,  -0.3632, -0.1922, -0.9497, 0.2503,  -0.2921};
   std::vector<double> latent_std = {2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
                                     3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160};
+
+  // Video pixels per latent pixel, and video frames per latent frame after the first.
+  int64_t spatial_scale() const { return int64_t{1} << (dim_mult.size() - 1); }
+  int64_t temporal_scale() const {
+    return int64_t{1} << std::count(temporal_downsample.begin(), temporal_downsample.end(), true);
+  }
 
   // The levels that halve (encoder) / double (decoder) the frame count.
   std::vector<bool> temporal_upsample() const { return {temporal_downsample.rbegin(), temporal_downsample.rend()}; }

@@ -27,9 +27,17 @@ at::Tensor WanVAEModelImpl::encode_mean(const at::Tensor& video) const {
 
 void WanVAEModelImpl::decode_in_chunks(const at::Tensor& latent,
                                        const std::function<void(const at::Tensor&)>& on_chunk) const {
-  const at::Tensor x = conv2_->forward(latent);
-  Decoder3dCache cache = decoder_->make_cache();
-  for (int64_t i = 0; i < x.size(2); ++i) on_chunk(decoder_->forward(x.narrow(2, i, 1), cache));
+  const at::Tensor x = decoder_input(latent);
+  Decoder3dCache cache = make_decoder_cache();
+  for (int64_t i = 0; i < x.size(2); ++i) on_chunk(decode_frame(x.narrow(2, i, 1), cache));
+}
+
+at::Tensor WanVAEModelImpl::decoder_input(const at::Tensor& latent) const { return conv2_->forward(latent); }
+
+Decoder3dCache WanVAEModelImpl::make_decoder_cache() const { return decoder_->make_cache(); }
+
+at::Tensor WanVAEModelImpl::decode_frame(const at::Tensor& input_frame, Decoder3dCache& cache) const {
+  return decoder_->forward(input_frame, cache);
 }
 
 }  // namespace wan::vae

@@ -26,6 +26,13 @@ class WanVAEModelImpl : public torch::nn::Module {
   // order: 1 frame for the first latent frame, 4 for each later one.
   void decode_in_chunks(const at::Tensor& latent, const std::function<void(const at::Tensor&)>& on_chunk) const;
 
+  // The same in steps, for callers that crop or interleave decodes (tiling):
+  // conv2 is pointwise, so its output may be cropped in space before the
+  // decoder, which then takes one frame of it per call.
+  at::Tensor decoder_input(const at::Tensor& latent) const;
+  Decoder3dCache make_decoder_cache() const;
+  at::Tensor decode_frame(const at::Tensor& input_frame, Decoder3dCache& cache) const;
+
   const VAEConfig& config() const { return config_; }
 
  private:

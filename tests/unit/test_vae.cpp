@@ -1,6 +1,7 @@
-// The Wan VAE: causal chunking, streaming decode, input validation and the
-// checkpoint layouts load_vae accepts (official .pth, ComfyUI and diffusers
-// safetensors). Numerical parity with the reference is wan-parity's job.
+// The Wan VAE: causal chunking, streaming decode, input validation, tiled
+// decode, bfloat16 against float32, and the checkpoint layouts load_vae
+// accepts (official .pth, ComfyUI and diffusers safetensors). Numerical parity
+// with the reference is wan-parity's job.
 // usage: test-vae FIXTURES_DIR
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "models/checkpoint_layout.h"
 #include "models/safetensors.h"
 #include "models/vae/causal_conv3d.h"
+#include "models/vae/tiled_decode.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/vae_loader.h"
 #include "models/vae/wan_vae.h"
@@ -39,6 +41,10 @@ nlohmann::json read_json(const fs::path& p) {
   nlohmann::json j;
   in >> j;
   return j;
+}
+
+double rel_l2(const at::Tensor& got, const at::Tensor& expected) {
+  return ((got.to(at::kDouble) - expected.to(at::kDouble)).norm() / expected.to(at::kDouble).norm()).item<double>();
 }
 
 std::string shape(const at::Tensor& t) {
@@ -119,6 +125,113 @@ void bad_inputs_are_explained(const wan::WanVAE& vae) {
   EXPECT_ERROR(vae.decode(at::zeros({4, 3, 4, 4})), "expected a floating-point latent [16, F, h, w]");
   EXPECT_ERROR(vae.decode(at::zeros({16, 3, 4})), "got Float [16, 3, 4]");
   EXPECT_ERROR(vae.decode(at::zeros({16, 0, 4, 4})), "F, h, w >= 1");
+}
+
+// The tile grid covers the latent with the asked overlap, and neighbouring
+// blend weights add up to 1 across each overlap.
+void tile_grid_and_blend_weights() {
+  const auto spans = wan::vae::tile_spans(13, 6, 2);  // starts 0, 4, 7 (the last one aligned to the end)
+  EXPECT(spans.size() == 3);
+  if (spans.size() != 3) return;
+  EXPECT(spans[0].start == 0 && spans[1].start == 4 && spans[2].start == 7);
+  EXPECT(spans[0].overlap_before == 0 && spans[0].overlap_after == 2);
+  EXPECT(spans[1].overlap_before == 2 && spans[1].overlap_after == 3);
+  EXPECT(spans[2].overlap_before == 3 && spans[2].overlap_after == 0);
+  EXPECT(spans[2].start + spans[2].size == 13);
+  EXPECT(wan::vae::tile_spans(13, 0, 2).size() == 1 && wan::vae::tile_spans(13, 13, 2).size() == 1);
+
+  // Summed over the spans, every pixel's weight is 1.
+  const int64_t scale = 8;
+  at::Tensor sum = at::zeros({13 * scale});
+  for (const auto& s : spans)
+    sum.narrow(0, s.start * scale, s.size * scale).add_(wan::vae::span_blend_weights(s, scale, at::kFloat));
+  EXPECT_MSG(at::allclose(sum, at::ones_like(sum), 0, 1e-6), "weight sums from " + std::to_string(sum.min().item<double>()) +
+                                                                 " to " + std::to_string(sum.max().item<double>()));
+}
+
+// A smooth video's latent, larger than the fixture's, so that it can be tiled.
+at::Tensor smooth_latent(const wan::WanVAE& vae) {
+  const at::Tensor t = at::linspace(0, 1, 9).view({1, 9, 1, 1});
+  const at::Tensor y = at::linspace(0, 1, 64).view({1, 1, 64, 1});
+  const at::Tensor x = at::linspace(0, 1, 64).view({1, 1, 1, 64});
+  const at::Tensor phase = at::tensor({0.0f, 1.0f, 2.0f}).view({3, 1, 1, 1});
+  const at::Tensor video = at::sin(6 * x + 4 * y + 2 * t + phase) * at::cos(5 * y - 3 * x + phase) * 0.8;
+  return vae.encode(video);  // [16, 3, 8, 8]
+}
+
+wan::DecodeOptions tiling(int64_t h, int64_t w, int64_t overlap) {
+  wan::DecodeOptions o;
+  o.tile_latent_h = h, o.tile_latent_w = w, o.overlap = overlap;
+  return o;
+}
+
+// The fixture's weights with a decoder that sees only its own latent pixel:
+// the 3x3 spatial taps keep their centre, the attention adds nothing. Tiling
+// cannot change what such a decoder computes, so any difference is the tiling's.
+wan::WanVAE spatially_local_decoder(const fs::path& fixtures) {
+  const fs::path dir = fixtures / "vae-tiny";
+  wan::TensorMap weights = wan::load_safetensors((dir / "weights.safetensors").string());
+  for (auto& [name, w] : weights) {
+    if (name.rfind("decoder.", 0) != 0) continue;
+    if (name.find(".proj.") != std::string::npos) {
+      w = at::zeros_like(w);
+    } else if (w.dim() >= 4 && w.size(-1) == 3) {
+      at::Tensor centre = at::zeros_like(w);
+      centre.narrow(-2, 1, 1).narrow(-1, 1, 1).copy_(w.narrow(-2, 1, 1).narrow(-1, 1, 1));
+      w = centre;
+    }
+  }
+  return wan::WanVAE(wan::vae::vae_config_from_json(read_json(dir / "config.json")), weights);
+}
+
+// Tiled decode: tiles are cropped, decoded and put back in the right place
+// (exact, to rounding, for a decoder that sees only its own latent pixel),
+// one tile covering the latent gives the untiled decode, streaming gives the
+// same as the whole decode, and bad tilings are explained.
+void tiled_decode_puts_tiles_together(const fs::path& fixtures, const wan::WanVAE& vae) {
+  const at::Tensor latent = smooth_latent(vae);
+  const wan::WanVAE local = spatially_local_decoder(fixtures);
+  const at::Tensor untiled = local.decode(latent);
+  for (const wan::DecodeOptions& tiles : {tiling(4, 4, 2), tiling(3, 0, 1), tiling(8, 5, 3)}) {
+    const at::Tensor tiled = local.decode(latent, tiles);
+    EXPECT_MSG(tiled.sizes() == untiled.sizes(), shape(tiled));
+    const double err = rel_l2(tiled, untiled);
+    EXPECT_MSG(err < 1e-6, "tiles " + std::to_string(tiles.tile_latent_h) + "x" + std::to_string(tiles.tile_latent_w) +
+                               ": rel. L2 " + std::to_string(err));
+  }
+  EXPECT(at::equal(local.decode(latent, tiling(8, 8, 4)), untiled));
+
+  std::vector<at::Tensor> pieces;
+  const wan::DecodeOptions tiles = tiling(4, 4, 2);
+  vae.decode_streaming(latent, [&](const at::Tensor& frames) { pieces.push_back(frames.clone()); }, tiles);
+  EXPECT(pieces.size() == 3);
+  const at::Tensor tiled = vae.decode(latent, tiles);
+  EXPECT(at::equal(at::cat(pieces, 1), tiled));
+
+  // With the fixture's own decoder, whose reach (random weights) is wider
+  // than these tiles: the number quoted in tiled_decode.h.
+  const double err = rel_l2(tiled, vae.decode(latent));
+  std::printf("tiled decode 4x4 overlap 2 of an 8x8 latent, fixture weights: rel. L2 %.3g against untiled\n", err);
+  EXPECT_MSG(err > 0, "a tiled decode equal to the untiled one: were the tiles decoded on their own?");
+
+  EXPECT_ERROR(vae.decode(latent, tiling(4, 8, 4)), "overlap (4) must be smaller than the tile size (4 latent pixels)");
+  EXPECT_ERROR(vae.decode_streaming(latent, [](const at::Tensor&) {}, tiling(-1, 0, 0)), "must be >= 0");
+}
+
+// bfloat16 compute against float32 on the fixture (the rel. L2 printed here
+// is quoted in wan_vae.h).
+void bfloat16_stays_close_to_float32(const fs::path& fixtures, const wan::WanVAE& vae, const at::Tensor& video) {
+  const fs::path dir = fixtures / "vae-tiny";
+  const wan::WanVAE bf16(wan::vae::vae_config_from_json(read_json(dir / "config.json")),
+                         wan::load_safetensors((dir / "weights.safetensors").string()), at::kCPU, at::kBFloat16);
+  const at::Tensor latent = vae.encode(video);
+  const double encode_err = rel_l2(bf16.encode(video), latent);
+  const at::Tensor decoded = bf16.decode(latent);
+  EXPECT(decoded.scalar_type() == at::kFloat);
+  const double decode_err = rel_l2(decoded, vae.decode(latent));
+  std::printf("bfloat16 against float32: encode rel. L2 %.3g, decode rel. L2 %.3g\n", encode_err, decode_err);
+  EXPECT_MSG(encode_err < 5e-2, "encode rel. L2 " + std::to_string(encode_err));
+  EXPECT_MSG(decode_err < 5e-2, "decode rel. L2 " + std::to_string(decode_err));
 }
 
 // Wan2.1_VAE.pth of the e2e checkpoint folder: width 4 read off the weights.
@@ -202,6 +315,9 @@ int main(int argc, char** argv) {
   encode_and_decode_shapes_and_causality(vae, video);
   streaming_decode_matches_whole_decode(vae, video);
   bad_inputs_are_explained(vae);
+  tile_grid_and_blend_weights();
+  tiled_decode_puts_tiles_together(fixtures, vae);
+  bfloat16_stays_close_to_float32(fixtures, vae, video);
   loads_the_official_pth(fixtures);
   loads_comfyui_and_diffusers_layouts(fixtures, vae, video);
   fs::remove_all(tmpdir());
