@@ -568,6 +568,8 @@ static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
     session.base.height = preferred ? 0 : height;
   }
   session.info = info;
+  // Without a downstream pool GstBaseSrc allocates blocksize bytes per buffer.
+  gst_base_src_set_blocksize(base, guint(GST_VIDEO_INFO_SIZE(&info)));
   GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
   return TRUE;
 }
