@@ -479,9 +479,10 @@ static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
   post_progress(self, GST_PROGRESS_TYPE_START, "Preparing the Wan model");
   try {
-    self->state->session = open_session(self);
+    Session session = open_session(self);
     self->state->queue.reset();
     GST_OBJECT_LOCK(self);
+    self->state->session = std::move(session);
     self->state->started = true;
     GST_OBJECT_UNLOCK(self);
     post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "The Wan model is ready");
@@ -502,11 +503,12 @@ static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
   State* state = self->state;
   if (state->session && state->session->worker) state->session->worker->stop();
-  state->session.reset();
-  state->queue.reset();
+  std::optional<Session> closing;  // released outside the lock
   GST_OBJECT_LOCK(self);
+  closing.swap(state->session);
   state->started = false;
   GST_OBJECT_UNLOCK(self);
+  state->queue.reset();
   return TRUE;
 }
 
@@ -567,7 +569,9 @@ static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
     session.base.width = preferred ? 0 : width;
     session.base.height = preferred ? 0 : height;
   }
+  GST_OBJECT_LOCK(self);  // queries read it from other threads
   session.info = info;
+  GST_OBJECT_UNLOCK(self);
   // Without a downstream pool GstBaseSrc allocates blocksize bytes per buffer.
   gst_base_src_set_blocksize(base, guint(GST_VIDEO_INFO_SIZE(&info)));
   GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
@@ -584,20 +588,22 @@ static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
     case GST_QUERY_DURATION: {
       GstFormat format;
       gst_query_parse_duration(query, &format, nullptr);
-      const Settings settings = copy_settings(self);
+      GST_OBJECT_LOCK(self);
+      const Settings& settings = self->state->settings;
       const Session* session = self->state->session ? &*self->state->session : nullptr;
-      if (!session) break;
-      const gint64 frames = wan::gst::frames_in_clips(settings.num_frames, int(settings.clips), image_conditioned(*session));
-      if (frames < 0) break;
+      const gint64 frames =
+          session ? wan::gst::frames_in_clips(settings.num_frames, int(settings.clips), image_conditioned(*session))
+                  : -1;
+      const int fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
+      const int fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
+      GST_OBJECT_UNLOCK(self);
+      if (frames < 0) break;  // not started, or endless
       if (format == GST_FORMAT_DEFAULT) {
         gst_query_set_duration(query, format, frames);
         return TRUE;
       }
-      const GstVideoInfo& info = session->info;
-      if (format == GST_FORMAT_TIME && GST_VIDEO_INFO_FPS_N(&info) > 0) {
-        gst_query_set_duration(query, format,
-                               gst_util_uint64_scale(frames, GST_VIDEO_INFO_FPS_D(&info) * GST_SECOND,
-                                                     GST_VIDEO_INFO_FPS_N(&info)));
+      if (format == GST_FORMAT_TIME && fps_n > 0) {
+        gst_query_set_duration(query, format, gst_util_uint64_scale(frames, fps_d * GST_SECOND, fps_n));
         return TRUE;
       }
       break;
