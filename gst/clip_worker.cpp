@@ -61,6 +61,7 @@ void ClipWorker::run() {
 }
 
 void ClipWorker::run_clip(int clip) {
+  if (!queue_.wait_for_room()) throw Cancelled();
   Request request = next_request_(clip);
   const bool continued = last_frame_.has_value() && request.image.has_value();
   if (continued) request.image = *last_frame_;

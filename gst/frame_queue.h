@@ -1,6 +1,9 @@
-// The hand-over between the generation thread and the streaming thread: a
-// small bounded queue, so a slow downstream holds the VAE back instead of
-// piling up decoded frames, and an unlock() can wake create() at any time.
+// The hand-over between the generation thread and the streaming thread. The
+// generation thread waits for room before it starts a clip, so a slow
+// downstream holds generation back; the frames of the clip being decoded go
+// in without waiting, because the decoder holds model locks that another
+// element sharing the models may need (waiting there could deadlock an
+// aggregator fed by both). An unlock() wakes create() at any time.
 #pragma once
 #include <condition_variable>
 #include <cstddef>
@@ -35,10 +38,17 @@ class FrameQueue {
 
   explicit FrameQueue(size_t capacity) : capacity_(capacity) {}
 
-  // Blocks while full. False once close() was called: the consumer is gone.
-  bool push(WorkerItem item) {
+  // Blocks while `capacity` or more items wait. False once close() was
+  // called: the consumer is gone.
+  bool wait_for_room() {
     std::unique_lock<std::mutex> lock(mutex_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    return !closed_;
+  }
+
+  // Never blocks. False once closed.
+  bool push(WorkerItem item) {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return false;
     items_.push_back(std::move(item));
     not_empty_.notify_all();

@@ -34,7 +34,7 @@
  * * `clip` (#guint): the clip's index, from 0
  * * `phase` (#gchararray): "encode" (prompt and image encoders), "denoise"
  *   (the diffusion steps) or "decode" (the VAE, one step per latent frame)
- * * `step` (#gint): the step within the phase, from 1
+ * * `step` (#gint): the step within the phase (0 when the phase begins)
  * * `total-steps` (#gint): the number of steps of the phase
  * * `percent` (#gdouble): 100 * step / total-steps
  * * `elapsed` (#guint64): nanoseconds since the clip started
@@ -96,7 +96,7 @@ constexpr double kDefaultShift = 5.0;
 constexpr gint64 kDefaultMaxArea = 832 * 480;
 constexpr int kDefaultFpsN = 16;
 
-// Decoded frames waiting for downstream; beyond this the VAE waits.
+// Frames waiting for downstream before the next clip is held back.
 constexpr size_t kQueuedFrames = 4;
 
 enum {
@@ -718,7 +718,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1", 1, G_MAXINT,
           kDefaultNumFrames, ready));
   g_object_class_install_property(gobject_class, PROP_STEPS,
-      g_param_spec_int("steps", "Sampling steps", "Denoising steps; 0 = the task's default (40 i2v/flf2v, 50 t2v)",
+      g_param_spec_int("steps", "Sampling steps", "Denoising steps; 0 = the task's default (40 for i2v, 50 for t2v and flf2v)",
           0, 1000, 0, playing));
   g_object_class_install_property(gobject_class, PROP_GUIDANCE_SCALE,
       g_param_spec_double("guidance-scale", "Guidance scale", "Classifier-free guidance scale", 0.0, 100.0,

@@ -1,4 +1,4 @@
-// The hand-over queue of wanvideosrc: order, back-pressure, and the two ways
+// The hand-over queue of wanvideosrc: order, back-pressure between clips, and the two ways
 // the streaming side gets out of a wait (unlock -> flushing, stop -> close).
 #include <chrono>
 #include <future>
@@ -34,15 +34,19 @@ void keeps_order() {
   }
 }
 
-void push_waits_while_full() {
+void room_only_below_capacity() {
   FrameQueue queue(2);
+  EXPECT(queue.wait_for_room());
   queue.push(frame(0));
   queue.push(frame(1));
-  auto third = std::async(std::launch::async, [&] { return queue.push(frame(2)); });
-  EXPECT_MSG(blocked(third), "a push into a full queue waits");
+  EXPECT_MSG(queue.push(frame(2)), "push does not wait, even beyond the capacity");
+  auto room = std::async(std::launch::async, [&] { return queue.wait_for_room(); });
+  EXPECT_MSG(blocked(room), "no room while capacity or more items wait");
   WorkerItem item;
   queue.pop(item);
-  EXPECT_MSG(third.wait_for(5s) == std::future_status::ready && third.get(), "a pop makes room");
+  EXPECT_MSG(blocked(room), "still no room at capacity");
+  queue.pop(item);
+  EXPECT_MSG(room.wait_for(5s) == std::future_status::ready && room.get(), "room below capacity");
 }
 
 void flushing_wakes_pop_and_keeps_items() {
@@ -65,10 +69,10 @@ void flushing_wakes_pop_and_keeps_items() {
 void close_wakes_both_sides() {
   FrameQueue queue(1);
   queue.push(frame(0));
-  auto push = std::async(std::launch::async, [&] { return queue.push(frame(1)); });
-  EXPECT(blocked(push));
+  auto room = std::async(std::launch::async, [&] { return queue.wait_for_room(); });
+  EXPECT(blocked(room));
   queue.close();
-  EXPECT_MSG(push.wait_for(5s) == std::future_status::ready && !push.get(), "close fails a waiting push");
+  EXPECT_MSG(room.wait_for(5s) == std::future_status::ready && !room.get(), "close ends a wait for room");
   EXPECT_MSG(!queue.push(frame(2)), "push fails after close");
   WorkerItem item;
   EXPECT(queue.pop(item) == FrameQueue::PopResult::Item);
@@ -81,7 +85,7 @@ void close_wakes_both_sides() {
 
 int main() {
   keeps_order();
-  push_waits_while_full();
+  room_only_below_capacity();
   flushing_wakes_pop_and_keeps_items();
   close_wakes_both_sides();
   return wan::test::check_exit("test-frame-queue");
