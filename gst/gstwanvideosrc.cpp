@@ -294,7 +294,7 @@ Session open_session(GstWanVideoSrc* self) {
   try {
     base.validate();
   } catch (const wan::Error& e) {
-    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, std::string("Invalid settings: ") + e.what());
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, e.what());
   }
 
   wan::PipelineOptions options;
@@ -361,9 +361,9 @@ void send_clip_tags(GstWanVideoSrc* self, const ClipInfo& info) {
   gchar* comment = g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g",
                                    self->state->session->model_name.c_str(), gint64(info.seed), info.steps,
                                    info.guidance_scale);
-  GstTagList* tags = gst_tag_list_new(GST_TAG_TITLE, info.prompt.c_str(), GST_TAG_COMMENT, comment, GST_TAG_ENCODER,
-                                      "gst-wan", nullptr);
+  GstTagList* tags = gst_tag_list_new(GST_TAG_COMMENT, comment, GST_TAG_ENCODER, "gst-wan", nullptr);
   g_free(comment);
+  if (!info.prompt.empty()) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, info.prompt.c_str(), nullptr);
   GST_ELEMENT_CLASS(parent_class)->send_event(GST_ELEMENT(self), gst_event_new_tag(tags));
 }
 
