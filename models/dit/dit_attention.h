@@ -1,0 +1,55 @@
+// Attention layers of a DiT block: self-attention over the video tokens (with RoPE) and
+// cross-attention to the text tokens, plus the image tokens for i2v / flf2v.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "models/dit/dit_embeddings.h"
+
+namespace wan::dit {
+
+// x * rsqrt(mean(x^2) + eps) * weight over the last axis (all heads together), in float32.
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl(int64_t dim, double eps);
+  at::Tensor forward(const at::Tensor& x);
+
+  at::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+struct SelfAttentionImpl : torch::nn::Module {
+  SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps);
+  // x [B, S, dim]; seq_lens int64 [B] = real tokens per sample (the rest is padding, never a key).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& seq_lens, const std::vector<RopeRotation>& rotations);
+  void set_compute_dtype(at::ScalarType dtype);
+
+  int64_t num_heads;
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
+};
+TORCH_MODULE(SelfAttention);
+
+// Unmasked cross-attention to the context. With image tokens (i2v, flf2v) the context is
+// [image tokens | text_len text tokens]; both parts are attended separately and summed.
+struct CrossAttentionImpl : torch::nn::Module {
+  CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens, int64_t text_len);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
+  void set_compute_dtype(at::ScalarType dtype);
+
+  int64_t num_heads;
+  int64_t text_len;
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  RMSNorm norm_q{nullptr}, norm_k{nullptr};
+  torch::nn::Linear k_img{nullptr}, v_img{nullptr};  // image branch only
+  RMSNorm norm_k_img{nullptr};
+};
+TORCH_MODULE(CrossAttention);
+
+}  // namespace wan::dit

@@ -1,0 +1,19 @@
+#include "models/dit/dit_head.h"
+
+#include <cmath>
+
+#include "models/dit/precision.h"
+
+namespace wan::dit {
+
+HeadImpl::HeadImpl(int64_t dim, int64_t out_dim, const std::array<int64_t, 3>& patch_size, double eps) : eps(eps) {
+  head = register_module("head", torch::nn::Linear(dim, out_dim * patch_size[0] * patch_size[1] * patch_size[2]));
+  modulation = register_parameter("modulation", at::randn({1, 2, dim}) / std::sqrt(static_cast<double>(dim)));
+}
+
+at::Tensor HeadImpl::forward(const at::Tensor& x, const at::Tensor& time_embedding) {
+  const std::vector<at::Tensor> e = (modulation + time_embedding.unsqueeze(1)).chunk(2, 1);
+  return run_linear(head, layer_norm_f32(x, eps) * (1 + e[1]) + e[0]);
+}
+
+}  // namespace wan::dit

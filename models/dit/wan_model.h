@@ -1,0 +1,72 @@
+// The Wan2.1 diffusion transformer (the reference's WanModel) for t2v, i2v and flf2v:
+// children are registered under the checkpoint's names, so one wan::load_state_dict call
+// loads an official state dict.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <functional>
+#include <vector>
+
+#include "models/dit/dit_block.h"
+#include "models/dit/dit_embeddings.h"
+#include "models/dit/dit_head.h"
+#include "models/dit/dit_image_embedding.h"
+#include "models/dit_config.h"
+
+namespace wan {
+
+// Called after every transformer block; throwing from it abandons the forward pass
+// (how a pipeline cancels within one block).
+using BetweenBlocks = std::function<void()>;
+
+struct WanModelImpl : torch::nn::Module {
+  // options: the device to build on and the compute dtype (see set_compute_dtype); blocks
+  // move there one by one, so the host never holds the whole float32 model.
+  explicit WanModelImpl(const DiTConfig& config, const at::TensorOptions& options = {});
+
+  // x[i] [C_x, F, H, W] noisy latents (C_x + C_y = in_dim; F, H, W multiples of the patch
+  // size); t [B] timesteps; context[i] [L_i <= text_len, text_dim]; seq_len >= the token
+  // count of every sample (shorter samples are zero-padded; padding never acts as a key);
+  // clip_fea [B (i2v) or 2B (flf2v), 257, 1280] and y[i] [C_y, F, H, W] for i2v / flf2v
+  // (undefined / empty for t2v). Returns [out_dim, F, H, W] float32 per sample.
+  std::vector<at::Tensor> forward(const std::vector<at::Tensor>& x, const at::Tensor& t,
+                                  const std::vector<at::Tensor>& context, int64_t seq_len,
+                                  const at::Tensor& clip_fea = {}, const std::vector<at::Tensor>& y = {},
+                                  const BetweenBlocks& between_blocks = {});
+
+  // Runs the matrix-heavy layers (patch, text and image embeddings, attention projections,
+  // FFNs) in `dtype` (e.g. bf16 on CUDA); time embedding, modulation, norms, RoPE and head
+  // stay float32 as in the reference (they are never converted).
+  void set_compute_dtype(at::ScalarType dtype);
+
+  const DiTConfig& config() const { return config_; }
+
+  torch::nn::Conv3d patch_embedding{nullptr};
+  torch::nn::Sequential text_embedding{nullptr};   // Linear, GELU (tanh), Linear
+  torch::nn::Sequential time_embedding{nullptr};   // Linear, SiLU, Linear
+  torch::nn::Sequential time_projection{nullptr};  // SiLU, Linear(dim, 6 dim)
+  torch::nn::ModuleList blocks{nullptr};
+  dit::Head head{nullptr};
+  dit::ImageEmbedding img_emb{nullptr};  // i2v / flf2v only
+
+ private:
+  // Concatenates y, patch-embeds every sample and pads it to seq_len tokens: [B, seq_len, dim].
+  at::Tensor embed_video(const std::vector<at::Tensor>& x, const std::vector<at::Tensor>& y, int64_t seq_len,
+                         std::vector<dit::PatchGrid>* grids);
+  // Text (padded to text_len) and, for i2v / flf2v, image tokens in front: [B, Lc, dim].
+  at::Tensor embed_context(const std::vector<at::Tensor>& context, const at::Tensor& clip_fea);
+  std::vector<at::Tensor> unpatchify(const at::Tensor& x, const std::vector<dit::PatchGrid>& grids) const;
+
+  DiTConfig config_;
+  dit::RopeCache rope_;
+};
+TORCH_MODULE(WanModel);
+
+}  // namespace wan

@@ -1,0 +1,100 @@
+#include "models/dit_loader.h"
+
+#include <c10/core/GradMode.h>
+
+#include <filesystem>
+
+#include "models/checkpoint_layout.h"
+#include "models/error.h"
+#include "models/safetensors.h"
+#include "models/state_dict.h"
+
+namespace wan {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kWeightsFile = "diffusion_pytorch_model.safetensors";
+constexpr const char* kShardIndexFile = "diffusion_pytorch_model.safetensors.index.json";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// ComfyUI "scaled fp8" files store weight / s in float8 next to a float32 `scale_weight` s
+// (and a `scale_input` only an fp8 matmul uses); the model wants weight itself.
+void dequantize_scaled_fp8(TensorMap& w, const std::string& origin) {
+  w.erase("scaled_fp8");  // marker tensor
+  const std::string scale_suffix = ".scale_weight";
+  for (auto it = w.begin(); it != w.end();) {
+    const std::string& name = it->first;
+    if (ends_with(name, ".scale_input")) {
+      it = w.erase(it);
+      continue;
+    }
+    if (!ends_with(name, scale_suffix)) {
+      ++it;
+      continue;
+    }
+    const std::string weight = name.substr(0, name.size() - scale_suffix.size()) + ".weight";
+    auto target = w.find(weight);
+    if (target == w.end()) throw Error(origin + ": " + name + " scales a tensor " + weight + " the file does not have");
+    if (it->second.numel() != 1)
+      throw Error(origin + ": " + name + " holds " + std::to_string(it->second.numel()) +
+                  " values; only per-tensor fp8 scales are supported");
+    target->second = target->second.to(at::kFloat) * it->second.to(at::kFloat);
+    it = w.erase(it);
+  }
+}
+
+}  // namespace
+
+DiTCheckpoint read_dit_checkpoint(const std::string& path) {
+  DiTCheckpoint ckpt;
+  fs::path weights_path;
+  fs::path config_path;
+  const fs::path p(path);
+  if (fs::is_directory(p)) {
+    fs::path dir = p;
+    if (!fs::exists(dir / kWeightsFile) && !fs::exists(dir / kShardIndexFile) && fs::is_directory(dir / "transformer"))
+      dir = dir / "transformer";  // a diffusers pipeline folder
+    if (fs::exists(dir / kShardIndexFile))
+      weights_path = dir / kShardIndexFile;
+    else if (fs::exists(dir / kWeightsFile))
+      weights_path = dir / kWeightsFile;
+    else
+      throw Error("DiT checkpoint folder " + path + " has neither " + kWeightsFile + " nor " + kShardIndexFile +
+                  " (nor a diffusers transformer/ subfolder with one)");
+    if (fs::exists(dir / "config.json")) config_path = dir / "config.json";
+  } else if (fs::is_regular_file(p)) {
+    if (!ends_with(path, ".safetensors") && !ends_with(path, ".safetensors.index.json"))
+      throw Error("DiT checkpoint " + path + " is not a .safetensors file (or a folder holding one)");
+    weights_path = p;
+  } else {
+    throw Error("DiT checkpoint " + path + " does not exist");
+  }
+
+  ckpt.weights_path = weights_path.string();
+  TensorMap weights = load_safetensors(ckpt.weights_path);
+  dequantize_scaled_fp8(weights, ckpt.weights_path);
+  ckpt.weights = to_official_names(ModelFamily::DiT, std::move(weights), &ckpt.layout);
+  if (!config_path.empty()) ckpt.config = DiTConfig::from_json_file(config_path.string());
+  return ckpt;
+}
+
+WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
+                  const std::optional<DiTConfig>& config) {
+  if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
+    throw Error(std::string("DiT compute dtype must be float32, bfloat16 or float16, got ") + c10::toString(dtype));
+  DiTCheckpoint ckpt = read_dit_checkpoint(path);
+  DiTConfig resolved = config ? *config : ckpt.config.value_or(DiTConfig{});
+  resolved.infer_from_weights(ckpt.weights);
+
+  c10::AutoGradMode no_grad(false);
+  WanModel model(resolved, at::TensorOptions().device(device).dtype(dtype));
+  load_state_dict(*model, ckpt.weights, ckpt.weights_path);
+  model->eval();
+  return model;
+}
+
+}  // namespace wan

@@ -1,0 +1,37 @@
+// Loading a Wan2.1 DiT from disk in any of the layouts people download:
+//   * an official checkpoint folder: config.json + diffusion_pytorch_model.safetensors
+//     (or the sharded diffusion_pytorch_model.safetensors.index.json);
+//   * a diffusers pipeline folder (its transformer/ subfolder) or that subfolder itself;
+//   * a single .safetensors file (ComfyUI; "model.diffusion_model." prefix or none), whose
+//     hyper-parameters are read off the tensor shapes.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <optional>
+#include <string>
+
+#include "models/dit/wan_model.h"
+#include "models/dit_config.h"
+#include "models/tensor_map.h"
+
+namespace wan {
+
+struct DiTCheckpoint {
+  TensorMap weights;                // official names, dequantised
+  std::optional<DiTConfig> config;  // config.json, when the checkpoint has one
+  std::string layout;               // "official", "diffusers" or "comfyui"
+  std::string weights_path;         // for messages
+};
+
+// Reads names, config and tensors without building a model.
+DiTCheckpoint read_dit_checkpoint(const std::string& path);
+
+// Builds the model on `device` with its matrix-heavy layers in `dtype` (float32 islands
+// stay float32) and loads the weights strictly. `config` replaces the checkpoint's own
+// config.json (fields in config->given are checked against the weights, the rest inferred).
+WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
+                  const std::optional<DiTConfig>& config = std::nullopt);
+
+}  // namespace wan

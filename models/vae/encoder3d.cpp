@@ -1,0 +1,61 @@
+#include "models/vae/encoder3d.h"
+
+#include <torch/nn/modules/container/modulelist.h>
+
+namespace wan::vae {
+
+Encoder3dImpl::Encoder3dImpl(const VAEConfig& config) {
+  std::vector<int64_t> dims = {config.dim};
+  for (int64_t m : config.dim_mult) dims.push_back(config.dim * m);
+
+  conv1_ = register_module("conv1", size_preserving_conv3d(3, dims[0]));
+
+  downsamples_ = LayerStack(register_module("downsamples", torch::nn::ModuleList()));
+  double scale = 1.0;  // resolution relative to the input, for attn_scales
+  const size_t levels = config.dim_mult.size();
+  for (size_t i = 0; i < levels; ++i) {
+    int64_t in = dims[i];
+    const int64_t out = dims[i + 1];
+    for (int64_t r = 0; r < config.num_res_blocks; ++r) {
+      downsamples_.add(ResidualBlock(in, out));
+      if (config.attends_at(scale)) downsamples_.add(AttentionBlock(out));
+      in = out;
+    }
+    if (i + 1 < levels) {
+      downsamples_.add(
+          Resample(out, config.temporal_downsample[i] ? ResampleMode::Downsample3d : ResampleMode::Downsample2d));
+      scale /= 2.0;
+    }
+  }
+
+  const int64_t width = dims.back();
+  auto middle = register_module("middle", torch::nn::ModuleList());
+  middle_in_ = ResidualBlock(width, width);
+  middle_attention_ = AttentionBlock(width);
+  middle_out_ = ResidualBlock(width, width);
+  middle->push_back(middle_in_.ptr());
+  middle->push_back(middle_attention_.ptr());
+  middle->push_back(middle_out_.ptr());
+
+  // head.1 is a parameterless SiLU.
+  auto head = register_module("head", std::make_shared<torch::nn::Module>("Sequential"));
+  head_norm_ = head->register_module("0", RMSNorm(width, /*images=*/false));
+  head_conv_ = head->register_module("2", size_preserving_conv3d(width, 2 * config.z_dim));
+}
+
+Encoder3dCache Encoder3dImpl::make_cache() const {
+  Encoder3dCache cache;
+  cache.downsamples = downsamples_.make_cache();
+  return cache;
+}
+
+at::Tensor Encoder3dImpl::forward(const at::Tensor& chunk, Encoder3dCache& cache) const {
+  at::Tensor x = conv1_->forward(chunk, cache.conv1);
+  x = downsamples_.forward(x, cache.downsamples);
+  x = middle_in_->forward(x, cache.middle_in);
+  x = middle_attention_->forward(x);
+  x = middle_out_->forward(x, cache.middle_out);
+  return head_conv_->forward(at::silu(head_norm_->forward(x)), cache.head);
+}
+
+}  // namespace wan::vae

@@ -1,0 +1,23 @@
+#include "models/vae/residual_block.h"
+
+namespace wan::vae {
+
+ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) {
+  // The checkpoint's names are those of an nn.Sequential whose SiLU and
+  // Dropout entries (1, 4, 5) hold no parameters.
+  auto residual = register_module("residual", std::make_shared<torch::nn::Module>("Sequential"));
+  norm1_ = residual->register_module("0", RMSNorm(in_channels, /*images=*/false));
+  conv1_ = residual->register_module("2", size_preserving_conv3d(in_channels, out_channels));
+  norm2_ = residual->register_module("3", RMSNorm(out_channels, /*images=*/false));
+  conv2_ = residual->register_module("6", size_preserving_conv3d(out_channels, out_channels));
+  if (in_channels != out_channels) shortcut_ = register_module("shortcut", pointwise_conv3d(in_channels, out_channels));
+}
+
+at::Tensor ResidualBlockImpl::forward(const at::Tensor& x, ResidualBlockCache& cache) const {
+  const at::Tensor skip = shortcut_ ? shortcut_->forward(x) : x;
+  at::Tensor h = conv1_->forward(at::silu(norm1_->forward(x)), cache.conv1);
+  h = conv2_->forward(at::silu(norm2_->forward(h)), cache.conv2);  // dropout: identity at inference
+  return h + skip;
+}
+
+}  // namespace wan::vae

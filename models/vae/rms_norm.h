@@ -1,0 +1,24 @@
+// The VAE's RMS_norm: L2-normalise over channels (F.normalize, eps 1e-12),
+// then scale by sqrt(C) and a learned per-channel gamma. Note this is
+// x / max(||x||, eps) * sqrt(C), not x * rsqrt(mean(x^2) + eps).
+#pragma once
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace wan::vae {
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  // `images`: inputs are [B, C, H, W] (gamma [C, 1, 1]); else videos [B, C, T, H, W] (gamma [C, 1, 1, 1]).
+  RMSNormImpl(int64_t channels, bool images);
+  at::Tensor forward(const at::Tensor& x) const;
+
+  at::Tensor gamma;
+
+ private:
+  double scale_;
+};
+TORCH_MODULE(RMSNorm);
+
+}  // namespace wan::vae

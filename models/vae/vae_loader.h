@@ -1,0 +1,23 @@
+// Loading the Wan2.1 VAE from the checkpoint files users have: the official
+// Wan2.1_VAE.pth (torch.save), ComfyUI's wan_2.1_vae.safetensors (official
+// names) and diffusers' vae/diffusion_pytorch_model.safetensors
+// (AutoencoderKLWan names, converted through checkpoint_layout).
+#pragma once
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "models/vae/wan_vae.h"
+
+namespace wan {
+
+// The width (`dim`) and z_dim are read off the weights' shapes, the rest of
+// the architecture is the released one; a diffusers config.json next to the
+// file supplies its latents_mean / latents_std and level layout.
+WanVAE load_vae(const std::string& path, at::Device device = at::kCPU, at::ScalarType dtype = at::kFloat);
+
+// The same for tensors already in memory (any supported layout).
+WanVAE load_vae(TensorMap weights, const vae::VAEConfig& base_config, at::Device device, at::ScalarType dtype,
+                const std::string& what);
+
+}  // namespace wan

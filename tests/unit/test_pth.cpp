@@ -1,0 +1,276 @@
+// The .pth reader: the fixture checkpoints (F32, BF16, F16 storages), strided
+// views of shared storages, dispatch by file type, and wan::Error (never a
+// crash) for malformed pickles and archives.
+// usage: test-pth FIXTURES_DIR
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <unistd.h>
+
+#include <ATen/ATen.h>
+#include <caffe2/serialize/inline_container.h>
+
+#include "models/checkpoint_file.h"
+#include "models/pth_file.h"
+#include "models/pth_pickle.h"
+#include "models/safetensors.h"
+#include "tests/unit/check.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path tmpdir() {
+  static fs::path d = [] {
+    fs::path p = fs::temp_directory_path() / ("wan-test-pth-" + std::to_string(::getpid()));
+    fs::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+
+// Writes the pickle opcodes torch.save uses for a state_dict.
+class PickleWriter {
+ public:
+  PickleWriter() { bytes_ += "\x80\x02"; }  // PROTO 2
+
+  const std::string& bytes() const { return bytes_; }
+
+  PickleWriter& raw(const std::string& b) {
+    bytes_ += b;
+    return *this;
+  }
+  PickleWriter& global(const std::string& module, const std::string& name) {
+    return raw("c" + module + "\n" + name + "\n");
+  }
+  PickleWriter& str(const std::string& s) {
+    bytes_ += 'X';
+    le(s.size(), 4);
+    return raw(s);
+  }
+  PickleWriter& integer(int64_t v) {
+    if (v >= 0 && v < 256) {
+      bytes_ += 'K';
+      le(v, 1);
+    } else {
+      bytes_ += "\x8a\x08";  // LONG1 of 8 bytes
+      le(v, 8);
+    }
+    return *this;
+  }
+  PickleWriter& mark() { return raw("("); }
+  PickleWriter& tuple() { return raw("t"); }
+  PickleWriter& ordered_dict() { return global("collections", "OrderedDict").raw(")R"); }
+
+  // name -> _rebuild_tensor_v2(('storage', type, key, 'cpu', numel), offset, sizes, strides, False, OrderedDict())
+  PickleWriter& tensor(const std::string& name, const std::string& storage_type, const std::string& key, int64_t numel,
+                       int64_t offset, const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
+    str(name).global("torch._utils", "_rebuild_tensor_v2").mark();
+    mark().str("storage").global("torch", storage_type).str(key).str("cpu").integer(numel).tuple().raw("Q");
+    integer(offset);
+    mark();
+    for (int64_t s : sizes) integer(s);
+    tuple().mark();
+    for (int64_t s : strides) integer(s);
+    tuple().raw("\x89");  // requires_grad False
+    ordered_dict();
+    return tuple().raw("R");
+  }
+
+  std::string state_dict(const std::function<void(PickleWriter&)>& entries) {
+    ordered_dict().mark();
+    entries(*this);
+    raw("u");  // SETITEMS
+    // the `_metadata` attribute, set by BUILD
+    raw("}").str("_metadata").ordered_dict().mark().str("").raw("}").str("version").integer(1).raw("su");
+    raw("sb.");
+    return bytes_;
+  }
+
+ private:
+  void le(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) bytes_ += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  std::string bytes_;
+};
+
+// A torch.save-style zip archive with the given pickle and storages.
+fs::path write_pth(const std::string& name, const std::string& pickle,
+                   const std::map<std::string, std::string>& storages) {
+  const fs::path p = tmpdir() / name;
+  caffe2::serialize::PyTorchStreamWriter writer(p.string());
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  for (const auto& [key, bytes] : storages) writer.writeRecord("data/" + key, bytes.data(), bytes.size());
+  writer.writeEndOfFile();
+  return p;
+}
+
+std::string bytes_of(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous();
+  return std::string(static_cast<const char*>(c.data_ptr()), c.nbytes());
+}
+
+void fixture_checkpoints(const fs::path& ckpt) {
+  const auto vae = wan::load_pth((ckpt / "Wan2.1_VAE.pth").string());
+  EXPECT(vae.size() == 194);
+  EXPECT(vae.at("encoder.conv1.weight").scalar_type() == at::kFloat);
+  EXPECT(vae.at("encoder.conv1.weight").sizes() == at::IntArrayRef({4, 3, 3, 3, 3}));
+  EXPECT(vae.at("decoder.upsamples.3.time_conv.weight").sizes() == at::IntArrayRef({32, 16, 3, 1, 1}));
+  EXPECT(vae.at("conv2.bias").sizes() == at::IntArrayRef({16}));
+  EXPECT(vae.at("encoder.head.0.gamma").sizes() == at::IntArrayRef({16, 1, 1, 1}));
+  // Random weights: finite and not all zero.
+  EXPECT(vae.at("decoder.head.2.weight").isfinite().all().item<bool>());
+  EXPECT(vae.at("decoder.head.2.weight").abs().sum().item<float>() > 0);
+
+  const auto t5 = wan::load_pth((ckpt / "models_t5_umt5-xxl-enc-bf16.pth").string());
+  EXPECT(t5.size() == 22);
+  EXPECT(t5.at("token_embedding.weight").scalar_type() == at::kBFloat16);
+  EXPECT(t5.at("token_embedding.weight").sizes() == at::IntArrayRef({320, 4096}));
+  EXPECT(t5.at("blocks.1.pos_embedding.embedding.weight").dim() == 2);
+  EXPECT(t5.at("norm.weight").sizes() == at::IntArrayRef({4096}));
+
+  const auto clip = wan::load_pth((ckpt / "models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth").string());
+  EXPECT(clip.size() == 32);
+  EXPECT(clip.at("log_scale").scalar_type() == at::kHalf && clip.at("log_scale").dim() == 0);
+  EXPECT(clip.at("visual.patch_embedding.weight").sizes() == at::IntArrayRef({1280, 3, 4, 4}));
+  EXPECT(clip.at("visual.pos_embedding").sizes() == at::IntArrayRef({1, 17, 1280}));
+
+  // The dispatcher picks the same reader.
+  EXPECT(wan::load_checkpoint_file((ckpt / "Wan2.1_VAE.pth").string()).size() == 194);
+  EXPECT(wan::load_checkpoint_file((ckpt / "diffusion_pytorch_model.safetensors").string()).count("head.head.weight") ==
+         1);
+}
+
+// Views into one shared storage come back with their offset, sizes and strides.
+void views_of_a_shared_storage() {
+  const at::Tensor storage = at::arange(24, at::kFloat);
+  const at::Tensor ids = at::arange(6, at::kLong);
+  const std::string pickle = PickleWriter().state_dict([](PickleWriter& w) {
+    w.tensor("whole", "FloatStorage", "0", 24, 0, {4, 6}, {6, 1});
+    w.tensor("transposed", "FloatStorage", "0", 24, 0, {6, 4}, {1, 6});
+    w.tensor("row2", "FloatStorage", "0", 24, 12, {6}, {1});
+    w.tensor("ids", "LongStorage", "1", 6, 0, {2, 3}, {3, 1});
+    w.tensor("scalar", "FloatStorage", "0", 24, 5, {}, {});
+  });
+  const fs::path p = write_pth("views.pth", pickle, {{"0", bytes_of(storage)}, {"1", bytes_of(ids)}});
+  const auto t = wan::load_pth(p.string());
+  EXPECT(t.size() == 5);
+  EXPECT(at::equal(t.at("whole"), storage.view({4, 6})));
+  EXPECT(at::equal(t.at("transposed"), storage.view({4, 6}).t()));
+  EXPECT(at::equal(t.at("row2"), storage.narrow(0, 12, 6)));
+  EXPECT(t.at("ids").scalar_type() == at::kLong && at::equal(t.at("ids"), ids.view({2, 3})));
+  EXPECT(t.at("scalar").dim() == 0 && t.at("scalar").item<float>() == 5.0f);
+}
+
+std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+void parse(const std::string& pickle) {
+  const auto b = to_bytes(pickle);
+  wan::pth::read_state_dict_pickle(b.data(), b.size(), "test.pth (data.pkl)");
+}
+
+void malformed_pickles() {
+  const std::string good =
+      PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
+  parse(good);  // the baseline is valid
+
+  // Every truncation is an error naming the file and a byte offset.
+  for (size_t n = 0; n < good.size(); ++n) EXPECT_ERROR(parse(good.substr(0, n)), "test.pth (data.pkl): byte ");
+  EXPECT_ERROR(parse(good.substr(0, 40)), "truncated pickle");
+
+  EXPECT_ERROR(parse(good + "N"), "data after the STOP opcode");
+  std::string bad_opcode = good;
+  bad_opcode[2] = 'i';  // INST: would import and call
+  EXPECT_ERROR(parse(bad_opcode), "byte 2: pickle opcode 0x69 is not part of a torch.save state_dict");
+
+  EXPECT_ERROR(parse(PickleWriter().global("os", "system").raw(".").bytes()), "global 'os.system' is not allowed");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) { w.str("w").global("builtins", "eval"); })),
+               "global 'builtins.eval' is not allowed");
+
+  // Views outside their storage.
+  EXPECT_ERROR(
+      parse(PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 1, {4}, {1}); })),
+      "tensor 'w': view (offset 1, last element 4) lies outside its storage '0' of 4 elements");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
+                 w.tensor("w", "FloatStorage", "0", 4, 0, {2, 2}, {3, 1});
+               })),
+               "lies outside its storage");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
+                 w.tensor("w", "FloatStorage", "0", 4, 0, {1LL << 40, 1LL << 40}, {1LL << 40, 1LL << 40});
+               })),
+               "overflows");
+  EXPECT_ERROR(
+      parse(PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {-1}, {1}); })),
+      "negative size");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) {
+                 w.tensor("w", "FloatStorage", "0", 4, 0, {2, 2}, {1});
+               })),
+               "2 sizes but 1 strides");
+
+  // Wrong shapes of the whole.
+  EXPECT_ERROR(parse(PickleWriter().raw("N.").bytes()), "holds a None, expected a state_dict");
+  EXPECT_ERROR(parse(PickleWriter().state_dict([](PickleWriter& w) { w.str("step").integer(7); })),
+               "entry 'step' is a int, expected a tensor");
+  EXPECT_ERROR(parse(PickleWriter().raw("h\x05.").bytes()), "memo index 5 was never stored");
+  EXPECT_ERROR(parse(PickleWriter().raw("t.").bytes()), "needs a MARK");
+  EXPECT_ERROR(parse(PickleWriter().raw("s.").bytes()), "stack underflow");
+  EXPECT_ERROR(parse(PickleWriter().global("torch", "FloatStorage").raw(")R.").bytes()), "cannot be called");
+  EXPECT_ERROR(parse(PickleWriter().raw("\x8a\x09").bytes()), "too large");
+  // A list that contains itself is harmless (and not a state_dict).
+  EXPECT_ERROR(parse(PickleWriter().raw(std::string("]q\0h\0a.", 7)).bytes()), "holds a list");
+}
+
+void malformed_archives() {
+  const std::string pickle =
+      PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
+  const std::string four_floats = bytes_of(at::ones({4}));
+
+  const fs::path ok = write_pth("ok.pth", pickle, {{"0", four_floats}});
+  EXPECT(wan::load_pth(ok.string()).at("w").sum().item<float>() == 4.0f);
+
+  const fs::path missing = write_pth("missing.pth", pickle, {});
+  EXPECT_ERROR(wan::load_pth(missing.string()), "storage '0' of tensor 'w' is missing");
+
+  const fs::path short_storage = write_pth("short.pth", pickle, {{"0", four_floats.substr(0, 12)}});
+  EXPECT_ERROR(wan::load_pth(short_storage.string()), "has 12 bytes, expected 16");
+
+  // The same storage read as two dtypes.
+  const std::string two_views = PickleWriter().state_dict([](PickleWriter& w) {
+    w.tensor("a", "FloatStorage", "0", 4, 0, {4}, {1});
+    w.tensor("b", "IntStorage", "0", 4, 0, {4}, {1});
+  });
+  EXPECT_ERROR(wan::load_pth(write_pth("two.pth", two_views, {{"0", four_floats}}).string()),
+               "tensor 'b' reads storage '0' as 4 int32");
+
+  const fs::path no_pickle = tmpdir() / "nopickle.pth";
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(no_pickle.string());
+    writer.writeRecord("other", "x", 1);
+    writer.writeEndOfFile();
+  }
+  EXPECT_ERROR(wan::load_pth(no_pickle.string()), "without data.pkl");
+
+  const fs::path text = tmpdir() / "text.pth";
+  std::ofstream(text) << "not a zip";
+  EXPECT_ERROR(wan::load_pth(text.string()), "not a readable torch.save zip archive");
+  EXPECT_ERROR(wan::load_pth((tmpdir() / "absent.pth").string()), "does not exist");
+  EXPECT_ERROR(wan::load_checkpoint_file((tmpdir() / "absent.safetensors").string()), "does not exist");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: test-pth FIXTURES_DIR\n");
+    return 2;
+  }
+  fixture_checkpoints(fs::path(argv[1]) / "e2e-i2v-tiny" / "ckpt");
+  views_of_a_shared_storage();
+  malformed_pickles();
+  malformed_archives();
+  fs::remove_all(tmpdir());
+  return wan::test::check_exit("test-pth");
+}
