@@ -64,7 +64,13 @@ void ClipWorker::run_clip(int clip) {
   if (!queue_.wait_for_room()) throw Cancelled();
   Request request = next_request_(clip);
   const bool continued = last_frame_.has_value() && request.image.has_value();
-  if (continued) request.image = *last_frame_;
+  if (continued) {
+    // Keep the size: the max-area rule on the already rounded frame could
+    // round to a different one.
+    request.image = *last_frame_;
+    request.width = last_frame_->width;
+    request.height = last_frame_->height;
+  }
   if (request.seed < 0) request.seed = draw_random_seed();
 
   ClipInfo info;
