@@ -159,7 +159,44 @@ const std::vector<LayoutRule>& layout_rules() {
       {ModelFamily::VAE, "diffusers", "decoder.up_blocks.3.resnets.2.conv2.{*}", "decoder.upsamples.14.residual.6.{*}"},
       {ModelFamily::VAE, "diffusers", "decoder.up_blocks.3.resnets.2.conv_shortcut.{*}", "decoder.upsamples.14.shortcut.{*}"},
       // --- T5 ---
+      // transformers' UMT5EncoderModel: the diffusers text_encoder/ folder and
+      // ComfyUI's umt5_xxl files. wi_0 is the GELU-gated branch.
+      {ModelFamily::T5, "transformers", "shared.weight", "token_embedding.weight"},
+      {ModelFamily::T5, "transformers", "encoder.embed_tokens.weight", "token_embedding.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.0.layer_norm.weight", "blocks.{i}.norm1.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.0.SelfAttention.q.weight", "blocks.{i}.attn.q.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.0.SelfAttention.k.weight", "blocks.{i}.attn.k.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.0.SelfAttention.v.weight", "blocks.{i}.attn.v.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.0.SelfAttention.o.weight", "blocks.{i}.attn.o.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.0.SelfAttention.relative_attention_bias.weight",
+       "blocks.{i}.pos_embedding.embedding.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.1.layer_norm.weight", "blocks.{i}.norm2.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.1.DenseReluDense.wi_0.weight", "blocks.{i}.ffn.gate.0.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.1.DenseReluDense.wi_1.weight", "blocks.{i}.ffn.fc1.weight"},
+      {ModelFamily::T5, "transformers", "encoder.block.{i}.layer.1.DenseReluDense.wo.weight", "blocks.{i}.ffn.fc2.weight"},
+      {ModelFamily::T5, "transformers", "encoder.final_layer_norm.weight", "norm.weight"},
       // --- CLIP ---
+      // transformers' CLIPVisionModel(WithProjection): ComfyUI's clip_vision_h
+      // and the diffusers image_encoder/ folder. Official names have no "visual."
+      // here: the open-clip .pth's prefix is removed by the CLIP loader.
+      {ModelFamily::CLIP, "transformers", "vision_model.embeddings.patch_embedding.weight", "patch_embedding.weight"},
+      {ModelFamily::CLIP, "transformers", "vision_model.embeddings.class_embedding", "cls_embedding",
+       LayoutTransform::AddUnitDims, nullptr, 2},
+      {ModelFamily::CLIP, "transformers", "vision_model.embeddings.position_embedding.weight", "pos_embedding",
+       LayoutTransform::AddUnitDims, nullptr, 1},
+      {ModelFamily::CLIP, "transformers", "vision_model.pre_layrnorm.{*}", "pre_norm.{*}"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.self_attn.{part}_proj.weight",
+       "transformer.{i}.attn.to_qkv.weight", LayoutTransform::ConcatDim0, "q,k,v"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.self_attn.{part}_proj.bias",
+       "transformer.{i}.attn.to_qkv.bias", LayoutTransform::ConcatDim0, "q,k,v"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.self_attn.out_proj.{*}",
+       "transformer.{i}.attn.proj.{*}"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.layer_norm1.{*}", "transformer.{i}.norm1.{*}"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.mlp.fc1.{*}", "transformer.{i}.mlp.0.{*}"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.layer_norm2.{*}", "transformer.{i}.norm2.{*}"},
+      {ModelFamily::CLIP, "transformers", "vision_model.encoder.layers.{i}.mlp.fc2.{*}", "transformer.{i}.mlp.2.{*}"},
+      {ModelFamily::CLIP, "transformers", "vision_model.post_layernorm.{*}", "post_norm.{*}"},
+      {ModelFamily::CLIP, "transformers", "visual_projection.weight", "head"},
   };
   return rules;
 }
@@ -239,6 +276,12 @@ bool match_rule(const LayoutRule& rule, const CompiledPattern& from, const std::
   return true;
 }
 
+at::Tensor with_unit_dims(const at::Tensor& t, int count) {
+  std::vector<int64_t> shape(static_cast<size_t>(count), 1);
+  shape.insert(shape.end(), t.sizes().begin(), t.sizes().end());
+  return t.view(shape);
+}
+
 }  // namespace
 
 TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* layout) {
@@ -295,7 +338,10 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
       } else if (m.rule->transform == LayoutTransform::ConcatDim0) {
         concat_parts[m.target][m.part] = t;
         concat_rule[m.target] = m.rule;
-      } else if (!out.emplace(m.target, t).second) {
+      } else if (!out.emplace(m.target, m.rule->transform == LayoutTransform::AddUnitDims
+                                            ? with_unit_dims(t, m.rule->unit_dims)
+                                            : t)
+                      .second) {
         throw Error("checkpoint in the " + best + " layout maps two tensors onto '" + m.target + "'");
       }
     }

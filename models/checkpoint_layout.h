@@ -16,6 +16,7 @@ enum class ModelFamily { DiT, VAE, T5, CLIP };
 enum class LayoutTransform {
   Rename,        // same tensor, new name
   ConcatDim0,    // several source tensors ({part} = each of `parts`) concatenated on dim 0
+  AddUnitDims,   // same tensor with `unit_dims` leading size-1 axes: [D] -> [1, 1, D]
 };
 
 struct LayoutRule {
@@ -27,6 +28,7 @@ struct LayoutRule {
   const char* to;
   LayoutTransform transform = LayoutTransform::Rename;
   const char* parts = nullptr;  // comma-separated values of {part}, in concat order
+  int unit_dims = 0;            // with AddUnitDims
 };
 
 // Prefixes stripped before anything else (ComfyUI single files).

@@ -55,7 +55,7 @@ __global__ void modulated_layer_norm_kernel(const float* __restrict__ x, const f
   for (int64_t c = threadIdx.x; c < dim; c += kThreads) o[c] = float_to_bf16((xr[c] - mean) * rstd * (1.f + sc[c]) + sh[c]);
 }
 
-__global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, const uint16_t* __restrict__ weight,
+__global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, const float* __restrict__ weight,
                                      const float* __restrict__ cos, const float* __restrict__ sin,
                                      const int64_t* __restrict__ valid_rows, uint16_t* __restrict__ out,
                                      int64_t rows_per_batch, int64_t heads, int64_t head_dim, float eps) {
@@ -73,11 +73,8 @@ __global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, const uint1
   uint16_t* o = out + row * dim;
   for (int64_t p = threadIdx.x; p < dim / 2; p += kThreads) {  // one interleaved channel pair
     const int64_t c = 2 * p, j = p % half;
-    // bf16(bf16(x * r) * w): the rounding of the reference's bf16 RMSNorm module
-    const float a = bf16_to_float(float_to_bf16(bf16_to_float(float_to_bf16(bf16_to_float(xr[c]) * r)) *
-                                                bf16_to_float(weight[c])));
-    const float bb = bf16_to_float(float_to_bf16(bf16_to_float(float_to_bf16(bf16_to_float(xr[c + 1]) * r)) *
-                                                 bf16_to_float(weight[c + 1])));
+    const float a = bf16_to_float(float_to_bf16(bf16_to_float(xr[c]) * r)) * weight[c];
+    const float bb = bf16_to_float(float_to_bf16(bf16_to_float(xr[c + 1]) * r)) * weight[c + 1];
     if (rotate) {
       const float cs = cos[l * half + j], sn = sin[l * half + j];
       o[c] = float_to_bf16(a * cs - bb * sn);
@@ -107,7 +104,7 @@ void launch_modulated_layer_norm(const float* x, const float* shift, const float
   modulated_layer_norm_kernel<<<rows, kThreads, 0, stream>>>(x, shift, scale, out_bf16, rows_per_batch, dim, eps);
 }
 
-void launch_rms_norm_rope(const uint16_t* x, const uint16_t* weight, const float* cos, const float* sin,
+void launch_rms_norm_rope(const uint16_t* x, const float* weight, const float* cos, const float* sin,
                           const int64_t* valid_rows, uint16_t* out, int64_t batch, int64_t rows_per_batch,
                           int64_t heads, int64_t head_dim, float eps, cudaStream_t stream) {
   const int64_t rows = batch * rows_per_batch;

@@ -13,11 +13,13 @@ namespace wan::cuda {
 void launch_modulated_layer_norm(const float* x, const float* shift, const float* scale, uint16_t* out_bf16,
                                  int64_t batch, int64_t rows_per_batch, int64_t dim, float eps, cudaStream_t stream);
 
-// q/k path of self-attention: RMSNorm over all heads (float32 statistics, result rounded to
-// bf16 and scaled by the bf16 weight, as the reference's bf16 module does), then the 3-D
-// rotary embedding on interleaved channel pairs for rows < valid_rows[b] (padding rows are
-// only normalised). x bf16 [B, L, heads * head_dim]; cos / sin float32 [L, head_dim / 2].
-void launch_rms_norm_rope(const uint16_t* x, const uint16_t* weight, const float* cos, const float* sin,
+// q/k path of attention: RMSNorm over all heads (float32 statistics; the normalised value
+// is rounded to bf16 before the float32 weight, as the reference's module does under
+// autocast), then the 3-D rotary embedding on interleaved channel pairs for rows <
+// valid_rows[b] (padding rows, and every row when valid_rows is 0, are only normalised),
+// rounded to bf16 once at the end. x bf16 [B, L, heads * head_dim]; cos / sin float32
+// [L, head_dim / 2].
+void launch_rms_norm_rope(const uint16_t* x, const float* weight, const float* cos, const float* sin,
                           const int64_t* valid_rows, uint16_t* out, int64_t batch, int64_t rows_per_batch,
                           int64_t heads, int64_t head_dim, float eps, cudaStream_t stream);
 

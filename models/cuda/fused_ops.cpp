@@ -40,14 +40,14 @@ at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, co
 at::Tensor rms_norm_rope(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
                          const at::Tensor& valid_rows, int64_t heads, double eps) {
   expect(x, at::kBFloat16, "x");
-  const at::Tensor w = weight.to(at::kBFloat16).contiguous();
+  const at::Tensor w = weight.to(at::kFloat).contiguous();
   expect(cos, at::kFloat, "cos");
   expect(sin, at::kFloat, "sin");
   expect(valid_rows, at::kLong, "valid_rows");
   const int64_t head_dim = x.size(2) / heads;
   if (cos.size(0) < x.size(1) || cos.size(1) != head_dim / 2) throw Error("fused op: rope table shape mismatch");
   at::Tensor out = at::empty_like(x);
-  launch_rms_norm_rope(bf16_ptr(x), bf16_ptr(w), cos.data_ptr<float>(), sin.data_ptr<float>(),
+  launch_rms_norm_rope(bf16_ptr(x), w.data_ptr<float>(), cos.data_ptr<float>(), sin.data_ptr<float>(),
                        valid_rows.data_ptr<int64_t>(), bf16_ptr(out), x.size(0), x.size(1), heads, head_dim,
                        static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
   return out;

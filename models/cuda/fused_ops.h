@@ -11,8 +11,8 @@ bool fused_ops_available();
 // x float32 [B, L, C]; shift, scale float32 [B, 1, C] -> bf16 [B, L, C].
 at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps);
 
-// x bf16 [B, L, heads*head_dim]; weight bf16 [heads*head_dim]; cos/sin float32 [L, head_dim/2];
-// valid_rows int64 [B] on the device -> bf16 [B, L, heads*head_dim].
+// x bf16 [B, L, heads*head_dim]; weight float32 [heads*head_dim]; cos/sin float32 [L, head_dim/2];
+// valid_rows int64 [B] on the device (rows past it are not rotated) -> bf16 [B, L, heads*head_dim].
 at::Tensor rms_norm_rope(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& cos, const at::Tensor& sin,
                          const at::Tensor& valid_rows, int64_t heads, double eps);
 

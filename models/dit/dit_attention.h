@@ -28,6 +28,9 @@ struct SelfAttentionImpl : torch::nn::Module {
   SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps);
   // x [B, S, dim]; seq_lens int64 [B] = real tokens per sample (the rest is padding, never a key).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& seq_lens, const std::vector<RopeRotation>& rotations);
+  // CUDA fast path: x bf16; RMSNorm + RoPE fused; `lens_device` = seq_lens on the device.
+  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& seq_lens, const at::Tensor& lens_device,
+                           const RopeRotation& rotation);
   void set_compute_dtype(at::ScalarType dtype);
 
   int64_t num_heads;

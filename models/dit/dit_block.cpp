@@ -23,6 +23,7 @@ DiTBlockImpl::DiTBlockImpl(const DiTConfig& c) : eps(c.eps) {
 
 at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time, const at::Tensor& seq_lens,
                                  const std::vector<RopeRotation>& rotations, const at::Tensor& context) {
+  if (can_run_fused(x_in, rotations)) return forward_fused(x_in, time, seq_lens, rotations, context);
   // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN.
   const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
   at::Tensor x = x_in;

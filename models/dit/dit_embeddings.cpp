@@ -46,6 +46,10 @@ const RopeRotation& RopeCache::rotation(const PatchGrid& grid, const at::Device&
                                     -1)
                                 .reshape({grid.tokens(), 1, cf + ch + cw});
   RopeRotation r{at::cos(angles).to(device), at::sin(angles).to(device)};
+  if (device.is_cuda()) {
+    r.cos_f32 = r.cos.view({grid.tokens(), -1}).to(at::kFloat).contiguous();
+    r.sin_f32 = r.sin.view({grid.tokens(), -1}).to(at::kFloat).contiguous();
+  }
   return cache_.emplace(key, std::move(r)).first->second;
 }
 

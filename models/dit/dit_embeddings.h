@@ -23,9 +23,11 @@ struct PatchGrid {
   bool operator<(const PatchGrid& o) const { return std::tie(f, h, w) < std::tie(o.f, o.h, o.w); }
 };
 
-// cos / sin of every token's rotation angles, float64 [tokens, 1, head_dim / 2].
+// cos / sin of every token's rotation angles, float64 [tokens, 1, head_dim / 2]; on CUDA
+// also float32 [tokens, head_dim / 2] copies for the fused q/k kernel.
 struct RopeRotation {
   at::Tensor cos, sin;
+  at::Tensor cos_f32, sin_f32;  // undefined on the CPU
 };
 
 // Rotations per grid shape, built once and kept: a generation reuses one grid every step.

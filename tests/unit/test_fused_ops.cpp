@@ -29,13 +29,13 @@ void rms_norm_rope() {
   const int64_t heads = 4, head_dim = 24, dim = heads * head_dim, L = 29;
   const auto opts = at::TensorOptions().device(at::kCUDA);
   const at::Tensor x = at::randn({2, L, dim}, opts).to(at::kBFloat16);
-  const at::Tensor w = (at::rand({dim}, opts) + 0.5).to(at::kBFloat16);
+  const at::Tensor w = at::rand({dim}, opts) + 0.5;
   const at::Tensor angles = at::rand({L, head_dim / 2}, opts.dtype(at::kDouble)) * 6.28;
   const at::Tensor cos = angles.cos().to(at::kFloat), sin = angles.sin().to(at::kFloat);
   const at::Tensor valid = at::tensor({L, int64_t(20)}, at::kLong).to(at::kCUDA);
 
   const at::Tensor xf = x.to(at::kFloat);
-  const at::Tensor normed = ((xf * at::rsqrt(xf.pow(2).mean(-1, true) + 1e-6)).to(at::kBFloat16) * w);
+  const at::Tensor normed = (xf * at::rsqrt(xf.pow(2).mean(-1, true) + 1e-6)).to(at::kBFloat16) * w;
   at::Tensor pairs = normed.to(at::kDouble).view({2, L, heads, head_dim / 2, 2});
   const at::Tensor a = pairs.select(-1, 0), b = pairs.select(-1, 1);
   const at::Tensor cs = angles.cos().view({1, L, 1, head_dim / 2}), sn = angles.sin().view({1, L, 1, head_dim / 2});

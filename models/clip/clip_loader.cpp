@@ -1,0 +1,48 @@
+#include "models/clip/clip_loader.h"
+
+#include <set>
+
+#include "models/checkpoint_layout.h"
+#include "models/error.h"
+#include "models/state_dict.h"
+
+namespace wan {
+
+namespace {
+
+// Parameters of the reference tower that Wan's features never reach.
+const std::set<std::string>& unused_tower_tensors() {
+  static const std::set<std::string> names = {"head", "post_norm.weight", "post_norm.bias",
+                                              "vision_model.embeddings.position_ids"};
+  return names;
+}
+
+}  // namespace
+
+TensorMap clip_vision_weights(const TensorMap& checkpoint, std::string* layout) {
+  const std::string visual = "visual.";
+  TensorMap tower;
+  bool open_clip = false;
+  for (const auto& [name, t] : checkpoint)
+    if (name.rfind(visual, 0) == 0) open_clip = true;
+  for (const auto& [name, t] : checkpoint) {
+    if (open_clip && name.rfind(visual, 0) != 0) continue;  // textual.*, log_scale
+    const std::string own = open_clip ? name.substr(visual.size()) : name;
+    if (!unused_tower_tensors().count(own)) tower.emplace(own, t);
+  }
+  TensorMap official = to_official_names(ModelFamily::CLIP, std::move(tower), layout);
+  for (const auto& name : unused_tower_tensors()) official.erase(name);
+  return official;
+}
+
+ClipVisionEncoder load_clip_vision_encoder(const TensorMap& checkpoint, const std::string& what, at::Device device,
+                                           at::ScalarType dtype) {
+  std::string layout;
+  const TensorMap weights = clip_vision_weights(checkpoint, &layout);
+  VisionTransformer tower(ClipVisionConfig::from_weights(weights));
+  tower->to(device, dtype);  // before loading: the float32 CPU copy is freed early
+  load_state_dict(*tower, weights, what + " (" + layout + " layout)");
+  return ClipVisionEncoder(tower, device, dtype);
+}
+
+}  // namespace wan

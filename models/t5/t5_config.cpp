@@ -1,0 +1,66 @@
+#include "models/t5/t5_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "models/error.h"
+
+namespace wan {
+
+namespace {
+
+const at::Tensor& require(const TensorMap& weights, const std::string& name) {
+  auto it = weights.find(name);
+  if (it == weights.end())
+    throw Error("umT5 checkpoint has no '" + name + "' tensor; is this a umT5 encoder checkpoint?");
+  return it->second;
+}
+
+}  // namespace
+
+T5Config T5Config::from_json(const nlohmann::json& config) {
+  T5Config c;
+  try {
+    c.vocab = config.at("vocab").get<int64_t>();
+    c.dim = config.at("dim").get<int64_t>();
+    c.dim_attn = config.at("dim_attn").get<int64_t>();
+    c.dim_ffn = config.at("dim_ffn").get<int64_t>();
+    c.num_heads = config.at("num_heads").get<int64_t>();
+    c.num_layers = config.at("num_layers").get<int64_t>();
+    c.num_buckets = config.at("num_buckets").get<int64_t>();
+    c.shared_pos = config.value("shared_pos", true);  // the T5Encoder default
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("umT5 config: ") + e.what());
+  }
+  c.validate();
+  return c;
+}
+
+T5Config T5Config::from_weights(const TensorMap& weights) {
+  T5Config c;
+  const at::Tensor& embedding = require(weights, "token_embedding.weight");
+  c.vocab = embedding.size(0);
+  c.dim = embedding.size(1);
+  c.num_layers = 0;
+  while (weights.count("blocks." + std::to_string(c.num_layers) + ".norm1.weight")) ++c.num_layers;
+  if (c.num_layers == 0) throw Error("umT5 checkpoint has no blocks ('blocks.0.norm1.weight' is missing)");
+  c.dim_attn = require(weights, "blocks.0.attn.q.weight").size(0);
+  c.dim_ffn = require(weights, "blocks.0.ffn.fc1.weight").size(0);
+  c.shared_pos = weights.count("pos_embedding.embedding.weight") != 0;
+  const at::Tensor& bias =
+      require(weights, c.shared_pos ? "pos_embedding.embedding.weight" : "blocks.0.pos_embedding.embedding.weight");
+  c.num_buckets = bias.size(0);
+  c.num_heads = bias.size(1);
+  c.validate();
+  return c;
+}
+
+void T5Config::validate() const {
+  if (vocab <= 0 || dim <= 0 || dim_attn <= 0 || dim_ffn <= 0 || num_heads <= 0 || num_layers < 0 ||
+      num_buckets < 4)
+    throw Error("umT5 config: sizes must be positive (and num_buckets >= 4)");
+  if (dim_attn % num_heads != 0)
+    throw Error("umT5 config: dim_attn " + std::to_string(dim_attn) + " is not a multiple of num_heads " +
+                std::to_string(num_heads));
+}
+
+}  // namespace wan

@@ -1,0 +1,50 @@
+#include "models/t5/t5_loader.h"
+
+#include <filesystem>
+
+#include "models/checkpoint_layout.h"
+#include "models/error.h"
+#include "models/safetensors.h"
+#include "models/state_dict.h"
+
+namespace wan {
+
+namespace fs = std::filesystem;
+
+TensorMap t5_official_weights(TensorMap checkpoint, std::string* layout) {
+  // transformers ties encoder.embed_tokens to shared: the same table twice.
+  if (checkpoint.count("shared.weight")) checkpoint.erase("encoder.embed_tokens.weight");
+  // ComfyUI may embed the tokenizer model as a byte tensor.
+  checkpoint.erase("spiece_model");
+  return to_official_names(ModelFamily::T5, std::move(checkpoint), layout);
+}
+
+T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, at::Device device,
+                          at::ScalarType dtype) {
+  std::string layout;
+  const TensorMap weights = t5_official_weights(checkpoint, &layout);
+  T5Encoder model(T5Config::from_weights(weights));
+  model->to(device, dtype);  // before loading: the float32 CPU copy is freed early
+  load_state_dict(*model, weights, what + " (" + layout + " layout)");
+  model->eval();
+  return model;
+}
+
+TensorMap read_t5_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const char* name : {"model.safetensors.index.json", "model.safetensors"}) {
+      const fs::path candidate = fs::path(path) / name;
+      if (fs::is_regular_file(candidate, ec)) return load_safetensors(candidate.string());
+    }
+    throw Error("umT5 folder " + path + " has neither model.safetensors nor model.safetensors.index.json");
+  }
+  if (!fs::is_regular_file(path, ec)) throw Error("umT5 checkpoint not found: " + path);
+  const std::string ext = fs::path(path).extension().string();
+  // The official .pth (torch.save) is read by the checkpoint-file reader of the VAE work once merged.
+  if (ext == ".safetensors" || ext == ".json") return load_safetensors(path);
+  throw Error("umT5 checkpoint " + path + ": unsupported file type '" + ext +
+              "' (expected .safetensors, a *.safetensors.index.json or a folder)");
+}
+
+}  // namespace wan

@@ -1,0 +1,182 @@
+#include "models/t5/text_cleaning.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "models/t5/html_unescape.h"
+#include "models/t5/unicode_text.h"
+
+// What is reproduced of ftfy 6.3.1's fix_text (default config): the HTML
+// entity step (off from the first line that contains '<'), C1 controls as
+// Windows-1252, Latin ligatures, character width, curly quotes, line breaks,
+// terminal escapes, control characters and NFC, repeated until nothing
+// changes, line by line.
+// What is not: ftfy's mojibake repair (fix_encoding: re-decoding text that
+// looks like UTF-8 read as Latin-1 / Windows-125x / MacRoman, e.g. "Ã©" ->
+// "é", with restore_byte_a0, replace_lossy_sequences and
+// decode_inconsistent_utf8). It only changes text that already is mojibake,
+// which a prompt typed as UTF-8 is not. The surrogate fix has nothing to do
+// on valid UTF-8.
+
+namespace wan {
+
+namespace {
+
+using CharMap = std::unordered_map<char32_t, std::u32string>;
+
+const CharMap& latin_ligatures() {
+  static const CharMap map = {
+      {U'\u0132', U"IJ"}, {U'\u0133', U"ij"}, {U'\u0149', U"\u02BCn"}, {U'\u01F1', U"DZ"},
+      {U'\u01F2', U"Dz"}, {U'\u01F3', U"dz"}, {U'\u01C4', U"D\u017D"}, {U'\u01C5', U"D\u017E"},
+      {U'\u01C6', U"d\u017E"}, {U'\u01C7', U"LJ"}, {U'\u01C8', U"Lj"}, {U'\u01C9', U"lj"},
+      {U'\u01CA', U"NJ"}, {U'\u01CB', U"Nj"}, {U'\u01CC', U"nj"}, {U'\uFB00', U"ff"},
+      {U'\uFB01', U"fi"}, {U'\uFB02', U"fl"}, {U'\uFB03', U"ffi"}, {U'\uFB04', U"ffl"},
+      {U'\uFB05', U"\u017Ft"}, {U'\uFB06', U"st"},
+  };
+  return map;
+}
+
+// Half- and full-width forms (U+FF01..U+FFEF) to their NFKC form, and the
+// ideographic space to a plain space.
+const CharMap& width_map() {
+  static const CharMap map = [] {
+    CharMap m{{U'\u3000', U" "}};
+    for (char32_t c = 0xFF01; c < 0xFFF0; ++c) {
+      const std::u32string one(1, c);
+      std::u32string standard = normalize_nfkc(one);
+      if (standard != one) m.emplace(c, std::move(standard));
+    }
+    return m;
+  }();
+  return map;
+}
+
+std::u32string translate(const std::u32string& text, const CharMap& map) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (char32_t c : text) {
+    auto it = map.find(c);
+    if (it == map.end()) out += c;
+    else out += it->second;
+  }
+  return out;
+}
+
+std::u32string fix_c1_controls(std::u32string text) {
+  for (auto& c : text) c = windows1252_c1(c);
+  return text;
+}
+
+std::u32string uncurl_quotes(std::u32string text) {
+  for (auto& c : text) {
+    if (c == 0x02BC || (c >= 0x2018 && c <= 0x201B)) c = U'\'';
+    else if (c >= 0x201C && c <= 0x201F) c = U'"';
+  }
+  return text;
+}
+
+std::u32string fix_line_breaks(const std::u32string& text) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char32_t c = text[i];
+    if (c == U'\r' && i + 1 < text.size() && text[i + 1] == U'\n') continue;  // CRLF -> LF
+    out += (c == U'\r' || c == 0x2028 || c == 0x2029 || c == 0x85) ? U'\n' : c;
+  }
+  return out;
+}
+
+// ANSI sequences "ESC [ (digits or ;)* letter".
+std::u32string remove_terminal_escapes(const std::u32string& text) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == 0x1B && i + 1 < text.size() && text[i + 1] == U'[') {
+      size_t j = i + 2;
+      while (j < text.size() && ((text[j] >= U'0' && text[j] <= U'9') || text[j] == U';')) ++j;
+      if (j < text.size() && ((text[j] >= U'a' && text[j] <= U'z') || (text[j] >= U'A' && text[j] <= U'Z'))) {
+        i = j + 1;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+// Controls without a visible or whitespace effect (tab, LF, FF, CR, C1,
+// joiners and bidi marks stay).
+bool is_unwanted_control(char32_t c) {
+  return c <= 0x08 || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || (c >= 0x206A && c <= 0x206F) ||
+         c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFC);
+}
+
+std::u32string remove_control_chars(std::u32string text) {
+  text.erase(std::remove_if(text.begin(), text.end(), is_unwanted_control), text.end());
+  return text;
+}
+
+std::u32string fix_segment(std::u32string text, bool unescape_html) {
+  for (;;) {
+    const std::u32string before = text;
+    if (unescape_html) text = ftfy_unescape_html(text);
+    text = fix_c1_controls(std::move(text));
+    text = translate(text, latin_ligatures());
+    text = translate(text, width_map());
+    text = uncurl_quotes(std::move(text));
+    text = fix_line_breaks(text);
+    text = remove_terminal_escapes(text);
+    text = remove_control_chars(std::move(text));
+    text = normalize_nfc(text);
+    if (text == before) return text;
+  }
+}
+
+std::u32string strip(const std::u32string& text) {
+  size_t begin = 0, end = text.size();
+  while (begin < end && is_python_space(text[begin])) ++begin;
+  while (end > begin && is_python_space(text[end - 1])) --end;
+  return text.substr(begin, end - begin);
+}
+
+std::u32string collapse_whitespace(const std::u32string& text) {
+  std::u32string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (!is_unicode_whitespace(text[i])) {
+      out += text[i++];
+      continue;
+    }
+    out += U' ';
+    while (i < text.size() && is_unicode_whitespace(text[i])) ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::u32string fix_text(const std::u32string& text) {
+  // ftfy fixes line by line (and at most this many characters at once); once
+  // a line contains '<' the text is taken for HTML and entities are kept.
+  constexpr size_t kMaxSegment = 1000000;
+  std::u32string out;
+  bool unescape_html = true;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find(U'\n', pos);
+    end = end == std::u32string::npos ? text.size() : end + 1;
+    end = std::min(end, pos + kMaxSegment);
+    const std::u32string segment = text.substr(pos, end - pos);
+    if (segment.find(U'<') != std::u32string::npos) unescape_html = false;
+    out += fix_segment(segment, unescape_html);
+    pos = end;
+  }
+  return out;
+}
+
+std::string clean_prompt(const std::string& text) {
+  std::u32string t = decode_utf8(text, "the prompt");
+  t = strip(html_unescape(html_unescape(fix_text(t))));
+  return encode_utf8(strip(collapse_whitespace(t)));
+}
+
+}  // namespace wan

@@ -1,0 +1,137 @@
+// The conditioning encoders load from every supported checkpoint layout:
+// umT5 from transformers names (diffusers text_encoder/, ComfyUI umt5_xxl),
+// the CLIP tower from the whole open-clip checkpoint (visual.* only) and from
+// transformers CLIPVisionModel names (separate q/k/v fused into to_qkv).
+//   test-encoder-layouts T5_CASE_DIR CLIP_CASE_DIR
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <c10/core/GradMode.h>
+#include <nlohmann/json.hpp>
+
+#include "models/checkpoint_layout.h"
+#include "models/clip/clip_loader.h"
+#include "models/safetensors.h"
+#include "models/t5/t5_loader.h"
+#include "tests/unit/check.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json read_json(const fs::path& file) {
+  nlohmann::json j;
+  std::ifstream(file) >> j;
+  return j;
+}
+
+bool same_maps(const wan::TensorMap& a, const wan::TensorMap& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, t] : a)
+    if (!b.count(name) || !at::equal(b.at(name), t)) return false;
+  return true;
+}
+
+void t5_layouts(const fs::path& dir) {
+  const wan::TensorMap official = wan::load_safetensors((dir / "weights.safetensors").string());
+  const nlohmann::json config = read_json(dir / "config.json");
+  const wan::T5Config inferred = wan::T5Config::from_weights(official);
+  EXPECT(inferred.vocab == config.at("vocab") && inferred.dim == config.at("dim") &&
+         inferred.dim_attn == config.at("dim_attn") && inferred.dim_ffn == config.at("dim_ffn") &&
+         inferred.num_heads == config.at("num_heads") && inferred.num_layers == config.at("num_layers") &&
+         inferred.num_buckets == config.at("num_buckets") && inferred.shared_pos == config.at("shared_pos"));
+
+  wan::TensorMap transformers = wan::from_official_names(wan::ModelFamily::T5, "transformers", official);
+  EXPECT(transformers.count("shared.weight") && transformers.count("encoder.final_layer_norm.weight") &&
+         transformers.count("encoder.block.1.layer.1.DenseReluDense.wi_0.weight"));
+  transformers["encoder.embed_tokens.weight"] = transformers.at("shared.weight");  // tied copy
+  transformers["spiece_model"] = at::zeros({16}, at::kByte);                     // ComfyUI's tokenizer blob
+  std::string layout;
+  EXPECT(same_maps(wan::t5_official_weights(transformers, &layout), official));
+  EXPECT(layout == "transformers");
+
+  const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
+  c10::AutoGradMode no_grad(false);
+  const at::Tensor a = wan::load_t5_encoder(official, "official")->forward(io.at("in.ids"), io.at("in.mask"));
+  const at::Tensor b = wan::load_t5_encoder(transformers, "transformers")->forward(io.at("in.ids"), io.at("in.mask"));
+  EXPECT(at::equal(a, b));
+
+  wan::TensorMap broken = official;
+  broken.erase("blocks.1.ffn.fc2.weight");
+  EXPECT_ERROR(wan::load_t5_encoder(broken, "broken.pth"), "blocks.1.ffn.fc2.weight");
+}
+
+void clip_layouts(const fs::path& dir) {
+  const wan::TensorMap tower = wan::load_safetensors((dir / "weights.safetensors").string());
+  wan::TensorMap expected = tower;  // what the model loads: no head, no post_norm
+  for (const char* unused : {"head", "post_norm.weight", "post_norm.bias"}) EXPECT(expected.erase(unused) == 1);
+
+  // The official .pth holds the whole CLIP.
+  wan::TensorMap open_clip;
+  for (const auto& [name, t] : tower) open_clip["visual." + name] = t;
+  open_clip["textual.token_embedding.weight"] = at::zeros({4, 2});
+  open_clip["log_scale"] = at::zeros({});
+  std::string layout;
+  EXPECT(same_maps(wan::clip_vision_weights(open_clip, &layout), expected));
+  EXPECT(layout == "official");
+
+  // transformers CLIPVisionModel names, written out independently of the table.
+  const int64_t dim = tower.at("patch_embedding.weight").size(0);
+  wan::TensorMap hf;
+  hf["vision_model.embeddings.patch_embedding.weight"] = tower.at("patch_embedding.weight");
+  hf["vision_model.embeddings.class_embedding"] = tower.at("cls_embedding").reshape({dim});
+  hf["vision_model.embeddings.position_embedding.weight"] = tower.at("pos_embedding")[0];
+  hf["vision_model.embeddings.position_ids"] = at::arange(tower.at("pos_embedding").size(1)).unsqueeze(0);
+  hf["vision_model.pre_layrnorm.weight"] = tower.at("pre_norm.weight");
+  hf["vision_model.pre_layrnorm.bias"] = tower.at("pre_norm.bias");
+  hf["vision_model.post_layernorm.weight"] = tower.at("post_norm.weight");
+  hf["vision_model.post_layernorm.bias"] = tower.at("post_norm.bias");
+  hf["visual_projection.weight"] = tower.at("head").t();
+  for (int i = 0; tower.count("transformer." + std::to_string(i) + ".norm1.weight"); ++i) {
+    const std::string o = "transformer." + std::to_string(i) + ".";
+    const std::string h = "vision_model.encoder.layers." + std::to_string(i) + ".";
+    const auto w = tower.at(o + "attn.to_qkv.weight").chunk(3, 0);
+    const auto b = tower.at(o + "attn.to_qkv.bias").chunk(3, 0);
+    const char* qkv[3] = {"q", "k", "v"};
+    for (int j = 0; j < 3; ++j) {
+      hf[h + "self_attn." + qkv[j] + "_proj.weight"] = w[j].clone();
+      hf[h + "self_attn." + qkv[j] + "_proj.bias"] = b[j].clone();
+    }
+    for (const char* p : {"weight", "bias"}) {
+      hf[h + "self_attn.out_proj." + p] = tower.at(o + "attn.proj." + p);
+      hf[h + "layer_norm1." + p] = tower.at(o + "norm1." + p);
+      hf[h + "layer_norm2." + p] = tower.at(o + "norm2." + p);
+      hf[h + "mlp.fc1." + p] = tower.at(o + "mlp.0." + p);
+      hf[h + "mlp.fc2." + p] = tower.at(o + "mlp.2." + p);
+    }
+  }
+  EXPECT(same_maps(wan::clip_vision_weights(hf, &layout), expected));
+  EXPECT(layout == "transformers");
+
+  const nlohmann::json config = read_json(dir / "config.json");
+  const wan::ClipVisionConfig inferred = wan::ClipVisionConfig::from_weights(expected);
+  EXPECT(inferred.image_size == config.at("image_size") && inferred.patch_size == config.at("patch_size") &&
+         inferred.dim == config.at("dim") && inferred.num_layers == config.at("num_layers") &&
+         inferred.mlp_ratio == config.at("mlp_ratio").get<double>() && inferred.pre_norm);
+
+  hf.erase("vision_model.encoder.layers.0.self_attn.k_proj.bias");
+  EXPECT_ERROR(wan::clip_vision_weights(hf), "'k' part");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: test-encoder-layouts T5_CASE_DIR CLIP_CASE_DIR\n");
+    return 2;
+  }
+  try {
+    t5_layouts(argv[1]);
+    clip_layouts(argv[2]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "test-encoder-layouts: %s\n", e.what());
+    return 1;
+  }
+  return wan::test::check_exit("test-encoder-layouts");
+}
