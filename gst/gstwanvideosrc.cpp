@@ -1,0 +1,780 @@
+/**
+ * SECTION:element-wanvideosrc
+ * @title: wanvideosrc
+ *
+ * Generates video with the Wan2.1 diffusion models: image-to-video (set
+ * #GstWanVideoSrc:image-location), first-last-frame-to-video (also set
+ * #GstWanVideoSrc:last-image-location) or text-to-video (no image), depending
+ * on the checkpoint in #GstWanVideoSrc:model-path.
+ *
+ * The models load in the READY to PAUSED state change, announced by
+ * %GST_MESSAGE_PROGRESS messages (code "load": START, CONTINUE per model,
+ * COMPLETE, or ERROR after the error message). A missing or broken model or
+ * image, or settings the models cannot run, make that state change fail.
+ * Generation then runs on its own thread; frames are pushed as the VAE decodes
+ * them, timestamped at the negotiated frame rate (16/1 unless downstream asks
+ * for another), so a non-live pipeline prerolls as soon as the first frame is
+ * out.
+ *
+ * The output size follows the image's aspect ratio within
+ * #GstWanVideoSrc:max-area (the official pipeline's rounding), unless
+ * downstream caps fix width and height (multiples of 16).
+ *
+ * Each clip starts with a tag event (title: the prompt; comment: model, seed,
+ * steps, guidance scale; encoder: gst-wan) and a `wan-clip` element message:
+ *
+ * * `clip` (#guint): the clip's index, from 0
+ * * `seed` (#gint64): the seed the clip is generated with (also in
+ *   #GstWanVideoSrc:last-seed)
+ * * `prompt` (#gchararray): the prompt of the clip
+ *
+ * While a clip is generated, every step of every phase posts a `wan-progress`
+ * element message:
+ *
+ * * `clip` (#guint): the clip's index, from 0
+ * * `phase` (#gchararray): "encode" (prompt and image encoders), "denoise"
+ *   (the diffusion steps) or "decode" (the VAE, one step per latent frame)
+ * * `step` (#gint): the step within the phase (0 when the phase begins)
+ * * `total-steps` (#gint): the number of steps of the phase
+ * * `percent` (#gdouble): 100 * step / total-steps
+ * * `elapsed` (#guint64): nanoseconds since the clip started
+ *
+ * With #GstWanVideoSrc:clips greater than 1, or 0 for an endless stream, each
+ * clip after the first starts from the last frame of the one before (for
+ * image-conditioned checkpoints; that repeated frame is not output again) and
+ * its timestamps continue without a gap. #GstWanVideoSrc:prompt,
+ * #GstWanVideoSrc:seed, #GstWanVideoSrc:steps and the other sampling settings
+ * may be changed while PLAYING; the change applies from the next clip.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 wanvideosrc model-path=Wan2.1-I2V-14B-480P image-location=cat.jpg \
+ *     prompt="A cat walks along the beach" ! videoconvert ! x264enc ! mp4mux ! filesink location=cat.mp4
+ * ]| Image to video, 81 frames at 16 fps, saved as MP4.
+ * |[
+ * gst-launch-1.0 wanvideosrc model-path=Wan2.1-T2V-1.3B prompt="Waves at sunset" num-frames=33 steps=30 \
+ *     ! video/x-raw,width=832,height=480,framerate=24/1 ! videoconvert ! autovideosink
+ * ]| Text to video at an explicit size and frame rate, shown on screen.
+ * |[
+ * gst-launch-1.0 wanvideosrc model-path=Wan2.1-I2V-14B-480P image-location=start.png clips=0 \
+ *     prompt="A drone flies over endless hills" ! videoconvert ! x264enc tune=zerolatency \
+ *     ! rtph264pay ! udpsink host=127.0.0.1 port=5000
+ * ]| An endless stream of continued clips, sent as RTP.
+ */
+#include "gst/gstwanvideosrc.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gst/clip_worker.h"
+#include "gst/element_error.h"
+#include "gst/frame_queue.h"
+#include "gst/image_loader.h"
+#include "gst/torch_device.h"
+#include "gst/wanenums.h"
+#include "models/error.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_wan_video_src_debug);
+#define GST_CAT_DEFAULT gst_wan_video_src_debug
+
+namespace {
+
+using wan::gst::ClipInfo;
+using wan::gst::ClipWorker;
+using wan::gst::ElementError;
+using wan::gst::FrameQueue;
+using wan::gst::WorkerItem;
+
+// The official CLI's defaults (generate.py and wan/configs).
+constexpr int kDefaultNumFrames = 81;
+constexpr double kDefaultGuidanceScale = 5.0;
+constexpr double kDefaultShift = 5.0;
+constexpr gint64 kDefaultMaxArea = 832 * 480;
+constexpr int kDefaultFpsN = 16;
+
+// Frames waiting for downstream before the next clip is held back.
+constexpr size_t kQueuedFrames = 4;
+
+enum {
+  PROP_0,
+  PROP_MODEL_PATH,
+  PROP_IMAGE_LOCATION,
+  PROP_LAST_IMAGE_LOCATION,
+  PROP_PROMPT,
+  PROP_NEGATIVE_PROMPT,
+  PROP_NUM_FRAMES,
+  PROP_STEPS,
+  PROP_GUIDANCE_SCALE,
+  PROP_SHIFT,
+  PROP_SOLVER,
+  PROP_SEED,
+  PROP_LAST_SEED,
+  PROP_MAX_AREA,
+  PROP_DEVICE,
+  PROP_DTYPE,
+  PROP_MEMORY_MODE,
+  PROP_TEXT_ENCODER_DEVICE,
+  PROP_CLIPS,
+};
+
+// The property values (GST_OBJECT_LOCK).
+struct Settings {
+  std::string model_path;
+  std::string image_location;
+  std::string last_image_location;
+  std::string prompt;
+  std::string negative_prompt;
+  int num_frames = kDefaultNumFrames;
+  int steps = 0;
+  double guidance_scale = kDefaultGuidanceScale;
+  double shift = kDefaultShift;
+  GstWanSolver solver = GST_WAN_SOLVER_UNIPC;
+  gint64 seed = -1;
+  gint64 max_area = kDefaultMaxArea;
+  std::string device;
+  GstWanDtype dtype = GST_WAN_DTYPE_AUTO;
+  GstWanMemoryMode memory_mode = GST_WAN_MEMORY_MODE_RESIDENT;
+  std::string text_encoder_device;
+  guint clips = 1;
+};
+
+// What lives from start() to stop().
+struct Session {
+  std::shared_ptr<wan::Pipeline> pipeline;
+  std::string model_name;  // for the tags
+  wan::Request base;       // images and size; the per-clip fields are read anew each clip
+  int preferred_width = 0, preferred_height = 0;
+  GstVideoInfo info;       // as negotiated
+  std::unique_ptr<ClipWorker> worker;
+  guint64 frames_out = 0;
+};
+
+struct State {
+  Settings settings;
+  gint64 last_seed = -1;  // GST_OBJECT_LOCK
+  bool started = false;   // GST_OBJECT_LOCK
+  std::optional<Session> session;
+  FrameQueue queue{kQueuedFrames};
+};
+
+}  // namespace
+
+struct _GstWanVideoSrc {
+  GstPushSrc parent;
+  State* state;
+};
+
+#define gst_wan_video_src_parent_class parent_class
+G_DEFINE_TYPE(GstWanVideoSrc, gst_wan_video_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE(wanvideosrc, "wanvideosrc", GST_RANK_NONE, GST_TYPE_WAN_VIDEO_SRC);
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("video/x-raw, format = (string) { RGB, RGBA, BGRx }, "
+                    "width = (int) [ 16, 8192 ], height = (int) [ 16, 8192 ], "
+                    "framerate = (fraction) [ 1/1, 1000/1 ], pixel-aspect-ratio = (fraction) 1/1"));
+
+namespace {
+
+#define POST_ERROR(self, error) (error).post(GST_ELEMENT(self), __FILE__, GST_FUNCTION, __LINE__)
+
+void post_progress(GstWanVideoSrc* self, GstProgressType type, const std::string& text) {
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_progress(GST_OBJECT(self), type, "load", text.c_str()));
+}
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+wan::Solver to_solver(GstWanSolver solver) {
+  switch (solver) {
+    case GST_WAN_SOLVER_DPMPP: return wan::Solver::DPMpp;
+    case GST_WAN_SOLVER_EULER: return wan::Solver::Euler;
+    case GST_WAN_SOLVER_UNIPC: break;
+  }
+  return wan::Solver::UniPC;
+}
+
+wan::MemoryMode to_memory_mode(GstWanMemoryMode mode) {
+  switch (mode) {
+    case GST_WAN_MEMORY_MODE_SEQUENTIAL: return wan::MemoryMode::Sequential;
+    case GST_WAN_MEMORY_MODE_TEXT_ENCODER_CPU: return wan::MemoryMode::TextEncoderCpu;
+    case GST_WAN_MEMORY_MODE_BLOCK_SWAP: return wan::MemoryMode::BlockSwap;
+    case GST_WAN_MEMORY_MODE_RESIDENT: break;
+  }
+  return wan::MemoryMode::Resident;
+}
+
+std::string dtype_name(GstWanDtype dtype) {
+  GEnumClass* klass = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_WAN_DTYPE));
+  const std::string nick = g_enum_get_value(klass, dtype)->value_nick;
+  g_type_class_unref(klass);
+  return nick;
+}
+
+Settings copy_settings(GstWanVideoSrc* self) {
+  GST_OBJECT_LOCK(self);
+  Settings settings = self->state->settings;
+  GST_OBJECT_UNLOCK(self);
+  return settings;
+}
+
+// The per-clip fields of a request from the current properties. A set seed
+// gives clip k the seed + k, so a continued run is reproducible and its clips
+// still differ.
+wan::Request request_for_clip(GstWanVideoSrc* self, int clip) {
+  const Settings settings = copy_settings(self);
+  wan::Request request = self->state->session->base;
+  request.prompt = settings.prompt;
+  request.negative_prompt = settings.negative_prompt;
+  request.steps = settings.steps;
+  request.guidance_scale = settings.guidance_scale;
+  request.shift = settings.shift;
+  request.solver = to_solver(settings.solver);
+  request.seed = settings.seed < 0 ? -1 : gint64((guint64(settings.seed) + guint64(clip)) & G_MAXINT64);
+  return request;
+}
+
+const char* task_description(wan::Task task) {
+  switch (task) {
+    case wan::Task::TextToVideo: return "a text-to-video model: it takes no image-location or last-image-location";
+    case wan::Task::ImageToVideo:
+      return "an image-to-video model: set image-location (the first frame) and no last-image-location";
+    case wan::Task::FirstLastFrameToVideo:
+      return "a first-last-frame-to-video model: set both image-location and last-image-location";
+  }
+  return "";
+}
+
+std::string basename_of(const std::string& path) {
+  gchar* name = g_path_get_basename(path.c_str());
+  std::string result = name;
+  g_free(name);
+  return result;
+}
+
+// start()'s work: check the settings, read the images, load the models and
+// work out the output size. Throws ElementError.
+Session open_session(GstWanVideoSrc* self) {
+  const Settings settings = copy_settings(self);
+  if (settings.model_path.empty())
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+                       "No model given: set model-path to a Wan2.1 checkpoint folder "
+                       "(for example Wan2.1-I2V-14B-480P).");
+  if (!g_file_test(settings.model_path.c_str(), G_FILE_TEST_EXISTS))
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+                       "The model path " + quoted(settings.model_path) + " does not exist.");
+  for (const auto& device : {settings.device, settings.text_encoder_device}) {
+    const std::string problem = device.empty() ? "" : wan::gst::device_problem(device);
+    if (!problem.empty()) throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "Unusable device: " + problem + ".");
+  }
+  if (!settings.last_image_location.empty() && settings.image_location.empty())
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                       "last-image-location is set but image-location is not: "
+                       "first-last-frame-to-video needs both frames.");
+
+  Session session;
+  wan::Request& base = session.base;
+  if (!settings.image_location.empty()) {
+    post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Reading " + settings.image_location);
+    base.image = wan::gst::load_rgb_image(settings.image_location);
+  }
+  if (!settings.last_image_location.empty()) {
+    post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Reading " + settings.last_image_location);
+    base.last_image = wan::gst::load_rgb_image(settings.last_image_location);
+  }
+  base.max_area = settings.max_area;
+  base.num_frames = settings.num_frames;
+  base.steps = settings.steps;
+  base.guidance_scale = settings.guidance_scale;
+  base.shift = settings.shift;
+  try {
+    base.validate();
+  } catch (const wan::Error& e) {
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, e.what());
+  }
+
+  wan::PipelineOptions options;
+  options.model_path = settings.model_path;
+  options.device = settings.device;
+  options.dtype = dtype_name(settings.dtype);
+  options.text_encoder_device = settings.text_encoder_device;
+  options.memory_mode = to_memory_mode(settings.memory_mode);
+  post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Loading the model from " + settings.model_path);
+  try {
+    session.pipeline = wan::Pipeline::load(options, [self](const wan::Progress& progress) {
+      post_progress(self, GST_PROGRESS_TYPE_CONTINUE,
+                    "Loading the model (" + std::to_string(progress.step) + "/" +
+                        std::to_string(progress.total_steps) + ")");
+    });
+  } catch (const std::exception& e) {
+    // wan::Error says which file and tensor; other exceptions come from
+    // libtorch itself (out of memory, a device that went away).
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                       "Could not load the model from " + quoted(settings.model_path) + ": " + e.what());
+  }
+  session.model_name = basename_of(settings.model_path);
+
+  const wan::Task task = session.pipeline->task();
+  if (task != base.task())
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                       "The model in " + quoted(settings.model_path) + " is " + task_description(task) + ".");
+  try {
+    const auto size = session.pipeline->output_size(base);
+    session.preferred_width = size.first;
+    session.preferred_height = size.second;
+  } catch (const wan::Error& e) {
+    throw ElementError(GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT, std::string("Unsupported video size: ") + e.what());
+  }
+  GST_INFO_OBJECT(self, "loaded %s (%s), output %dx%d", settings.model_path.c_str(), dtype_name(settings.dtype).c_str(),
+                  session.preferred_width, session.preferred_height);
+  gst_video_info_init(&session.info);
+  return session;
+}
+
+void post_clip_message(GstWanVideoSrc* self, const ClipInfo& info) {
+  GST_OBJECT_LOCK(self);
+  self->state->last_seed = info.seed;
+  GST_OBJECT_UNLOCK(self);
+  GstStructure* s = gst_structure_new("wan-clip", "clip", G_TYPE_UINT, guint(info.clip), "seed", G_TYPE_INT64,
+                                      gint64(info.seed), "prompt", G_TYPE_STRING, info.prompt.c_str(), nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& progress) {
+  const double percent = progress.total_steps > 0 ? 100.0 * progress.step / progress.total_steps : 0.0;
+  GstStructure* s = gst_structure_new(
+      "wan-progress", "clip", G_TYPE_UINT, guint(clip), "phase", G_TYPE_STRING, wan::phase_name(progress.phase),
+      "step", G_TYPE_INT, progress.step, "total-steps", G_TYPE_INT, progress.total_steps, "percent", G_TYPE_DOUBLE,
+      percent, "elapsed", G_TYPE_UINT64, guint64(progress.elapsed_s * GST_SECOND), nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+// The clip's tags go out with its first buffer: GstBaseSrc queues a TAG event
+// sent to it and pushes it before the next buffer (after the segment). Its
+// send_event is called directly because gst_element_send_event() takes the
+// state lock, which a state change may hold while it waits for this thread.
+void send_clip_tags(GstWanVideoSrc* self, const ClipInfo& info) {
+  gchar* comment = g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g",
+                                   self->state->session->model_name.c_str(), gint64(info.seed), info.steps,
+                                   info.guidance_scale);
+  GstTagList* tags = gst_tag_list_new(GST_TAG_COMMENT, comment, GST_TAG_ENCODER, "gst-wan", nullptr);
+  g_free(comment);
+  if (!info.prompt.empty()) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, info.prompt.c_str(), nullptr);
+  GST_ELEMENT_CLASS(parent_class)->send_event(GST_ELEMENT(self), gst_event_new_tag(tags));
+}
+
+void start_worker(GstWanVideoSrc* self) {
+  State* state = self->state;
+  const Settings settings = copy_settings(self);
+  ClipWorker::Events events;
+  events.on_clip_start = [self](const ClipInfo& info) { post_clip_message(self, info); };
+  events.on_progress = [self](int clip, const wan::Progress& progress) { post_progress_message(self, clip, progress); };
+  state->session->worker = std::make_unique<ClipWorker>(
+      state->session->pipeline, state->queue, int(settings.clips),
+      [self](int clip) { return request_for_clip(self, clip); }, std::move(events));
+  state->session->worker->start();
+}
+
+// Writes packed RGB into the negotiated format.
+void write_frame(const std::vector<uint8_t>& rgb, GstVideoFrame* frame) {
+  const int width = GST_VIDEO_FRAME_WIDTH(frame), height = GST_VIDEO_FRAME_HEIGHT(frame);
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  auto* out = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, 0));
+  const GstVideoFormat format = GST_VIDEO_FRAME_FORMAT(frame);
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* in = rgb.data() + size_t(y) * width * 3;
+    uint8_t* row = out + size_t(y) * stride;
+    if (format == GST_VIDEO_FORMAT_RGB) {
+      std::copy(in, in + size_t(width) * 3, row);
+      continue;
+    }
+    const bool bgr = format == GST_VIDEO_FORMAT_BGRx;
+    for (int x = 0; x < width; ++x, in += 3, row += 4) {
+      row[0] = bgr ? in[2] : in[0];
+      row[1] = in[1];
+      row[2] = bgr ? in[0] : in[2];
+      row[3] = 255;
+    }
+  }
+}
+
+bool image_conditioned(const Session& session) { return session.base.image.has_value(); }
+
+// The model, device and size properties only take effect at the next start().
+bool model_settings_locked(GstWanVideoSrc* self) {
+  return GST_STATE(self) > GST_STATE_READY || self->state->started;
+}
+
+}  // namespace
+
+static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
+  GST_OBJECT_LOCK(self);
+  Settings& s = self->state->settings;
+  if ((pspec->flags & GST_PARAM_MUTABLE_READY) && model_settings_locked(self)) {
+    GST_WARNING_OBJECT(self, "%s can only be changed in the NULL or READY state; ignored", pspec->name);
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  auto str = [value] {
+    const gchar* v = g_value_get_string(value);
+    return std::string(v ? v : "");
+  };
+  switch (prop_id) {
+    case PROP_MODEL_PATH: s.model_path = str(); break;
+    case PROP_IMAGE_LOCATION: s.image_location = str(); break;
+    case PROP_LAST_IMAGE_LOCATION: s.last_image_location = str(); break;
+    case PROP_PROMPT: s.prompt = str(); break;
+    case PROP_NEGATIVE_PROMPT: s.negative_prompt = str(); break;
+    case PROP_NUM_FRAMES: s.num_frames = g_value_get_int(value); break;
+    case PROP_STEPS: s.steps = g_value_get_int(value); break;
+    case PROP_GUIDANCE_SCALE: s.guidance_scale = g_value_get_double(value); break;
+    case PROP_SHIFT: s.shift = g_value_get_double(value); break;
+    case PROP_SOLVER: s.solver = GstWanSolver(g_value_get_enum(value)); break;
+    case PROP_SEED: s.seed = g_value_get_int64(value); break;
+    case PROP_MAX_AREA: s.max_area = g_value_get_int64(value); break;
+    case PROP_DEVICE: s.device = str(); break;
+    case PROP_DTYPE: s.dtype = GstWanDtype(g_value_get_enum(value)); break;
+    case PROP_MEMORY_MODE: s.memory_mode = GstWanMemoryMode(g_value_get_enum(value)); break;
+    case PROP_TEXT_ENCODER_DEVICE: s.text_encoder_device = str(); break;
+    case PROP_CLIPS: s.clips = g_value_get_uint(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
+  GST_OBJECT_LOCK(self);
+  const Settings& s = self->state->settings;
+  switch (prop_id) {
+    case PROP_MODEL_PATH: g_value_set_string(value, s.model_path.c_str()); break;
+    case PROP_IMAGE_LOCATION: g_value_set_string(value, s.image_location.c_str()); break;
+    case PROP_LAST_IMAGE_LOCATION: g_value_set_string(value, s.last_image_location.c_str()); break;
+    case PROP_PROMPT: g_value_set_string(value, s.prompt.c_str()); break;
+    case PROP_NEGATIVE_PROMPT: g_value_set_string(value, s.negative_prompt.c_str()); break;
+    case PROP_NUM_FRAMES: g_value_set_int(value, s.num_frames); break;
+    case PROP_STEPS: g_value_set_int(value, s.steps); break;
+    case PROP_GUIDANCE_SCALE: g_value_set_double(value, s.guidance_scale); break;
+    case PROP_SHIFT: g_value_set_double(value, s.shift); break;
+    case PROP_SOLVER: g_value_set_enum(value, s.solver); break;
+    case PROP_SEED: g_value_set_int64(value, s.seed); break;
+    case PROP_LAST_SEED: g_value_set_int64(value, self->state->last_seed); break;
+    case PROP_MAX_AREA: g_value_set_int64(value, s.max_area); break;
+    case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
+    case PROP_DTYPE: g_value_set_enum(value, s.dtype); break;
+    case PROP_MEMORY_MODE: g_value_set_enum(value, s.memory_mode); break;
+    case PROP_TEXT_ENCODER_DEVICE: g_value_set_string(value, s.text_encoder_device.c_str()); break;
+    case PROP_CLIPS: g_value_set_uint(value, s.clips); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  post_progress(self, GST_PROGRESS_TYPE_START, "Preparing the Wan model");
+  try {
+    Session session = open_session(self);
+    self->state->queue.reset();
+    GST_OBJECT_LOCK(self);
+    self->state->session = std::move(session);
+    self->state->started = true;
+    GST_OBJECT_UNLOCK(self);
+    post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "The Wan model is ready");
+    return TRUE;
+  } catch (const ElementError& e) {
+    POST_ERROR(self, e);
+  } catch (const std::exception& e) {
+    POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, std::string("Could not start: ") + e.what()));
+  } catch (...) {
+    POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "Could not start: unknown error"));
+  }
+  self->state->session.reset();
+  post_progress(self, GST_PROGRESS_TYPE_ERROR, "Preparing the Wan model failed");
+  return FALSE;
+}
+
+static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  State* state = self->state;
+  if (state->session && state->session->worker) state->session->worker->stop();
+  std::optional<Session> closing;  // released outside the lock
+  GST_OBJECT_LOCK(self);
+  closing.swap(state->session);
+  state->started = false;
+  GST_OBJECT_UNLOCK(self);
+  state->queue.reset();
+  return TRUE;
+}
+
+static gboolean gst_wan_video_src_unlock(GstBaseSrc* base) {
+  GST_WAN_VIDEO_SRC(base)->state->queue.set_flushing(true);
+  return TRUE;
+}
+
+static gboolean gst_wan_video_src_unlock_stop(GstBaseSrc* base) {
+  GST_WAN_VIDEO_SRC(base)->state->queue.set_flushing(false);
+  return TRUE;
+}
+
+static gboolean gst_wan_video_src_is_seekable(GstBaseSrc*) { return FALSE; }
+
+static GstCaps* gst_wan_video_src_fixate(GstBaseSrc* base, GstCaps* caps) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  caps = gst_caps_make_writable(caps);
+  const Session* session = self->state->session ? &*self->state->session : nullptr;
+  for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
+    GstStructure* s = gst_caps_get_structure(caps, i);
+    if (session) {
+      gst_structure_fixate_field_nearest_int(s, "width", session->preferred_width);
+      gst_structure_fixate_field_nearest_int(s, "height", session->preferred_height);
+    }
+    gst_structure_fixate_field_nearest_fraction(s, "framerate", kDefaultFpsN, 1);
+    if (gst_structure_has_field(s, "pixel-aspect-ratio"))
+      gst_structure_fixate_field_nearest_fraction(s, "pixel-aspect-ratio", 1, 1);
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->fixate(base, caps);
+}
+
+static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  if (!self->state->session) return FALSE;
+  Session& session = *self->state->session;
+  GstVideoInfo info;
+  if (!gst_video_info_from_caps(&info, caps)) return FALSE;
+  const int width = GST_VIDEO_INFO_WIDTH(&info), height = GST_VIDEO_INFO_HEIGHT(&info);
+  if (width % 16 != 0 || height % 16 != 0) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Wan generates widths and heights that are multiples of 16; downstream asks for %dx%d.",
+                       width, height),
+                      ("caps %" GST_PTR_FORMAT, caps));
+    return FALSE;
+  }
+  if (session.worker && (width != GST_VIDEO_INFO_WIDTH(&session.info) || height != GST_VIDEO_INFO_HEIGHT(&session.info))) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The video size cannot change while generating."),
+                      ("from %dx%d to %dx%d", GST_VIDEO_INFO_WIDTH(&session.info),
+                       GST_VIDEO_INFO_HEIGHT(&session.info), width, height));
+    return FALSE;
+  }
+  // An explicit size only when downstream chose one; otherwise the request
+  // keeps the max-area rule, exactly as the official pipeline sizes it. Once
+  // generating, the worker reads the request, and the size is fixed anyway.
+  if (!session.worker) {
+    const bool preferred = width == session.preferred_width && height == session.preferred_height;
+    session.base.width = preferred ? 0 : width;
+    session.base.height = preferred ? 0 : height;
+  }
+  GST_OBJECT_LOCK(self);  // queries read it from other threads
+  session.info = info;
+  GST_OBJECT_UNLOCK(self);
+  // Without a downstream pool GstBaseSrc allocates blocksize bytes per buffer.
+  gst_base_src_set_blocksize(base, guint(GST_VIDEO_INFO_SIZE(&info)));
+  GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
+  return TRUE;
+}
+
+static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_LATENCY:
+      // Not live: frames are timestamped from 0 and come when they are ready.
+      gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
+      return TRUE;
+    case GST_QUERY_DURATION: {
+      GstFormat format;
+      gst_query_parse_duration(query, &format, nullptr);
+      GST_OBJECT_LOCK(self);
+      const Settings& settings = self->state->settings;
+      const Session* session = self->state->session ? &*self->state->session : nullptr;
+      const gint64 frames =
+          session ? wan::gst::frames_in_clips(settings.num_frames, int(settings.clips), image_conditioned(*session))
+                  : -1;
+      const int fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
+      const int fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
+      GST_OBJECT_UNLOCK(self);
+      if (frames < 0) break;  // not started, or endless
+      if (format == GST_FORMAT_DEFAULT) {
+        gst_query_set_duration(query, format, frames);
+        return TRUE;
+      }
+      if (format == GST_FORMAT_TIME && fps_n > 0) {
+        gst_query_set_duration(query, format, gst_util_uint64_scale(frames, fps_d * GST_SECOND, fps_n));
+        return TRUE;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->query(base, query);
+}
+
+static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(push);
+  State* state = self->state;
+  if (!state->session) return GST_FLOW_FLUSHING;
+  Session& session = *state->session;
+  try {
+    if (!session.worker) start_worker(self);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start generating: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+
+  for (;;) {
+    WorkerItem item;
+    if (state->queue.pop(item) != FrameQueue::PopResult::Item) return GST_FLOW_FLUSHING;
+    switch (item.kind) {
+      case WorkerItem::Kind::ClipStart:
+        send_clip_tags(self, item.clip);
+        continue;
+      case WorkerItem::Kind::End:
+        GST_DEBUG_OBJECT(self, "all clips done after %" G_GUINT64_FORMAT " frames", session.frames_out);
+        return GST_FLOW_EOS;
+      case WorkerItem::Kind::Error:
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Video generation failed: %s", item.error.c_str()), (nullptr));
+        return GST_FLOW_ERROR;
+      case WorkerItem::Kind::Frame:
+        break;
+    }
+    GstVideoInfo& info = session.info;
+    const size_t expected = size_t(GST_VIDEO_INFO_WIDTH(&info)) * GST_VIDEO_INFO_HEIGHT(&info) * 3;
+    if (item.rgb.size() != expected) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("The generated frame does not have the negotiated size."),
+                        ("%zu bytes, expected %zu", item.rgb.size(), expected));
+      return GST_FLOW_ERROR;
+    }
+    GstVideoFrame frame;
+    if (!gst_video_frame_map(&frame, &info, buffer, GST_MAP_WRITE)) {
+      GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("Could not map the output buffer."), (nullptr));
+      return GST_FLOW_ERROR;
+    }
+    write_frame(item.rgb, &frame);
+    gst_video_frame_unmap(&frame);
+
+    const guint64 n = session.frames_out++;
+    const guint64 fps_n = GST_VIDEO_INFO_FPS_N(&info), fps_d = GST_VIDEO_INFO_FPS_D(&info);
+    const GstClockTime pts = gst_util_uint64_scale(n, fps_d * GST_SECOND, fps_n);
+    GST_BUFFER_PTS(buffer) = pts;
+    GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DURATION(buffer) = gst_util_uint64_scale(n + 1, fps_d * GST_SECOND, fps_n) - pts;
+    GST_BUFFER_OFFSET(buffer) = n;
+    GST_BUFFER_OFFSET_END(buffer) = n + 1;
+    return GST_FLOW_OK;
+  }
+}
+
+static void gst_wan_video_src_finalize(GObject* object) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
+  delete self->state;
+  self->state = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_wan_video_src_init(GstWanVideoSrc* self) {
+  self->state = new State();
+  self->state->settings.device = wan::gst::default_device();
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+  gst_base_src_set_live(GST_BASE_SRC(self), FALSE);
+}
+
+static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass* base_class = GST_BASE_SRC_CLASS(klass);
+  GstPushSrcClass* push_class = GST_PUSH_SRC_CLASS(klass);
+
+  gobject_class->set_property = gst_wan_video_src_set_property;
+  gobject_class->get_property = gst_wan_video_src_get_property;
+  gobject_class->finalize = gst_wan_video_src_finalize;
+
+  const auto ready = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const auto playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  g_object_class_install_property(gobject_class, PROP_MODEL_PATH,
+      g_param_spec_string("model-path", "Model path",
+          "Wan2.1 checkpoint folder (official or diffusers layout, e.g. Wan2.1-I2V-14B-480P) or DiT file; "
+          "what it holds decides the task (t2v, i2v or flf2v)",
+          nullptr, ready));
+  g_object_class_install_property(gobject_class, PROP_IMAGE_LOCATION,
+      g_param_spec_string("image-location", "Image location",
+          "First frame for image-to-video and first-last-frame-to-video (any format GStreamer decodes)",
+          nullptr, ready));
+  g_object_class_install_property(gobject_class, PROP_LAST_IMAGE_LOCATION,
+      g_param_spec_string("last-image-location", "Last image location",
+          "Last frame for first-last-frame-to-video", nullptr, ready));
+  g_object_class_install_property(gobject_class, PROP_PROMPT,
+      g_param_spec_string("prompt", "Prompt", "What the video shows; applies from the next clip when changed while playing",
+          nullptr, playing));
+  g_object_class_install_property(gobject_class, PROP_NEGATIVE_PROMPT,
+      g_param_spec_string("negative-prompt", "Negative prompt",
+          "What to steer away from; empty = the official default negative prompt of the task", nullptr, playing));
+  g_object_class_install_property(gobject_class, PROP_NUM_FRAMES,
+      g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1", 1, G_MAXINT,
+          kDefaultNumFrames, ready));
+  g_object_class_install_property(gobject_class, PROP_STEPS,
+      g_param_spec_int("steps", "Sampling steps", "Denoising steps; 0 = the task's default (40 for i2v, 50 for t2v and flf2v)",
+          0, 1000, 0, playing));
+  g_object_class_install_property(gobject_class, PROP_GUIDANCE_SCALE,
+      g_param_spec_double("guidance-scale", "Guidance scale", "Classifier-free guidance scale", 0.0, 100.0,
+          kDefaultGuidanceScale, playing));
+  g_object_class_install_property(gobject_class, PROP_SHIFT,
+      g_param_spec_double("shift", "Shift", "Noise schedule shift of the flow-matching solver", 0.1, 100.0,
+          kDefaultShift, playing));
+  g_object_class_install_property(gobject_class, PROP_SOLVER,
+      g_param_spec_enum("solver", "Solver", "Sampling solver", GST_TYPE_WAN_SOLVER, GST_WAN_SOLVER_UNIPC, playing));
+  g_object_class_install_property(gobject_class, PROP_SEED,
+      g_param_spec_int64("seed", "Seed",
+          "Noise seed; -1 = a random seed per clip. Clip k of a run uses seed + k (see last-seed)", -1, G_MAXINT64,
+          -1, playing));
+  g_object_class_install_property(gobject_class, PROP_LAST_SEED,
+      g_param_spec_int64("last-seed", "Last seed", "The seed of the clip being generated (or last generated); -1 before",
+          -1, G_MAXINT64, -1, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(gobject_class, PROP_MAX_AREA,
+      g_param_spec_int64("max-area", "Maximum area",
+          "Pixel count the output size aims at, keeping the image's aspect ratio (832*480 = 480p, 1280*720 = 720p)",
+          16 * 16, G_MAXINT64, kDefaultMaxArea, ready));
+  g_object_class_install_property(gobject_class, PROP_DEVICE,
+      g_param_spec_string("device", "Device",
+          "Where the models run: \"cpu\", \"cuda\" or \"cuda:N\" (default: cuda:0 when libtorch has CUDA, else cpu)",
+          wan::gst::default_device().c_str(), ready));
+  g_object_class_install_property(gobject_class, PROP_DTYPE,
+      g_param_spec_enum("dtype", "Data type", "Compute data type of the models", GST_TYPE_WAN_DTYPE,
+          GST_WAN_DTYPE_AUTO, ready));
+  g_object_class_install_property(gobject_class, PROP_MEMORY_MODE,
+      g_param_spec_enum("memory-mode", "Memory mode", "How the models share the device memory",
+          GST_TYPE_WAN_MEMORY_MODE, GST_WAN_MEMORY_MODE_RESIDENT, ready));
+  g_object_class_install_property(gobject_class, PROP_TEXT_ENCODER_DEVICE,
+      g_param_spec_string("text-encoder-device", "Text encoder device",
+          "Device of the umT5 text encoder; empty = the same as device", nullptr, ready));
+  g_object_class_install_property(gobject_class, PROP_CLIPS,
+      g_param_spec_uint("clips", "Clips",
+          "Clips to generate before EOS, each continuing from the last frame of the one before; 0 = endless", 0,
+          G_MAXUINT, 1, ready));
+
+  gst_element_class_set_static_metadata(element_class, "Wan2.1 video generator", "Source/Video",
+      "Generates video from a prompt and optional first/last frames with the Wan2.1 diffusion models",
+      "gst-wan authors");
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  base_class->start = GST_DEBUG_FUNCPTR(gst_wan_video_src_start);
+  base_class->stop = GST_DEBUG_FUNCPTR(gst_wan_video_src_stop);
+  base_class->unlock = GST_DEBUG_FUNCPTR(gst_wan_video_src_unlock);
+  base_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_wan_video_src_unlock_stop);
+  base_class->is_seekable = GST_DEBUG_FUNCPTR(gst_wan_video_src_is_seekable);
+  base_class->fixate = GST_DEBUG_FUNCPTR(gst_wan_video_src_fixate);
+  base_class->set_caps = GST_DEBUG_FUNCPTR(gst_wan_video_src_set_caps);
+  base_class->query = GST_DEBUG_FUNCPTR(gst_wan_video_src_query);
+  push_class->fill = GST_DEBUG_FUNCPTR(gst_wan_video_src_fill);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_SOLVER, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_MEMORY_MODE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_DTYPE, GstPluginAPIFlags(0));
+
+  GST_DEBUG_CATEGORY_INIT(gst_wan_video_src_debug, "wanvideosrc", 0, "Wan2.1 video generator");
+}

@@ -1,0 +1,37 @@
+#include "gst/wanenums.h"
+
+GType gst_wan_solver_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_SOLVER_UNIPC, "UniPC multistep (the official default)", "unipc"},
+      {GST_WAN_SOLVER_DPMPP, "DPM-Solver++ multistep", "dpm++"},
+      {GST_WAN_SOLVER_EULER, "Flow-matching Euler", "euler"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanSolver", values);
+  return type;
+}
+
+GType gst_wan_memory_mode_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_MEMORY_MODE_RESIDENT, "Every model stays on the device", "resident"},
+      {GST_WAN_MEMORY_MODE_SEQUENTIAL, "Each model moves to the device only for its phase", "sequential"},
+      {GST_WAN_MEMORY_MODE_TEXT_ENCODER_CPU, "The text encoder stays on the CPU, the rest on the device",
+       "text-encoder-cpu"},
+      {GST_WAN_MEMORY_MODE_BLOCK_SWAP, "DiT blocks stream from pinned host memory", "block-swap"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanMemoryMode", values);
+  return type;
+}
+
+GType gst_wan_dtype_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_DTYPE_AUTO, "bfloat16 on CUDA, float32 on the CPU", "auto"},
+      {GST_WAN_DTYPE_FLOAT32, "32-bit float", "float32"},
+      {GST_WAN_DTYPE_BFLOAT16, "bfloat16", "bfloat16"},
+      {GST_WAN_DTYPE_FLOAT16, "16-bit float", "float16"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanDtype", values);
+  return type;
+}

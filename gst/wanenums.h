@@ -1,0 +1,37 @@
+// The enumerated properties of wanvideosrc as GEnum types (for gst-inspect,
+// gst-launch nicks and language bindings).
+#pragma once
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GST_WAN_SOLVER_UNIPC,
+  GST_WAN_SOLVER_DPMPP,
+  GST_WAN_SOLVER_EULER,
+} GstWanSolver;
+
+typedef enum {
+  GST_WAN_MEMORY_MODE_RESIDENT,
+  GST_WAN_MEMORY_MODE_SEQUENTIAL,
+  GST_WAN_MEMORY_MODE_TEXT_ENCODER_CPU,
+  GST_WAN_MEMORY_MODE_BLOCK_SWAP,
+} GstWanMemoryMode;
+
+typedef enum {
+  GST_WAN_DTYPE_AUTO,
+  GST_WAN_DTYPE_FLOAT32,
+  GST_WAN_DTYPE_BFLOAT16,
+  GST_WAN_DTYPE_FLOAT16,
+} GstWanDtype;
+
+#define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type ())
+GType gst_wan_solver_get_type (void);
+
+#define GST_TYPE_WAN_MEMORY_MODE (gst_wan_memory_mode_get_type ())
+GType gst_wan_memory_mode_get_type (void);
+
+#define GST_TYPE_WAN_DTYPE (gst_wan_dtype_get_type ())
+GType gst_wan_dtype_get_type (void);
+
+G_END_DECLS

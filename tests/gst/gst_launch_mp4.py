@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""The element in a gst-launch-1.0 command line, as a user runs it:
+wanvideosrc ! videoconvert ! x264enc ! mp4mux ! filesink, configured from the
+e2e-i2v fixture's case.json, then the file checked with gst-discoverer-1.0
+(size, frame rate, codec, duration). Exit 77 (skip) when x264enc, mp4mux or the
+tools are missing (Debian: gstreamer1.0-plugins-ugly, gstreamer1.0-plugins-base-apps).
+
+Usage: gst_launch_mp4.py CASE_DIR
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+NUM_FRAMES = 5  # few frames and steps: the pixels are checked elsewhere
+STEPS = 2
+SKIP = 77
+
+
+def skip(why):
+    print(f"SKIP: {why}")
+    sys.exit(SKIP)
+
+
+def element_properties(case_dir, args):
+    props = {"model-path": os.path.join(case_dir, "ckpt"), "device": "cpu"}
+    for key, value in args.items():
+        if key in ("width", "height"):  # results, not settings
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        if key.endswith("-location") and text and not os.path.isabs(text):
+            text = os.path.join(case_dir, text)
+        props[key] = text
+    props.update({"num-frames": str(NUM_FRAMES), "steps": str(STEPS)})
+    # gst-launch joins its arguments and parses them again: quote every value.
+    return ['%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"')) for k, v in props.items()]
+
+
+def main():
+    case_dir = os.path.abspath(sys.argv[1])
+    for tool in ("gst-launch-1.0", "gst-inspect-1.0", "gst-discoverer-1.0"):
+        if not shutil.which(tool):
+            skip(f"{tool} is not installed")
+    for element in ("x264enc", "mp4mux", "videoconvert"):
+        if subprocess.run(["gst-inspect-1.0", "--exists", element]).returncode != 0:
+            skip(f"the {element} element is not installed")
+
+    with open(os.path.join(case_dir, "case.json")) as f:
+        args = json.load(f)["args"]
+    with tempfile.TemporaryDirectory() as out:
+        mp4 = os.path.join(out, "clip.mp4")
+        launch = ["gst-launch-1.0", "-q", "wanvideosrc", *element_properties(case_dir, args),
+                  "!", "videoconvert", "!", "x264enc", "!", "mp4mux", "!", "filesink", f"location={mp4}"]
+        print(" ".join(launch), flush=True)
+        run = subprocess.run(launch, capture_output=True, text=True, timeout=600)
+        if run.returncode != 0:
+            sys.exit(f"gst-launch-1.0 failed ({run.returncode}):\n{run.stdout}{run.stderr}")
+        report = subprocess.run(["gst-discoverer-1.0", "-v", mp4], capture_output=True, text=True,
+                                timeout=120).stdout
+        print(report)
+
+    expected = {
+        "Width": str(args["width"]),
+        "Height": str(args["height"]),
+        "Frame rate": "16/1",
+        "video codec": "H.264 / AVC",
+        "Duration": "0:00:00.%09d" % (NUM_FRAMES * 10**9 // 16),
+    }
+    failures = []
+    for field, value in expected.items():
+        found = re.findall(r"^\s*%s: (.*)$" % re.escape(field), report, re.MULTILINE)
+        if value not in [f.strip() for f in found]:
+            failures.append(f"{field}: expected {value}, found {found}")
+    if failures:
+        sys.exit("gst-discoverer-1.0 disagrees:\n  " + "\n  ".join(failures))
+    print("ok: an MP4 of %s frames, %sx%s at 16 fps" % (NUM_FRAMES, args["width"], args["height"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,590 @@
+// wanvideosrc as an application sees it: frames, caps, timestamps, messages,
+// tags, state changes and errors. The element is configured from the
+// end-to-end fixture's case.json (its `args` are property names), so these
+// tests follow that case instead of hard-coding it.
+// The C++ headers come first: check.h defines a `fail` macro that breaks
+// std::basic_ios::fail() in headers included after it.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/safetensors.h"
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+namespace {
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+// Few frames and steps where the pixels do not matter.
+const Overrides kQuick = {{"num-frames", "5"}, {"steps", "2"}};
+
+std::string case_dir() {
+  const gchar* dir = g_getenv("WAN_E2E_CASE");
+  fail_unless(dir != nullptr, "WAN_E2E_CASE must name the e2e-i2v fixture folder");
+  return dir;
+}
+
+const nlohmann::json& case_json() {
+  static const nlohmann::json json = [] {
+    std::ifstream in(case_dir() + "/case.json");
+    fail_unless(in.good(), "cannot read %s/case.json", case_dir().c_str());
+    return nlohmann::json::parse(in);
+  }();
+  return json;
+}
+
+std::string model_path() { return case_dir() + "/" + case_json()["files"]["ckpt"].get<std::string>(); }
+
+// Every case argument that is a property of the element, then `overrides`.
+void configure(GstElement* element, const Overrides& overrides = {}) {
+  g_object_set(element, "model-path", model_path().c_str(), "device", "cpu", nullptr);
+  for (const auto& [key, value] : case_json()["args"].items()) {
+    if (!g_object_class_find_property(G_OBJECT_GET_CLASS(element), key.c_str())) continue;  // width, height: results
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    const bool location = g_str_has_suffix(key.c_str(), "-location");
+    if (location && !text.empty() && !g_path_is_absolute(text.c_str())) text = case_dir() + "/" + text;
+    gst_util_set_object_arg(G_OBJECT(element), key.c_str(), text.c_str());
+  }
+  for (const auto& [key, value] : overrides) gst_util_set_object_arg(G_OBJECT(element), key.c_str(), value.c_str());
+}
+
+// The harness has no bus; each test gets one to read the element's messages.
+struct Harnessed {
+  GstHarness* h;
+  GstBus* bus;
+  explicit Harnessed(const Overrides& overrides = {}) {
+    h = gst_harness_new_with_padnames("wanvideosrc", nullptr, "src");
+    bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    configure(h->element, overrides);
+  }
+  ~Harnessed() {
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+  }
+};
+
+int caps_int(GstCaps* caps, const char* field) {
+  int value = 0;
+  fail_unless(gst_structure_get_int(gst_caps_get_structure(caps, 0), field, &value), "caps lack %s", field);
+  return value;
+}
+
+GstVideoInfo negotiated(GstHarness* h) {
+  GstCaps* caps = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(caps != nullptr, "no caps were negotiated");
+  GstVideoInfo info;
+  fail_unless(gst_video_info_from_caps(&info, caps));
+  gst_caps_unref(caps);
+  return info;
+}
+
+// Pulls buffers until EOS.
+std::vector<GstBuffer*> pull_all(GstHarness* h) {
+  std::vector<GstBuffer*> buffers;
+  GstBuffer* buffer = nullptr;
+  while (gst_harness_pull_until_eos(h, &buffer) && buffer) {
+    buffers.push_back(buffer);
+    buffer = nullptr;
+  }
+  fail_unless(buffer == nullptr, "gave up waiting for EOS");
+  return buffers;
+}
+
+void unref_all(std::vector<GstBuffer*>& buffers) {
+  for (GstBuffer* b : buffers) gst_buffer_unref(b);
+  buffers.clear();
+}
+
+GstClockTime frame_time(guint64 n, const GstVideoInfo& info) {
+  return gst_util_uint64_scale(n, GST_VIDEO_INFO_FPS_D(&info) * GST_SECOND, GST_VIDEO_INFO_FPS_N(&info));
+}
+
+// PTS, DURATION and OFFSETs of frame n at the negotiated rate, counting on
+// across clips.
+void check_timestamps(const std::vector<GstBuffer*>& buffers, const GstVideoInfo& info) {
+  for (size_t n = 0; n < buffers.size(); ++n) {
+    GstBuffer* b = buffers[n];
+    fail_unless_equals_uint64(GST_BUFFER_PTS(b), frame_time(n, info));
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(b), frame_time(n + 1, info) - frame_time(n, info));
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(b), n);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(b), n + 1);
+  }
+}
+
+// The messages of these types on the bus so far, in order.
+std::vector<GstMessage*> pop_messages(GstBus* bus, GstMessageType types) {
+  std::vector<GstMessage*> messages;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, types)) messages.push_back(m);
+  return messages;
+}
+
+void unref_all(std::vector<GstMessage*>& messages) {
+  for (GstMessage* m : messages) gst_message_unref(m);
+  messages.clear();
+}
+
+bool is_element_message(GstMessage* m, const char* name) {
+  return GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_has_name(m, name);
+}
+
+// The first error on the bus has this domain and code and names `needle`;
+// a PROGRESS ERROR follows it.
+void expect_error(GstBus* bus, GQuark domain, gint code, const std::string& needle) {
+  auto messages = pop_messages(bus, GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_PROGRESS));
+  size_t i = 0;
+  while (i < messages.size() && GST_MESSAGE_TYPE(messages[i]) != GST_MESSAGE_ERROR) ++i;
+  fail_unless(i < messages.size(), "no error message was posted");
+  GError* error = nullptr;
+  gst_message_parse_error(messages[i], &error, nullptr);
+  fail_unless(error->domain == domain && error->code == code, "expected %s error %d, got %s error %d: %s",
+              g_quark_to_string(domain), code, g_quark_to_string(error->domain), error->code, error->message);
+  fail_unless(std::string(error->message).find(needle) != std::string::npos,
+              "the error message \"%s\" does not mention \"%s\"", error->message, needle.c_str());
+  g_clear_error(&error);
+  bool progress_error = false;
+  for (size_t j = i + 1; j < messages.size(); ++j) {
+    if (GST_MESSAGE_TYPE(messages[j]) != GST_MESSAGE_PROGRESS) continue;
+    GstProgressType type;
+    gst_message_parse_progress(messages[j], &type, nullptr, nullptr);
+    progress_error |= type == GST_PROGRESS_TYPE_ERROR;
+  }
+  fail_unless(progress_error, "no PROGRESS ERROR after the error");
+  unref_all(messages);
+}
+
+// Fails to reach PLAYING, with this error.
+void expect_start_failure(const Overrides& overrides, GQuark domain, gint code, const std::string& needle) {
+  Harnessed t(overrides);
+  fail_unless_equals_int(gst_element_set_state(t.h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  expect_error(t.bus, domain, code, needle);
+}
+
+std::string temp_dir() {
+  gchar* dir = g_dir_make_tmp("wanvideosrc-XXXXXX", nullptr);
+  fail_unless(dir != nullptr);
+  std::string path = dir;
+  g_free(dir);
+  return path;
+}
+
+}  // namespace
+
+// The pushed frames are the reference's uint8 frames (within 1 for rounding).
+GST_START_TEST(test_frames_match_reference) {
+  Harnessed t;
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  const GstVideoInfo info = negotiated(t.h);
+
+  const at::Tensor expected = wan::load_safetensors(case_dir() + "/io.safetensors").at("out.frames").contiguous();
+  const int64_t frames = expected.size(0), height = expected.size(1), width = expected.size(2);
+  fail_unless_equals_int(GST_VIDEO_INFO_WIDTH(&info), width);
+  fail_unless_equals_int(GST_VIDEO_INFO_HEIGHT(&info), height);
+  fail_unless_equals_int(GST_VIDEO_INFO_WIDTH(&info), case_json()["args"]["width"].get<int>());
+  fail_unless_equals_int(GST_VIDEO_INFO_HEIGHT(&info), case_json()["args"]["height"].get<int>());
+  fail_unless_equals_int(buffers.size(), frames);
+
+  const uint8_t* reference = expected.data_ptr<uint8_t>();
+  for (int64_t f = 0; f < frames; ++f) {
+    GstVideoFrame frame;
+    fail_unless(gst_video_frame_map(&frame, &info, buffers[f], GST_MAP_READ));
+    const auto* data = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+    const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    int worst = 0;
+    int64_t worst_at = 0;
+    for (int64_t y = 0; y < height; ++y)
+      for (int64_t x = 0; x < width * 3; ++x) {
+        const int diff = std::abs(int(data[y * stride + x]) - int(reference[((f * height + y) * width) * 3 + x]));
+        if (diff > worst) worst = diff, worst_at = y * width * 3 + x;
+      }
+    gst_video_frame_unmap(&frame);
+    fail_unless(worst <= 1, "frame %d differs from out.frames by %d at byte %d", int(f), worst, int(worst_at));
+  }
+  unref_all(buffers);
+}
+GST_END_TEST;
+
+// RGB at the size the model derives from the image and max-area, 16 fps,
+// square pixels.
+GST_START_TEST(test_default_caps) {
+  Harnessed t(kQuick);
+  gst_harness_play(t.h);
+  GstBuffer* first = gst_harness_pull(t.h);
+  fail_unless(first != nullptr);
+  gst_buffer_unref(first);
+  GstCaps* caps = gst_pad_get_current_caps(t.h->sinkpad);
+  GstStructure* s = gst_caps_get_structure(caps, 0);
+  fail_unless_equals_string(gst_structure_get_string(s, "format"), "RGB");
+  fail_unless_equals_int(caps_int(caps, "width"), case_json()["args"]["width"].get<int>());
+  fail_unless_equals_int(caps_int(caps, "height"), case_json()["args"]["height"].get<int>());
+  int n = 0, d = 0;
+  fail_unless(gst_structure_get_fraction(s, "framerate", &n, &d));
+  fail_unless(n == 16 && d == 1, "framerate %d/%d", n, d);
+  fail_unless(gst_structure_get_fraction(s, "pixel-aspect-ratio", &n, &d));
+  fail_unless(n == 1 && d == 1, "pixel-aspect-ratio %d/%d", n, d);
+  gst_caps_unref(caps);
+}
+GST_END_TEST;
+
+// One buffer per frame, timestamps at 16 fps from 0, then EOS.
+GST_START_TEST(test_frame_count_timestamps_eos) {
+  Harnessed t(kQuick);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  fail_unless_equals_int(buffers.size(), 5);
+  check_timestamps(buffers, negotiated(t.h));
+  unref_all(buffers);
+}
+GST_END_TEST;
+
+// Downstream picks the format, size and rate: frames follow, timestamps too.
+GST_START_TEST(test_downstream_caps) {
+  Harnessed t(kQuick);
+  gst_harness_set_sink_caps_str(t.h, "video/x-raw,format=BGRx,width=96,height=64,framerate=25/1");
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  const GstVideoInfo info = negotiated(t.h);
+  fail_unless_equals_int(GST_VIDEO_INFO_FORMAT(&info), GST_VIDEO_FORMAT_BGRx);
+  fail_unless_equals_int(GST_VIDEO_INFO_WIDTH(&info), 96);
+  fail_unless_equals_int(GST_VIDEO_INFO_HEIGHT(&info), 64);
+  fail_unless_equals_int(buffers.size(), 5);
+  check_timestamps(buffers, info);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(buffers[1]), GST_SECOND / 25);
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &info, buffers[0], GST_MAP_READ));
+  const auto* pixel = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  fail_unless_equals_int(pixel[3], 255);
+  gst_video_frame_unmap(&frame);
+  unref_all(buffers);
+}
+GST_END_TEST;
+
+// DURATION in time and frames; not live.
+GST_START_TEST(test_queries) {
+  Harnessed t(kQuick);
+  gst_harness_play(t.h);
+  GstBuffer* first = gst_harness_pull(t.h);
+  gst_buffer_unref(first);
+  gint64 duration = 0;
+  fail_unless(gst_element_query_duration(t.h->element, GST_FORMAT_TIME, &duration));
+  fail_unless_equals_uint64(duration, frame_time(5, negotiated(t.h)));
+  fail_unless(gst_element_query_duration(t.h->element, GST_FORMAT_DEFAULT, &duration));
+  fail_unless_equals_int64(duration, 5);
+  GstQuery* latency = gst_query_new_latency();
+  fail_unless(gst_element_query(t.h->element, latency));
+  gboolean live = TRUE;
+  gst_query_parse_latency(latency, &live, nullptr, nullptr);
+  fail_if(live);
+  gst_query_unref(latency);
+}
+GST_END_TEST;
+
+// Continued clips: the repeated first frame is left out, timestamps run on,
+// each clip gets its tags, seeds count up from the seed property.
+GST_START_TEST(test_continuous_clips) {
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"clips", "3"}, {"seed", "100"}});
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  fail_unless_equals_int(buffers.size(), 5 + 4 + 4);
+  check_timestamps(buffers, negotiated(t.h));
+  gint64 duration = 0;
+  fail_unless(gst_element_query_duration(t.h->element, GST_FORMAT_DEFAULT, &duration));
+  fail_unless_equals_int64(duration, 13);
+  unref_all(buffers);
+
+  int tags = 0;
+  while (GstEvent* event = gst_harness_try_pull_event(t.h)) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
+      GstTagList* list = nullptr;
+      gst_event_parse_tag(event, &list);
+      gchar* comment = nullptr;
+      fail_unless(gst_tag_list_get_string(list, GST_TAG_COMMENT, &comment));
+      const std::string seed = "seed=" + std::to_string(100 + tags);
+      fail_unless(std::string(comment).find(seed) != std::string::npos, "tag comment \"%s\" lacks %s", comment,
+                  seed.c_str());
+      g_free(comment);
+      ++tags;
+    }
+    gst_event_unref(event);
+  }
+  fail_unless_equals_int(tags, 3);
+  gint64 last_seed = 0;
+  g_object_get(t.h->element, "last-seed", &last_seed, nullptr);
+  fail_unless_equals_int64(last_seed, 102);
+}
+GST_END_TEST;
+
+// A prompt set while playing applies from the next clip; a model setting
+// set while playing is ignored.
+static GstBusSyncReply change_prompt_at_first_clip(GstBus*, GstMessage* message, gpointer element) {
+  guint clip = 0;
+  if (is_element_message(message, "wan-clip") &&
+      gst_structure_get_uint(gst_message_get_structure(message), "clip", &clip) && clip == 0) {
+    g_object_set(element, "prompt", "a second prompt", "num-frames", 9, nullptr);
+  }
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST(test_prompt_change_applies_next_clip) {
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"clips", "2"}});
+  gst_bus_set_sync_handler(t.bus, change_prompt_at_first_clip, t.h->element, nullptr);
+  gchar* first_prompt = nullptr;
+  g_object_get(t.h->element, "prompt", &first_prompt, nullptr);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  fail_unless_equals_int(buffers.size(), 5 + 4);  // num-frames did not change
+  unref_all(buffers);
+
+  std::vector<std::string> titles;
+  while (GstEvent* event = gst_harness_try_pull_event(t.h)) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
+      GstTagList* list = nullptr;
+      gst_event_parse_tag(event, &list);
+      gchar* title = nullptr;
+      if (gst_tag_list_get_string(list, GST_TAG_TITLE, &title)) titles.push_back(title);
+      g_free(title);
+    }
+    gst_event_unref(event);
+  }
+  fail_unless_equals_int(titles.size(), 2);
+  fail_unless_equals_string(titles[0].c_str(), first_prompt);
+  fail_unless_equals_string(titles[1].c_str(), "a second prompt");
+  g_free(first_prompt);
+  gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
+}
+GST_END_TEST;
+
+// A random seed is drawn, reported by last-seed and posted with the clip.
+GST_START_TEST(test_random_seed_reported) {
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"seed", "-1"}});
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  unref_all(buffers);
+  gint64 last_seed = -1;
+  g_object_get(t.h->element, "last-seed", &last_seed, nullptr);
+  fail_unless(last_seed >= 0, "last-seed %" G_GINT64_FORMAT, last_seed);
+  auto messages = pop_messages(t.bus, GST_MESSAGE_ELEMENT);
+  bool posted = false;
+  for (GstMessage* m : messages) {
+    gint64 seed = -1;
+    if (is_element_message(m, "wan-clip") && gst_structure_get_int64(gst_message_get_structure(m), "seed", &seed))
+      posted |= seed == last_seed;
+  }
+  fail_unless(posted, "no wan-clip message carries the seed used");
+  unref_all(messages);
+}
+GST_END_TEST;
+
+// Load progress START, CONTINUE..., COMPLETE during the state change; then
+// per clip a wan-clip message and wan-progress messages in phase order, the
+// denoising steps 1..steps.
+GST_START_TEST(test_progress_messages) {
+  Harnessed t({{"num-frames", "5"}, {"steps", "3"}});
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  unref_all(buffers);
+
+  auto messages = pop_messages(t.bus, GstMessageType(GST_MESSAGE_PROGRESS | GST_MESSAGE_ELEMENT));
+  std::vector<GstProgressType> load;
+  std::vector<std::string> phases;
+  std::vector<int> denoise_steps;
+  bool clip_first = false;
+  for (GstMessage* m : messages) {
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_PROGRESS) {
+      GstProgressType type;
+      gst_message_parse_progress(m, &type, nullptr, nullptr);
+      load.push_back(type);
+      continue;
+    }
+    if (is_element_message(m, "wan-clip")) clip_first = phases.empty();
+    if (!is_element_message(m, "wan-progress")) continue;
+    const GstStructure* s = gst_message_get_structure(m);
+    const std::string phase = gst_structure_get_string(s, "phase");
+    int step = 0, total = 0;
+    double percent = -1;
+    guint64 elapsed = 0;
+    fail_unless(gst_structure_get_int(s, "step", &step) && gst_structure_get_int(s, "total-steps", &total));
+    fail_unless(gst_structure_get_double(s, "percent", &percent) && gst_structure_get_uint64(s, "elapsed", &elapsed));
+    fail_unless(percent >= 0 && percent <= 100, "percent %f", percent);
+    if (phases.empty() || phases.back() != phase) phases.push_back(phase);
+    if (phase == "denoise") {
+      fail_unless_equals_int(total, 3);
+      denoise_steps.push_back(step);
+    }
+  }
+  unref_all(messages);
+
+  fail_unless(load.size() >= 2, "too few load progress messages");
+  fail_unless_equals_int(load.front(), GST_PROGRESS_TYPE_START);
+  fail_unless_equals_int(load.back(), GST_PROGRESS_TYPE_COMPLETE);
+  for (size_t i = 1; i + 1 < load.size(); ++i) fail_unless_equals_int(load[i], GST_PROGRESS_TYPE_CONTINUE);
+  fail_unless(clip_first, "wan-clip is not posted before the clip's progress");
+
+  const std::vector<std::string> order = {"encode", "denoise", "decode"};
+  size_t at = 0;
+  for (const std::string& phase : phases) {
+    while (at < order.size() && order[at] != phase) ++at;
+    fail_unless(at < order.size(), "phase \"%s\" out of order or unknown", phase.c_str());
+  }
+  fail_unless(std::find(phases.begin(), phases.end(), "decode") != phases.end(), "no decode progress");
+  fail_unless_equals_int(denoise_steps.size(), 3);
+  for (int i = 0; i < 3; ++i) fail_unless_equals_int(denoise_steps[i], i + 1);
+}
+GST_END_TEST;
+
+// Going to NULL while a clip is being generated returns at once, every time.
+GST_START_TEST(test_stop_mid_generation) {
+  for (int round = 0; round < 20; ++round) {
+    Harnessed t({{"num-frames", "9"}, {"steps", "20"}, {"clips", "0"}});
+    gst_harness_play(t.h);
+    // Wait until the denoising loop runs.
+    bool denoising = false;
+    while (!denoising) {
+      GstMessage* m = gst_bus_timed_pop_filtered(t.bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+      fail_unless(m != nullptr, "no denoising progress within 60 s");
+      const gchar* phase = is_element_message(m, "wan-progress")
+                               ? gst_structure_get_string(gst_message_get_structure(m), "phase")
+                               : nullptr;
+      denoising = phase && std::string(phase) == "denoise";
+      gst_message_unref(m);
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    fail_unless_equals_int(gst_element_set_state(t.h->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    fail_unless(seconds < 5.0, "round %d: PLAYING -> NULL took %.2f s", round, seconds);
+  }
+}
+GST_END_TEST;
+
+// Two elements on one checkpoint run at the same time and agree.
+GST_START_TEST(test_two_elements_share_one_model) {
+  const Overrides settings = {{"num-frames", "5"}, {"steps", "2"}, {"seed", "7"}};
+  Harnessed a(settings), b(settings);
+  gst_harness_play(a.h);
+  gst_harness_play(b.h);
+  std::vector<GstBuffer*> from_a, from_b;
+  for (int i = 0; i < 5; ++i) {
+    from_a.push_back(gst_harness_pull(a.h));
+    from_b.push_back(gst_harness_pull(b.h));
+  }
+  for (int i = 0; i < 5; ++i) {
+    fail_unless(from_a[i] && from_b[i]);
+    GstMapInfo ma, mb;
+    fail_unless(gst_buffer_map(from_a[i], &ma, GST_MAP_READ) && gst_buffer_map(from_b[i], &mb, GST_MAP_READ));
+    fail_unless(ma.size == mb.size && std::memcmp(ma.data, mb.data, ma.size) == 0, "frame %d differs", i);
+    gst_buffer_unmap(from_a[i], &ma);
+    gst_buffer_unmap(from_b[i], &mb);
+  }
+  unref_all(from_a);
+  unref_all(from_b);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_model) {
+  expect_start_failure({{"model-path", "/nonexistent/Wan2.1-I2V-14B-480P"}}, GST_RESOURCE_ERROR,
+                       GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/Wan2.1-I2V-14B-480P");
+  expect_start_failure({{"model-path", ""}}, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "model-path");
+}
+GST_END_TEST;
+
+// A checkpoint folder whose DiT file is cut short.
+GST_START_TEST(test_corrupt_model) {
+  namespace fs = std::filesystem;
+  const std::string dir = temp_dir();
+  fs::copy(model_path(), dir, fs::copy_options::recursive);
+  std::string cut;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().extension() == ".safetensors") cut = entry.path().string();
+  fail_if(cut.empty(), "the fixture checkpoint has no .safetensors file");
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  expect_start_failure({{"model-path", dir}}, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, dir);
+  fs::remove_all(dir);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_image) {
+  expect_start_failure({{"image-location", "/nonexistent/cat.png"}}, GST_RESOURCE_ERROR,
+                       GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/cat.png");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_undecodable_image) {
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/not-an-image.png";
+  std::ofstream(path) << "this is text, not a picture\n";
+  expect_start_failure({{"image-location", path}}, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, path);
+  std::filesystem::remove_all(dir);
+}
+GST_END_TEST;
+
+// The checkpoint is image-to-video: without an image it cannot run.
+GST_START_TEST(test_task_needs_image) {
+  expect_start_failure({{"image-location", ""}}, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "image-location");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bad_frame_count) {
+  expect_start_failure({{"num-frames", "10"}}, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "10");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bad_device) {
+  expect_start_failure({{"device", "gpu7"}}, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "gpu7");
+}
+GST_END_TEST;
+
+// Downstream insists on a size the model cannot make.
+GST_START_TEST(test_unsupported_size) {
+  Harnessed t(kQuick);
+  gst_harness_set_sink_caps_str(t.h, "video/x-raw,format=RGB,width=90,height=64,framerate=16/1");
+  gst_harness_play(t.h);
+  GstMessage* m = gst_bus_timed_pop_filtered(t.bus, 60 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless(m != nullptr, "no error for a width of 90");
+  GError* error = nullptr;
+  gst_message_parse_error(m, &error, nullptr);
+  fail_unless(error->domain == GST_STREAM_ERROR && error->code == GST_STREAM_ERROR_FORMAT, "%s", error->message);
+  fail_unless(std::string(error->message).find("90x64") != std::string::npos, "%s", error->message);
+  g_clear_error(&error);
+  gst_message_unref(m);
+}
+GST_END_TEST;
+
+static Suite* wanvideosrc_suite() {
+  Suite* s = suite_create("wanvideosrc");
+  TCase* tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_frames_match_reference);
+  tcase_add_test(tc, test_default_caps);
+  tcase_add_test(tc, test_frame_count_timestamps_eos);
+  tcase_add_test(tc, test_downstream_caps);
+  tcase_add_test(tc, test_queries);
+  tcase_add_test(tc, test_continuous_clips);
+  tcase_add_test(tc, test_prompt_change_applies_next_clip);
+  tcase_add_test(tc, test_random_seed_reported);
+  tcase_add_test(tc, test_progress_messages);
+  tcase_add_test(tc, test_stop_mid_generation);
+  tcase_add_test(tc, test_two_elements_share_one_model);
+  tcase_add_test(tc, test_missing_model);
+  tcase_add_test(tc, test_corrupt_model);
+  tcase_add_test(tc, test_missing_image);
+  tcase_add_test(tc, test_undecodable_image);
+  tcase_add_test(tc, test_task_needs_image);
+  tcase_add_test(tc, test_bad_frame_count);
+  tcase_add_test(tc, test_bad_device);
+  tcase_add_test(tc, test_unsupported_size);
+  return s;
+}
+
+GST_CHECK_MAIN(wanvideosrc);
