@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "models/checkpoint_file.h"
 #include "models/checkpoint_layout.h"
 #include "models/error.h"
 #include "models/safetensors.h"
@@ -41,10 +42,11 @@ TensorMap read_t5_checkpoint(const std::string& path) {
   }
   if (!fs::is_regular_file(path, ec)) throw Error("umT5 checkpoint not found: " + path);
   const std::string ext = fs::path(path).extension().string();
-  // The official .pth (torch.save) is read by the checkpoint-file reader of the VAE work once merged.
   if (ext == ".safetensors" || ext == ".json") return load_safetensors(path);
+  // The official models_t5_umt5-xxl-enc-bf16.pth (torch.save).
+  if (ext == ".pth" || ext == ".pt" || ext == ".bin") return load_checkpoint_file(path);
   throw Error("umT5 checkpoint " + path + ": unsupported file type '" + ext +
-              "' (expected .safetensors, a *.safetensors.index.json or a folder)");
+              "' (expected .pth, .safetensors, a *.safetensors.index.json or a folder)");
 }
 
 }  // namespace wan
