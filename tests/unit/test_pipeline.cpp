@@ -25,8 +25,8 @@ wan::PipelineOptions options() {
 
 wan::Request small_request() {
   wan::Request r;
-  r.image = wan::RgbImage{40, 32, {}};
-  for (int i = 0; i < 40 * 32 * 3; ++i) r.image->pixels.push_back(static_cast<uint8_t>(i * 7));
+  r.image = wan::RgbImage{40, 40, {}};  // square: 32x32 at a 32 * 32 budget
+  for (int i = 0; i < 40 * 40 * 3; ++i) r.image->pixels.push_back(static_cast<uint8_t>(i * 7));
   r.prompt = "a red house";
   r.max_area = 32 * 32;
   r.num_frames = 5;
@@ -95,9 +95,10 @@ void test_cancel_stops_at_the_next_block() {
   wan::WanPipeline pipeline(options(), {});
   wan::CancelToken cancel;
   int blocks = 0, blocks_when_cancelled = -1;
-  std::optional<WeakTensor> noise, context;
+  // (The prompt contexts stay in the text encoder's prompt cache on purpose.)
+  std::optional<WeakTensor> noise, condition;
   wan::GenerationTrace trace;
-  trace.on_text = [&](const at::Tensor& c, const at::Tensor&) { context = WeakTensor(c.getIntrusivePtr()); };
+  trace.on_image = [&](const at::Tensor&, const at::Tensor& y) { condition = WeakTensor(y.getIntrusivePtr()); };
   trace.on_noise = [&](const at::Tensor& n, const wan::FlowScheduler&) { noise = WeakTensor(n.getIntrusivePtr()); };
   trace.on_block = [&] {
     ++blocks;
@@ -120,7 +121,7 @@ void test_cancel_stops_at_the_next_block() {
   EXPECT_MSG(blocks == blocks_when_cancelled,
              std::to_string(blocks - blocks_when_cancelled) + " DiT blocks ran after the cancel");
   EXPECT(!denoise_progress && !frames);
-  EXPECT_MSG(noise && context && noise->expired() && context->expired(),
+  EXPECT_MSG(noise && condition && noise->expired() && condition->expired(),
              "the cancelled request still holds its tensors");
 
   // The pipeline stays usable.
