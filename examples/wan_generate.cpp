@@ -1,6 +1,6 @@
 // wan-generate: the official generate.py's command line on the C++ pipeline.
-// Writes the video as Y4M (play with mpv / ffplay, or pipe through
-// `gst-launch-1.0 filesrc location=out.y4m ! y4mdec ! ...`).
+// Writes the video as Y4M (play with mpv / ffplay, or read it in GStreamer with
+// `gst-launch-1.0 filesrc location=out.y4m ! decodebin ! ...`).
 //
 //   wan-generate --ckpt_dir Wan2.1-I2V-14B-480P --image cat.jpg --prompt "..."
 //                --size 832*480 --device cuda --save_file cat.y4m

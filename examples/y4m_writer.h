@@ -1,5 +1,5 @@
 // A YUV4MPEG2 (.y4m) writer for 8-bit RGB frames: the uncompressed stream
-// format that GStreamer (y4mdec), ffmpeg and mpv read directly.
+// format that GStreamer (decodebin, y4mdec), ffmpeg and mpv read directly.
 #pragma once
 #include <cstdint>
 #include <cstdio>
