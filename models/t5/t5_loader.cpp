@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "models/checkpoint_file.h"
 #include "models/checkpoint_layout.h"
 #include "models/error.h"
 #include "models/safetensors.h"
@@ -40,11 +41,8 @@ TensorMap read_t5_checkpoint(const std::string& path) {
     throw Error("umT5 folder " + path + " has neither model.safetensors nor model.safetensors.index.json");
   }
   if (!fs::is_regular_file(path, ec)) throw Error("umT5 checkpoint not found: " + path);
-  const std::string ext = fs::path(path).extension().string();
-  // The official .pth (torch.save) is read by the checkpoint-file reader of the VAE work once merged.
-  if (ext == ".safetensors" || ext == ".json") return load_safetensors(path);
-  throw Error("umT5 checkpoint " + path + ": unsupported file type '" + ext +
-              "' (expected .safetensors, a *.safetensors.index.json or a folder)");
+  // The official .pth (torch.save), a ComfyUI .safetensors or a sharded index.
+  return load_checkpoint_file(path);
 }
 
 }  // namespace wan
