@@ -41,8 +41,12 @@ TensorMap read_t5_checkpoint(const std::string& path) {
     throw Error("umT5 folder " + path + " has neither model.safetensors nor model.safetensors.index.json");
   }
   if (!fs::is_regular_file(path, ec)) throw Error("umT5 checkpoint not found: " + path);
-  // The official .pth (torch.save), a ComfyUI .safetensors or a sharded index.
-  return load_checkpoint_file(path);
+  const std::string ext = fs::path(path).extension().string();
+  if (ext == ".safetensors" || ext == ".json") return load_safetensors(path);
+  // The official models_t5_umt5-xxl-enc-bf16.pth (torch.save).
+  if (ext == ".pth" || ext == ".pt" || ext == ".bin") return load_checkpoint_file(path);
+  throw Error("umT5 checkpoint " + path + ": unsupported file type '" + ext +
+              "' (expected .pth, .safetensors, a *.safetensors.index.json or a folder)");
 }
 
 }  // namespace wan
