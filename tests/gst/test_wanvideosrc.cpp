@@ -276,6 +276,7 @@ GST_START_TEST(test_queries) {
   Harnessed t(kQuick);
   gst_harness_play(t.h);
   GstBuffer* first = gst_harness_pull(t.h);
+  fail_unless(first != nullptr, "no frame");
   gst_buffer_unref(first);
   gint64 duration = 0;
   fail_unless(gst_element_query_duration(t.h->element, GST_FORMAT_TIME, &duration));
