@@ -14,5 +14,5 @@ ckpt="$build/demo-checkpoint"
 export GST_PLUGIN_PATH="$PWD/$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 gst-launch-1.0 -e wanvideosrc model-path="$ckpt" image-location=tests/fixtures/e2e-i2v-tiny/input.png \
     prompt="a red house on a hill at sunset" num-frames=33 steps=10 max-area=76800 seed=42 device=cpu \
-  ! videoconvert ! x264enc ! mp4mux ! filesink location="$out"
+  ! videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux ! filesink location="$out"
 gst-discoverer-1.0 "$out"
