@@ -25,6 +25,7 @@ at::Tensor CausalConv3dImpl::forward(at::Tensor x, CausalConvCache& cache) const
   const int64_t cached = cache.frames.defined() ? cache.frames.size(2) : 0;
   const at::Tensor input = cached > 0 ? at::cat({cache.frames, x}, 2) : x;
   x.reset();
+  cache.frames.reset();  // its frames are in `input` now: free them before the new cache exists
   const int64_t keep = std::min<int64_t>(kCachedFrames, input.size(2));
   cache.frames = input.narrow(2, input.size(2) - keep, keep).clone();
   return convolve(input, std::max<int64_t>(0, 2 * padding_[0] - cached));

@@ -65,8 +65,8 @@ at::Tensor Decoder3dImpl::forward(const at::Tensor& latent_frame, Decoder3dCache
   std::vector<at::Tensor> outputs;
   for (const at::Tensor& piece : frame_pieces(x)) {
     at::Tensor y = upsamples_.forward(piece, cache.upsamples, per_frame_from);
-    y = head_norm_->forward(y);
-    outputs.push_back(head_conv_->forward(std::move(at::silu_(y)), cache.head));
+    y = head_norm_->forward_silu(y);
+    outputs.push_back(head_conv_->forward(std::move(y), cache.head));
   }
   return outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
 }

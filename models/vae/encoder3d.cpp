@@ -64,8 +64,7 @@ at::Tensor Encoder3dImpl::forward(const at::Tensor& chunk, Encoder3dCache& cache
   x = middle_in_->forward(std::move(x), cache.middle_in);
   x = middle_attention_->forward(x);
   x = middle_out_->forward(std::move(x), cache.middle_out);
-  x = head_norm_->forward(x);
-  return head_conv_->forward(std::move(at::silu_(x)), cache.head);
+  return head_conv_->forward(head_norm_->forward_silu(x), cache.head);
 }
 
 }  // namespace wan::vae

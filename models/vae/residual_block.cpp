@@ -16,12 +16,12 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) 
 at::Tensor ResidualBlockImpl::forward(at::Tensor x, ResidualBlockCache& cache) const {
   // Temporaries are handed on (moved) or overwritten, so each is freed as
   // soon as it has been used; the activations run in place.
-  at::Tensor h = norm1_->forward(x);
+  at::Tensor h = norm1_->forward_silu(x);
   const at::Tensor skip = shortcut_ ? shortcut_->forward(x) : x;
   x.reset();
-  h = conv1_->forward(std::move(at::silu_(h)), cache.conv1);
-  h = norm2_->forward(h);
-  h = conv2_->forward(std::move(at::silu_(h)), cache.conv2);  // dropout: identity at inference
+  h = conv1_->forward(std::move(h), cache.conv1);
+  h = norm2_->forward_silu(h);
+  h = conv2_->forward(std::move(h), cache.conv2);  // dropout: identity at inference
   return h.add_(skip);
 }
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "models/cuda/vae_ops.h"
+
 namespace wan::vae {
 
 RMSNormImpl::RMSNormImpl(int64_t channels, bool images) : scale_(std::sqrt(static_cast<double>(channels))) {
@@ -9,8 +11,15 @@ RMSNormImpl::RMSNormImpl(int64_t channels, bool images) : scale_(std::sqrt(stati
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
+  if (cuda::channel_rms_norm_applies(x)) return cuda::channel_rms_norm(x, gamma, /*silu=*/false);
   const at::Tensor norm = x.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12).expand_as(x);
   return (x / norm).mul_(scale_).mul_(gamma);  // in place: one full-size temporary
+}
+
+at::Tensor RMSNormImpl::forward_silu(const at::Tensor& x) const {
+  if (cuda::channel_rms_norm_applies(x)) return cuda::channel_rms_norm(x, gamma, /*silu=*/true);
+  at::Tensor y = forward(x);
+  return at::silu_(y);
 }
 
 }  // namespace wan::vae

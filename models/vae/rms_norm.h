@@ -13,6 +13,9 @@ class RMSNormImpl : public torch::nn::Module {
   // `images`: inputs are [B, C, H, W] (gamma [C, 1, 1]); else videos [B, C, T, H, W] (gamma [C, 1, 1, 1]).
   RMSNormImpl(int64_t channels, bool images);
   at::Tensor forward(const at::Tensor& x) const;
+  // silu(forward(x)): the norm as every convolution of the VAE's residual blocks
+  // and head sees it; one fused pass on CUDA.
+  at::Tensor forward_silu(const at::Tensor& x) const;
 
   at::Tensor gamma;
 

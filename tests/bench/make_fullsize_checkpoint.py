@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from reference_dit import CONFIGS, load_model_module  # noqa: E402
 
 
+@torch.no_grad()
 def randomize(module, std=0.02):
     for p in module.parameters():
         p.normal_(0, std)

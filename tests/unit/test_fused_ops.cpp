@@ -7,6 +7,7 @@
 #include <ATen/Context.h>
 
 #include "models/cuda/fused_ops.h"
+#include "models/cuda/vae_ops.h"
 #include "tests/unit/check.h"
 
 namespace {
@@ -77,6 +78,31 @@ void gated_residual() {
   EXPECT_MSG(rel_err(x, ref) < 1e-6, std::to_string(rel_err(x, ref)));
 }
 
+// The VAE's RMS_norm (+ SiLU) over channels-last videos and images, including the
+// F.normalize clamp at an all-zero position.
+void channel_rms_norm() {
+  const auto opts = at::TensorOptions().device(at::kCUDA);
+  for (const int64_t c : {12, 96, 384}) {
+    at::Tensor video = (at::randn({2, c, 3, 5, 7}, opts) * 2).contiguous(at::MemoryFormat::ChannelsLast3d);
+    video.select(2, 1).select(2, 2).zero_();
+    const at::Tensor gamma = at::rand({c, 1, 1, 1}, opts) + 0.5;
+    const at::Tensor ref = video / video.norm(2, {1}, true).clamp_min(1e-12) * std::sqrt(double(c)) * gamma;
+    EXPECT(wan::cuda::channel_rms_norm_applies(video));
+    const at::Tensor plain = wan::cuda::channel_rms_norm(video, gamma, false);
+    const at::Tensor silu = wan::cuda::channel_rms_norm(video, gamma, true);
+    EXPECT(plain.is_contiguous(at::MemoryFormat::ChannelsLast3d));
+    EXPECT_MSG(rel_err(plain, ref) < 1e-6, std::to_string(rel_err(plain, ref)));
+    EXPECT_MSG(rel_err(silu, at::silu(ref)) < 1e-6, std::to_string(rel_err(silu, at::silu(ref))));
+    const at::Tensor image = video.select(2, 0).contiguous(at::MemoryFormat::ChannelsLast);
+    const at::Tensor image_ref = ref.select(2, 0);
+    const at::Tensor got = wan::cuda::channel_rms_norm(image, gamma.view({c, 1, 1}), false);
+    EXPECT_MSG(rel_err(got, image_ref) < 1e-6, std::to_string(rel_err(got, image_ref)));
+  }
+  // Layouts the kernel does not read are refused, so callers fall back.
+  EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 8, 2, 3, 3}, opts)));
+  EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 6, 2, 3, 3}, opts).contiguous(at::MemoryFormat::ChannelsLast3d)));
+}
+
 }  // namespace
 
 int main() {
@@ -92,5 +118,6 @@ int main() {
   rms_norm_rope();
   add_layer_norm_affine();
   gated_residual();
+  channel_rms_norm();
   return wan::test::check_exit("test-fused-ops");
 }
