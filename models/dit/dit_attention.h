@@ -30,6 +30,7 @@ struct SelfAttentionImpl : torch::nn::Module {
   // x [B, S, dim]; seq_lens int64 [B] = real tokens per sample (the rest is padding, never a key).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& seq_lens, const std::vector<RopeRotation>& rotations);
   // CUDA fast path: x bf16; RMSNorm + RoPE fused; `lens_device` = seq_lens on the device.
+  // Returns the output projection without o's bias: the caller's fused residual adds it.
   at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& seq_lens, const at::Tensor& lens_device,
                            int64_t max_len, const RopeRotation& rotation);
   void set_compute_dtype(at::ScalarType dtype);
@@ -52,7 +53,8 @@ TORCH_MODULE(SelfAttention);
 struct CrossAttentionImpl : torch::nn::Module {
   CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens, int64_t text_len);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
-  // CUDA fast path: x bf16 (already normalised), q RMSNorm fused.
+  // CUDA fast path: x bf16 (already normalised), q bias + RMSNorm fused. Returns the
+  // output projection without o's bias: the caller's fused residual adds it.
   at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
 

@@ -76,6 +76,32 @@ void gated_residual() {
   const at::Tensor ref = x + y.to(at::kFloat) * gate;
   wan::cuda::gated_residual_(x, y, gate);
   EXPECT_MSG(rel_err(x, ref) < 1e-6, std::to_string(rel_err(x, ref)));
+  // With the bias of the linear layer that made y (the GEMM ran without it).
+  const at::Tensor bias = at::randn({64}, opts).to(at::kBFloat16);
+  const at::Tensor ref2 = x + (y.to(at::kFloat) + bias.to(at::kFloat)) * gate;
+  wan::cuda::gated_residual_(x, y, gate, bias);
+  EXPECT_MSG(rel_err(x, ref2) < 1e-6, std::to_string(rel_err(x, ref2)));
+}
+
+// The fused kernels that add a linear layer's bias for it: the same as adding it to y first.
+void linear_bias_in_fused_kernels() {
+  const auto opts = at::TensorOptions().device(at::kCUDA);
+  const int64_t heads = 4, dim = 96;
+  const at::Tensor y = at::randn({2, 33, dim}, opts).to(at::kBFloat16);
+  const at::Tensor bias = at::randn({dim}, opts).to(at::kBFloat16);
+  const at::Tensor with_bias = (y.to(at::kFloat) + bias.to(at::kFloat)).to(at::kBFloat16);
+  const at::Tensor w = at::rand({dim}, opts) + 0.5, none;
+  const at::Tensor ref = wan::cuda::rms_norm_rope(with_bias, w, none, none, none, 0, heads, 1e-6);
+  const at::Tensor got = wan::cuda::rms_norm_rope(y, w, none, none, none, 0, heads, 1e-6, bias);
+  EXPECT_MSG(rel_err(got, ref) < 1e-6, std::to_string(rel_err(got, ref)));
+
+  const at::Tensor x = at::randn({2, 33, dim}, opts), gate = at::randn({2, 1, dim}, opts);
+  const at::Tensor shift = at::randn({2, 1, dim}, opts), scale = at::randn({2, 1, dim}, opts);
+  at::Tensor x1 = x.clone(), x2 = x.clone();
+  const at::Tensor ref2 = wan::cuda::add_modulated_layer_norm(x1, with_bias, gate, shift, scale, 1e-6);
+  const at::Tensor got2 = wan::cuda::add_modulated_layer_norm(x2, y, gate, shift, scale, 1e-6, bias);
+  EXPECT_MSG(rel_err(x2, x1) < 4e-3, std::to_string(rel_err(x2, x1)));  // y + bias is not rounded to bf16 here
+  EXPECT_MSG(rel_err(got2, ref2) < 4e-3, std::to_string(rel_err(got2, ref2)));
 }
 
 // The VAE's RMS_norm (+ SiLU) over channels-last videos and images, including the
@@ -118,6 +144,7 @@ int main() {
   rms_norm_rope();
   add_layer_norm_affine();
   gated_residual();
+  linear_bias_in_fused_kernels();
   channel_rms_norm();
   return wan::test::check_exit("test-fused-ops");
 }
