@@ -7,6 +7,7 @@
 #include "models/checkpoint_layout.h"
 #include "models/error.h"
 #include "models/safetensors.h"
+#include "models/scaled_fp8.h"
 #include "models/state_dict.h"
 
 namespace wan {
@@ -19,32 +20,6 @@ constexpr const char* kShardIndexFile = "diffusion_pytorch_model.safetensors.ind
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// ComfyUI "scaled fp8" files store weight / s in float8 next to a float32 `scale_weight` s
-// (and a `scale_input` only an fp8 matmul uses); the model wants weight itself.
-void dequantize_scaled_fp8(TensorMap& w, const std::string& origin) {
-  w.erase("scaled_fp8");  // marker tensor
-  const std::string scale_suffix = ".scale_weight";
-  for (auto it = w.begin(); it != w.end();) {
-    const std::string& name = it->first;
-    if (ends_with(name, ".scale_input")) {
-      it = w.erase(it);
-      continue;
-    }
-    if (!ends_with(name, scale_suffix)) {
-      ++it;
-      continue;
-    }
-    const std::string weight = name.substr(0, name.size() - scale_suffix.size()) + ".weight";
-    auto target = w.find(weight);
-    if (target == w.end()) throw Error(origin + ": " + name + " scales a tensor " + weight + " the file does not have");
-    if (it->second.numel() != 1)
-      throw Error(origin + ": " + name + " holds " + std::to_string(it->second.numel()) +
-                  " values; only per-tensor fp8 scales are supported");
-    target->second = target->second.to(at::kFloat) * it->second.to(at::kFloat);
-    it = w.erase(it);
-  }
 }
 
 }  // namespace

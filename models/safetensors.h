@@ -47,8 +47,12 @@ class SafetensorsFile {
 TensorMap load_safetensors(const std::string& path);
 
 // Writes tensors (made contiguous, on the CPU) to a .safetensors file; used by
-// tests and by the demo-checkpoint tool. Supports F32/F16/BF16/F64/I64/I32/U8/BOOL.
+// tests and by the demo-checkpoint tool. Supports F32/F16/BF16/F64/I64/I32/U8/BOOL
+// (and float8 where libtorch has it). `byte_encoded` maps names of U8 tensors
+// that hold one-byte float8 codes to the dtype written ("F8_E4M3", "F8_E5M2"),
+// so float8 files can be written with any libtorch.
 void save_safetensors(const std::string& path, const TensorMap& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {},
+                      const std::map<std::string, std::string>& byte_encoded = {});
 
 }  // namespace wan

@@ -1,6 +1,7 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
 
 #include "models/error.h"
 #include "models/safetensors.h"
@@ -20,6 +21,10 @@ const char* dtype_name(at::ScalarType st) {
     case at::kChar: return "I8";
     case at::kByte: return "U8";
     case at::kBool: return "BOOL";
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 1
+    case at::kFloat8_e4m3fn: return "F8_E4M3";
+    case at::kFloat8_e5m2: return "F8_E5M2";
+#endif
     default: return nullptr;
   }
 }
@@ -27,13 +32,22 @@ const char* dtype_name(at::ScalarType st) {
 }  // namespace
 
 void save_safetensors(const std::string& path, const TensorMap& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata,
+                      const std::map<std::string, std::string>& byte_encoded) {
+  for (const auto& [name, dtype] : byte_encoded) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) throw Error("save_safetensors: byte-encoded tensor '" + name + "' is not given");
+    if (it->second.scalar_type() != at::kByte || (dtype != "F8_E4M3" && dtype != "F8_E5M2"))
+      throw Error("save_safetensors: byte-encoded tensor '" + name + "' must be U8 codes written as F8_E4M3 or " +
+                  "F8_E5M2 (got " + std::string(c10::toString(it->second.scalar_type())) + " as " + dtype + ")");
+  }
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<at::Tensor> data;
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
-    const char* dtype = dtype_name(t.scalar_type());
+    auto encoded = byte_encoded.find(name);
+    const char* dtype = encoded != byte_encoded.end() ? encoded->second.c_str() : dtype_name(t.scalar_type());
     if (!dtype) throw Error("save_safetensors: tensor '" + name + "' has an unsupported dtype");
     at::Tensor c = t.detach().to(at::kCPU).contiguous();
     const uint64_t bytes = c.numel() * c.element_size();

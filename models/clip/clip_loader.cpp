@@ -2,8 +2,11 @@
 
 #include <set>
 
+#include <c10/core/GradMode.h>
+
 #include "models/checkpoint_layout.h"
 #include "models/error.h"
+#include "models/scaled_fp8.h"
 #include "models/state_dict.h"
 
 namespace wan {
@@ -27,9 +30,10 @@ TensorMap clip_vision_weights(const TensorMap& checkpoint, std::string* layout) 
     if (name.rfind(visual, 0) == 0) open_clip = true;
   for (const auto& [name, t] : checkpoint) {
     if (open_clip && name.rfind(visual, 0) != 0) continue;  // textual.*, log_scale
-    const std::string own = open_clip ? name.substr(visual.size()) : name;
-    if (!unused_tower_tensors().count(own)) tower.emplace(own, t);
+    tower.emplace(open_clip ? name.substr(visual.size()) : name, t);
   }
+  dequantize_scaled_fp8(tower, "CLIP checkpoint");
+  for (const auto& name : unused_tower_tensors()) tower.erase(name);
   TensorMap official = to_official_names(ModelFamily::CLIP, std::move(tower), layout);
   for (const auto& name : unused_tower_tensors()) official.erase(name);
   return official;
@@ -39,8 +43,9 @@ ClipVisionEncoder load_clip_vision_encoder(const TensorMap& checkpoint, const st
                                            at::ScalarType dtype) {
   std::string layout;
   const TensorMap weights = clip_vision_weights(checkpoint, &layout);
-  VisionTransformer tower(ClipVisionConfig::from_weights(weights));
-  tower->to(device, dtype);  // before loading: the float32 CPU copy is freed early
+  c10::AutoGradMode no_grad(false);
+  VisionTransformer tower(ClipVisionConfig::from_weights(weights), at::TensorOptions().device(device).dtype(dtype),
+                          ParameterInit::Uninitialized);
   load_state_dict(*tower, weights, what + " (" + layout + " layout)");
   return ClipVisionEncoder(tower, device, dtype);
 }

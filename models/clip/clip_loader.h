@@ -11,13 +11,14 @@
 
 namespace wan {
 
-// The tower's tensors under official names (no "visual." prefix). The text
-// tower, the logit scale and the unused pooling head / final norm are dropped
-// here, so they are never converted or put on a device.
+// The tower's tensors under official names (no "visual." prefix), scaled-fp8
+// weights dequantised to float32. The text tower, the logit scale and the
+// unused pooling head / final norm are dropped here, so they are never
+// converted or put on a device.
 TensorMap clip_vision_weights(const TensorMap& checkpoint, std::string* layout = nullptr);
 
 // Builds the tower the checkpoint describes (sizes read off its shapes; the
-// reference's 16 heads), loads it strictly, moves it to `device` / `dtype`.
+// reference's 16 heads) directly on `device` in `dtype` and loads it strictly.
 ClipVisionEncoder load_clip_vision_encoder(const TensorMap& checkpoint, const std::string& what,
                                            at::Device device = at::kCPU, at::ScalarType dtype = at::kFloat);
 

@@ -1,6 +1,7 @@
 #include "models/clip/vision_transformer.h"
 
 #include <cmath>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <torch/nn/modules/container/functional.h>
@@ -10,8 +11,8 @@
 namespace wan {
 
 ClipLayerNormImpl::ClipLayerNormImpl(int64_t dim, double eps) : eps_(eps) {
-  weight = register_parameter("weight", at::ones({dim}));
-  bias = register_parameter("bias", at::zeros({dim}));
+  weight = register_parameter("weight", make_parameter({dim}, 1.0));
+  bias = register_parameter("bias", make_parameter({dim}, 0.0));
 }
 
 at::Tensor ClipLayerNormImpl::forward(const at::Tensor& x) {
@@ -20,8 +21,8 @@ at::Tensor ClipLayerNormImpl::forward(const at::Tensor& x) {
 }
 
 ClipSelfAttentionImpl::ClipSelfAttentionImpl(int64_t dim, int64_t num_heads) : num_heads_(num_heads) {
-  to_qkv = register_module("to_qkv", torch::nn::Linear(dim, 3 * dim));
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  to_qkv = register_module("to_qkv", make_linear(dim, 3 * dim));
+  proj = register_module("proj", make_linear(dim, dim));
 }
 
 at::Tensor ClipSelfAttentionImpl::forward(const at::Tensor& x) {
@@ -43,8 +44,8 @@ ClipAttentionBlockImpl::ClipAttentionBlockImpl(const ClipVisionConfig& c) : post
       c.activation == "quick_gelu"
           ? torch::nn::Functional([](const at::Tensor& x) { return x * at::sigmoid(1.702 * x); })
           : torch::nn::Functional([](const at::Tensor& x) { return at::gelu(x); });  // erf GELU
-  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(c.dim, hidden), activation,
-                                                     torch::nn::Linear(hidden, c.dim)));
+  mlp = register_module("mlp",
+                        torch::nn::Sequential(make_linear(c.dim, hidden), activation, make_linear(hidden, c.dim)));
 }
 
 at::Tensor ClipAttentionBlockImpl::forward(const at::Tensor& x) {
@@ -56,16 +57,23 @@ at::Tensor ClipAttentionBlockImpl::forward(const at::Tensor& x) {
   return h + mlp->forward(norm2(h));
 }
 
-VisionTransformerImpl::VisionTransformerImpl(const ClipVisionConfig& config) : config_(config) {
+VisionTransformerImpl::VisionTransformerImpl(const ClipVisionConfig& config, const at::TensorOptions& options,
+                                             ParameterInit init)
+    : config_(config) {
   config_.validate();
+  const at::ScalarType dtype = c10::typeMetaToScalarType(options.dtype());
+  std::optional<SkipParameterInit> skip_init;
+  if (init == ParameterInit::Uninitialized) skip_init.emplace(options.device(), dtype);
   const int64_t p = config_.patch_size, dim = config_.dim;
+  // The patch convolution (0.1 % of the parameters) is initialised and moved below.
   patch_embedding = register_module(
       "patch_embedding", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, dim, p).stride(p).bias(!config_.pre_norm)));
-  cls_embedding = register_parameter("cls_embedding", at::zeros({1, 1, dim}));
-  pos_embedding = register_parameter("pos_embedding", at::zeros({1, config_.tokens(), dim}));
+  cls_embedding = register_parameter("cls_embedding", make_parameter({1, 1, dim}, 0.0));
+  pos_embedding = register_parameter("pos_embedding", make_parameter({1, config_.tokens(), dim}, 0.0));
   if (config_.pre_norm) pre_norm = register_module("pre_norm", ClipLayerNorm(dim, config_.norm_eps));
   transformer = register_module("transformer", torch::nn::ModuleList());
   for (int64_t i = 0; i < config_.num_layers; ++i) transformer->push_back(ClipAttentionBlock(config_));
+  to(options.device(), dtype);
 }
 
 at::Tensor VisionTransformerImpl::forward(const at::Tensor& pixels, bool use_31_block) {

@@ -11,6 +11,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "models/clip/clip_config.h"
+#include "models/parameter_init.h"
 
 namespace wan {
 
@@ -57,7 +58,10 @@ TORCH_MODULE(ClipAttentionBlock);
 
 class VisionTransformerImpl : public torch::nn::Module {
  public:
-  explicit VisionTransformerImpl(const ClipVisionConfig& config);
+  // Parameters end up on options' device in its dtype; Uninitialized allocates
+  // them there directly (for weights loaded next), Random initialises on the CPU.
+  explicit VisionTransformerImpl(const ClipVisionConfig& config, const at::TensorOptions& options = {},
+                                 ParameterInit init = ParameterInit::Random);
 
   // pixels [N, 3, S, S], already normalised -> hidden states [N, 1 + (S/p)^2, dim].
   // use_31_block runs every block but the last (Wan's feature layer).

@@ -1,5 +1,5 @@
 #include "models/dit/dit_attention.h"
-#include "models/dit/linear_factory.h"
+#include "models/parameter_init.h"
 
 #include "models/dit/attention.h"
 #include "models/dit/precision.h"

@@ -1,5 +1,5 @@
 #include "models/dit/dit_block.h"
-#include "models/dit/linear_factory.h"
+#include "models/parameter_init.h"
 
 #include <torch/nn/modules/activation.h>
 

@@ -1,5 +1,4 @@
 #include "models/dit/wan_model.h"
-#include "models/dit/linear_factory.h"
 
 #include <torch/nn/modules/activation.h>
 
@@ -26,22 +25,23 @@ void fail(const std::string& what) { throw Error("DiT forward: " + what); }
 WanModelImpl::WanModelImpl(const DiTConfig& config, const at::TensorOptions& options, ParameterInit init)
     : config_(config), rope_(config.head_dim(), config.rope_max_seq_len) {
   config_.validate();
-  std::optional<dit::SkipParameterInit> skip_init;
-  if (init == ParameterInit::Uninitialized) skip_init.emplace(options.device());
+  std::optional<SkipParameterInit> skip_init;
+  // float32 first: the float32 islands stay so, set_compute_dtype converts the rest block by block.
+  if (init == ParameterInit::Uninitialized) skip_init.emplace(options.device(), at::kFloat);
   const DiTConfig& c = config_;
   const auto& p = c.patch_size;
   patch_embedding = register_module(
       "patch_embedding",
       torch::nn::Conv3d(torch::nn::Conv3dOptions(c.in_dim, c.dim, {p[0], p[1], p[2]}).stride({p[0], p[1], p[2]})));
   text_embedding = register_module("text_embedding",
-                                   torch::nn::Sequential(dit::make_linear(c.text_dim, c.dim),
+                                   torch::nn::Sequential(make_linear(c.text_dim, c.dim),
                                                          torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
-                                                         dit::make_linear(c.dim, c.dim)));
+                                                         make_linear(c.dim, c.dim)));
   time_embedding = register_module(
       "time_embedding",
-      torch::nn::Sequential(dit::make_linear(c.freq_dim, c.dim), torch::nn::SiLU(), dit::make_linear(c.dim, c.dim)));
+      torch::nn::Sequential(make_linear(c.freq_dim, c.dim), torch::nn::SiLU(), make_linear(c.dim, c.dim)));
   time_projection =
-      register_module("time_projection", torch::nn::Sequential(torch::nn::SiLU(), dit::make_linear(c.dim, 6 * c.dim)));
+      register_module("time_projection", torch::nn::Sequential(torch::nn::SiLU(), make_linear(c.dim, 6 * c.dim)));
   const at::ScalarType dtype = options.has_dtype() ? c10::typeMetaToScalarType(options.dtype()) : at::kFloat;
   const at::Device device = options.device();
   blocks = register_module("blocks", torch::nn::ModuleList());

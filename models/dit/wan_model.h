@@ -19,6 +19,7 @@
 #include "models/dit/dit_head.h"
 #include "models/dit/dit_image_embedding.h"
 #include "models/dit_config.h"
+#include "models/parameter_init.h"
 
 namespace wan {
 
@@ -26,13 +27,10 @@ namespace wan {
 // (how a pipeline cancels within one block).
 using BetweenBlocks = std::function<void()>;
 
-// Uninitialized: the Linear layers are allocated on the target device with undefined values,
-// for models whose weights are loaded next (or filled by a benchmark); fast for 14 B models.
-enum class ParameterInit { Random, Uninitialized };
-
 struct WanModelImpl : torch::nn::Module {
   // options: the device to build on and the compute dtype (see set_compute_dtype); blocks
-  // move there one by one, so the host never holds the whole float32 model.
+  // move there one by one, so the host never holds the whole float32 model. Uninitialized
+  // (weights loaded next, or filled by a benchmark) allocates the Linear layers on the device.
   explicit WanModelImpl(const DiTConfig& config, const at::TensorOptions& options = {},
                         ParameterInit init = ParameterInit::Random);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <c10/util/Half.h>
@@ -34,7 +35,7 @@ double lowest_value(at::ScalarType t) {
 }  // namespace
 
 T5LayerNormImpl::T5LayerNormImpl(int64_t dim, double eps) : eps_(eps) {
-  weight = register_parameter("weight", at::ones({dim}));
+  weight = register_parameter("weight", make_parameter({dim}, 1.0));
 }
 
 at::Tensor T5LayerNormImpl::forward(const at::Tensor& x) {
@@ -44,11 +45,10 @@ at::Tensor T5LayerNormImpl::forward(const at::Tensor& x) {
 }
 
 T5AttentionImpl::T5AttentionImpl(int64_t dim, int64_t dim_attn, int64_t num_heads) : num_heads_(num_heads) {
-  auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
-  q = register_module("q", linear(dim, dim_attn));
-  k = register_module("k", linear(dim, dim_attn));
-  v = register_module("v", linear(dim, dim_attn));
-  o = register_module("o", linear(dim_attn, dim));
+  q = register_module("q", make_linear(dim, dim_attn, /*bias=*/false));
+  k = register_module("k", make_linear(dim, dim_attn, /*bias=*/false));
+  v = register_module("v", make_linear(dim, dim_attn, /*bias=*/false));
+  o = register_module("o", make_linear(dim_attn, dim, /*bias=*/false));
 }
 
 at::Tensor T5AttentionImpl::forward(const at::Tensor& x, const at::Tensor& bias) {
@@ -61,10 +61,9 @@ at::Tensor T5AttentionImpl::forward(const at::Tensor& x, const at::Tensor& bias)
 }
 
 T5FeedForwardImpl::T5FeedForwardImpl(int64_t dim, int64_t dim_ffn) {
-  auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
-  gate = register_module("gate", torch::nn::Sequential(linear(dim, dim_ffn)));
-  fc1 = register_module("fc1", linear(dim, dim_ffn));
-  fc2 = register_module("fc2", linear(dim_ffn, dim));
+  gate = register_module("gate", torch::nn::Sequential(make_linear(dim, dim_ffn, /*bias=*/false)));
+  fc1 = register_module("fc1", make_linear(dim, dim_ffn, /*bias=*/false));
+  fc2 = register_module("fc2", make_linear(dim_ffn, dim, /*bias=*/false));
 }
 
 at::Tensor T5FeedForwardImpl::forward(const at::Tensor& x) {
@@ -85,7 +84,7 @@ at::Tensor relative_position_bucket(const at::Tensor& relative_position, int64_t
 
 T5RelativeEmbeddingImpl::T5RelativeEmbeddingImpl(int64_t num_buckets, int64_t num_heads)
     : num_buckets_(num_buckets) {
-  embedding = register_module("embedding", torch::nn::Embedding(num_buckets, num_heads));
+  embedding = register_module("embedding", make_embedding(num_buckets, num_heads));
 }
 
 at::Tensor T5RelativeEmbeddingImpl::forward(int64_t query_length, int64_t key_length) {
@@ -112,14 +111,19 @@ at::Tensor T5SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& k
   return clamp_fp16_overflow(h + ffn(norm2(h)));
 }
 
-T5EncoderImpl::T5EncoderImpl(const T5Config& config) : config_(config) {
+T5EncoderImpl::T5EncoderImpl(const T5Config& config, const at::TensorOptions& options, ParameterInit init)
+    : config_(config) {
   config_.validate();
-  token_embedding = register_module("token_embedding", torch::nn::Embedding(config_.vocab, config_.dim));
+  const at::ScalarType dtype = c10::typeMetaToScalarType(options.dtype());
+  std::optional<SkipParameterInit> skip_init;
+  if (init == ParameterInit::Uninitialized) skip_init.emplace(options.device(), dtype);
+  token_embedding = register_module("token_embedding", make_embedding(config_.vocab, config_.dim));
   if (config_.shared_pos)
     pos_embedding = register_module("pos_embedding", T5RelativeEmbedding(config_.num_buckets, config_.num_heads));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < config_.num_layers; ++i) blocks->push_back(T5SelfAttention(config_));
   norm = register_module("norm", T5LayerNorm(config_.dim));
+  to(options.device(), dtype);
 }
 
 at::Tensor T5EncoderImpl::forward(const at::Tensor& ids, const at::Tensor& mask) {

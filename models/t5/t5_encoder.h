@@ -9,6 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "models/parameter_init.h"
 #include "models/t5/t5_config.h"
 
 namespace wan {
@@ -86,7 +87,10 @@ TORCH_MODULE(T5SelfAttention);
 
 class T5EncoderImpl : public torch::nn::Module {
  public:
-  explicit T5EncoderImpl(const T5Config& config);
+  // Parameters end up on options' device in its dtype; Uninitialized allocates
+  // them there directly (for weights loaded next), Random initialises on the CPU.
+  explicit T5EncoderImpl(const T5Config& config, const at::TensorOptions& options = {},
+                         ParameterInit init = ParameterInit::Random);
 
   // ids [B, L] int64 token ids, mask [B, L] (1 = token, 0 = padding) ->
   // hidden states [B, L, dim], padded rows included. Padded keys are ignored;

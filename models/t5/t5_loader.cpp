@@ -2,30 +2,38 @@
 
 #include <filesystem>
 
+#include <c10/core/GradMode.h>
+
 #include "models/checkpoint_file.h"
 #include "models/checkpoint_layout.h"
 #include "models/error.h"
 #include "models/safetensors.h"
+#include "models/scaled_fp8.h"
 #include "models/state_dict.h"
 
 namespace wan {
 
 namespace fs = std::filesystem;
 
-TensorMap t5_official_weights(TensorMap checkpoint, std::string* layout) {
-  // transformers ties encoder.embed_tokens to shared: the same table twice.
-  if (checkpoint.count("shared.weight")) checkpoint.erase("encoder.embed_tokens.weight");
+TensorMap t5_official_weights(TensorMap checkpoint, std::string* layout, at::ScalarType dequantized_dtype) {
+  // transformers ties encoder.embed_tokens to shared: the same table twice
+  // (dropped with its fp8 scales before anything dequantises it).
+  if (checkpoint.count("shared.weight"))
+    for (const char* tied : {"weight", "scale_weight", "scale_input"})
+      checkpoint.erase(std::string("encoder.embed_tokens.") + tied);
   // ComfyUI may embed the tokenizer model as a byte tensor.
   checkpoint.erase("spiece_model");
+  dequantize_scaled_fp8(checkpoint, "umT5 checkpoint", dequantized_dtype);
   return to_official_names(ModelFamily::T5, std::move(checkpoint), layout);
 }
 
 T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, at::Device device,
                           at::ScalarType dtype) {
   std::string layout;
-  const TensorMap weights = t5_official_weights(checkpoint, &layout);
-  T5Encoder model(T5Config::from_weights(weights));
-  model->to(device, dtype);  // before loading: the float32 CPU copy is freed early
+  const TensorMap weights = t5_official_weights(checkpoint, &layout, dtype);
+  c10::AutoGradMode no_grad(false);
+  T5Encoder model(T5Config::from_weights(weights), at::TensorOptions().device(device).dtype(dtype),
+                  ParameterInit::Uninitialized);
   load_state_dict(*model, weights, what + " (" + layout + " layout)");
   model->eval();
   return model;

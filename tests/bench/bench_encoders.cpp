@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
 
   {
     const auto t0 = std::chrono::steady_clock::now();
-    wan::T5Encoder t5(wan::T5Config{});
-    t5->to(kDevice, at::kBFloat16);
+    wan::T5Encoder t5(wan::T5Config{}, at::TensorOptions().device(kDevice).dtype(at::kBFloat16),
+                      wan::ParameterInit::Uninitialized);
+    for (auto& p : t5->parameters()) p.normal_(0, 0.02);
     const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const at::Tensor ids = at::randint(2, 256384, {1, 512}, at::TensorOptions().device(kDevice).dtype(at::kLong));
     const at::Tensor mask = at::ones({1, 512}, ids.options());
@@ -74,7 +75,10 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   {
-    wan::ClipVisionEncoder clip(wan::VisionTransformer(wan::ClipVisionConfig{}), kDevice, at::kHalf);
+    wan::VisionTransformer tower(wan::ClipVisionConfig{}, at::TensorOptions().device(kDevice).dtype(at::kHalf),
+                                 wan::ParameterInit::Uninitialized);
+    for (auto& p : tower->parameters()) p.normal_(0, 0.02);
+    wan::ClipVisionEncoder clip(tower, kDevice, at::kHalf);
     const at::Tensor image = at::rand({3, 1, 480, 832}, at::TensorOptions().device(kDevice)) * 2 - 1;
     reset_peak();
     const double s = best_seconds([&] { clip.encode_video({image}); }, iters);

@@ -2,6 +2,8 @@
 // umT5 from transformers names (diffusers text_encoder/, ComfyUI umt5_xxl),
 // the CLIP tower from the whole open-clip checkpoint (visual.* only) and from
 // transformers CLIPVisionModel names (separate q/k/v fused into to_qkv).
+// Loaders build the model uninitialised in the requested dtype: what it holds
+// after loading is the checkpoint's values, converted once.
 //   test-encoder-layouts T5_CASE_DIR CLIP_CASE_DIR
 #include <filesystem>
 #include <fstream>
@@ -119,6 +121,43 @@ void clip_layouts(const fs::path& dir) {
   EXPECT_ERROR(wan::clip_vision_weights(hf), "'k' part");
 }
 
+// Every parameter is the checkpoint's tensor of that name converted to `dtype`.
+bool holds_checkpoint(torch::nn::Module& model, const wan::TensorMap& weights, at::ScalarType dtype) {
+  size_t matched = 0;
+  for (const auto& p : model.named_parameters()) {
+    const auto it = weights.find(p.key());
+    if (it == weights.end() || p.value().scalar_type() != dtype || !at::equal(p.value(), it->second.to(dtype)))
+      return false;
+    ++matched;
+  }
+  return matched == weights.size();
+}
+
+void loaded_in_requested_dtype(const fs::path& t5_dir, const fs::path& clip_dir) {
+  c10::AutoGradMode no_grad(false);
+  const wan::TensorMap t5 = wan::load_safetensors((t5_dir / "weights.safetensors").string());
+  for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+    wan::T5Encoder model = wan::load_t5_encoder(t5, "t5", at::kCPU, dtype);
+    EXPECT_MSG(holds_checkpoint(*model, t5, dtype), c10::toString(dtype));
+  }
+  const wan::TensorMap clip =
+      wan::clip_vision_weights(wan::load_safetensors((clip_dir / "weights.safetensors").string()));
+  for (const auto dtype : {at::kFloat, at::kHalf}) {
+    wan::ClipVisionEncoder encoder = wan::load_clip_vision_encoder(clip, "clip", at::kCPU, dtype);
+    EXPECT_MSG(holds_checkpoint(*encoder.tower(), clip, dtype), c10::toString(dtype));
+  }
+
+  // Models built without a checkpoint still get libtorch's random initialisation.
+  wan::T5Encoder random(wan::T5Config::from_weights(t5));
+  EXPECT(at::equal(random->norm->weight, at::ones_like(random->norm->weight)));
+  const at::Tensor q = random->blocks->ptr(0)->as<wan::T5SelfAttention>()->attn->q->weight;
+  EXPECT(q.scalar_type() == at::kFloat && at::isfinite(q).all().item<bool>() && q.std().item<double>() > 0);
+  wan::VisionTransformer tower(wan::ClipVisionConfig::from_weights(clip));
+  const at::Tensor qkv = tower->transformer->ptr(0)->as<wan::ClipAttentionBlock>()->attn->to_qkv->weight;
+  EXPECT(at::isfinite(qkv).all().item<bool>() && qkv.std().item<double>() > 0);
+  EXPECT(at::equal(tower->cls_embedding, at::zeros_like(tower->cls_embedding)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,6 +168,7 @@ int main(int argc, char** argv) {
   try {
     t5_layouts(argv[1]);
     clip_layouts(argv[2]);
+    loaded_in_requested_dtype(argv[1], argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "test-encoder-layouts: %s\n", e.what());
     return 1;
