@@ -154,7 +154,12 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   if (!pl.text_encoder_per_request)
     text_ = registry.get<std::shared_ptr<TextEncoder>>(
         "umt5", files.t5, pl.text_device, pl.text_dtype,
-        [&] { return std::make_shared<TextEncoder>(text_options_); }, "cache=" + options.cache_dir);
+        [&] {
+          auto encoder = std::make_shared<TextEncoder>(text_options_);
+          encoder->load();  // now, not in the first request
+          return encoder;
+        },
+        "cache=" + options.cache_dir);
   progress();
 }
 

@@ -64,6 +64,17 @@ TextEncoder::TextEncoder(TextEncoderOptions options)
   model_identity_ = "checkpoint=" + file_identity(options_.checkpoint) + "|tokenizer=" + file_identity(options_.tokenizer);
 }
 
+void TextEncoder::load() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  load_locked();
+}
+
+void TextEncoder::load_locked() {
+  if (model_.is_empty())
+    model_ = load_t5_encoder(read_t5_checkpoint(options_.checkpoint), options_.checkpoint, options_.device,
+                             options_.dtype);
+}
+
 int64_t TextEncoder::encoder_runs() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return encoder_runs_;
@@ -143,9 +154,7 @@ std::vector<at::Tensor> TextEncoder::encode(const std::vector<std::string>& prom
         warn("prompt longer than " + std::to_string(options_.text_len - 1) +
              " umT5 tokens; the rest is ignored: \"" + texts[j].substr(0, 80) + "...\"");
 
-    if (model_.is_empty())
-      model_ = load_t5_encoder(read_t5_checkpoint(options_.checkpoint), options_.checkpoint, options_.device,
-                               options_.dtype);
+    load_locked();
     // Padded keys get exactly zero attention weight, so running only up to
     // the longest prompt gives the same rows as the reference's full text_len.
     const int64_t longest = *std::max_element(tokens.lengths.begin(), tokens.lengths.end());

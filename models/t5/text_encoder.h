@@ -41,6 +41,9 @@ class TextEncoder {
 
   // How many prompts went through umT5 so far (cache misses).
   int64_t encoder_runs() const;
+  // Loads umT5 now rather than on the first uncached prompt, so that a pipeline
+  // being prepared pays for it instead of its first request. Thread-safe.
+  void load();
   const T5Tokenizer& tokenizer() const { return tokenizer_; }
 
  private:
@@ -49,6 +52,7 @@ class TextEncoder {
   void write_disk_cache(const std::string& key, const at::Tensor& context);
   void remember(const std::string& prompt, const at::Tensor& context);
   void warn(const std::string& message) const;
+  void load_locked();  // load() with mutex_ held
 
   TextEncoderOptions options_;
   T5Tokenizer tokenizer_;
