@@ -13,6 +13,10 @@
 #include <optional>
 #include <string>
 
+#ifdef WAN_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 #include "examples/y4m_writer.h"
 #include "models/error.h"
 #include "pipeline/image_file.h"
@@ -44,8 +48,18 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
   --base_seed N            noise seed (default: random; the seed used is printed)
   --device DEV             cpu (default), cuda, cuda:N
   --dtype NAME             auto (default), float32, bfloat16, float16
-  --offload_model true     keep only the running model on the device (Sequential)
-  --t5_cpu                 run the umT5 text encoder on the CPU
+  --memory_mode NAME       how the models share the device memory:
+                             resident (default)  every model stays on the device
+                             sequential          each model visits the device for its phase
+                             text-encoder-cpu    umT5 runs on the CPU, the rest resident
+                             block-swap          the DiT blocks stream from pinned host
+                                                 memory, two on the device at a time; umT5
+                                                 on the CPU (for GPUs smaller than the
+                                                 weights)
+  --offload_model true     same as --memory_mode sequential
+  --t5_cpu                 same as --memory_mode text-encoder-cpu
+  --report_memory          print the device's peak memory (allocated and reserved by
+                           libtorch) when done
   --save_file FILE         output .y4m (default: the task and seed, e.g. i2v-42.y4m)
   --y4m_chroma 420|444     chroma subsampling of the output (default 420)
 )";
@@ -58,7 +72,7 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
 std::map<std::string, std::string> parse_flags(int argc, char** argv) {
   static const std::map<std::string, std::string> aliases = {{"--first_frame", "--image"},
                                                              {"--last_frame", "--last_image"}};
-  static const char* switches[] = {"--t5_cpu", "--help"};
+  static const char* switches[] = {"--t5_cpu", "--report_memory", "--help"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string name = argv[i], value;
@@ -145,6 +159,21 @@ class ProgressPrinter {
   bool tty_;
 };
 
+// One line with libtorch's peak device memory over the whole run (loading included).
+void report_peak_memory(const std::string& device_name) {
+  const at::Device device(device_name);
+#ifdef WAN_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
+    const double gib = double(int64_t{1} << 30);
+    std::fprintf(stderr, "peak device memory on %s: %.2f GiB allocated, %.2f GiB reserved\n", device.str().c_str(),
+                 stats.allocated_bytes[0].peak / gib, stats.reserved_bytes[0].peak / gib);
+    return;
+  }
+#endif
+  std::fprintf(stderr, "peak device memory: not measured on %s (only CUDA devices are)\n", device.str().c_str());
+}
+
 int run(int argc, char** argv) {
   const auto flags = parse_flags(argc, argv);
   if (flags.count("--help")) {
@@ -154,7 +183,7 @@ int run(int argc, char** argv) {
   static const char* known[] = {"--task", "--ckpt_dir", "--prompt", "--neg_prompt", "--image", "--last_image",
                                 "--size", "--frame_num", "--sample_steps", "--sample_shift", "--sample_guide_scale",
                                 "--sample_solver", "--base_seed", "--device", "--dtype", "--offload_model",
-                                "--t5_cpu", "--save_file", "--y4m_chroma"};
+                                "--t5_cpu", "--memory_mode", "--report_memory", "--save_file", "--y4m_chroma"};
   for (const auto& kv : flags) {
     bool ok = false;
     for (const char* k : known) ok = ok || kv.first == k;
@@ -170,6 +199,11 @@ int run(int argc, char** argv) {
   const std::string offload = flag("--offload_model");
   if (offload == "true" || offload == "True" || offload == "1") options.memory_mode = wan::MemoryMode::Sequential;
   else if (flag("--t5_cpu") == "true") options.memory_mode = wan::MemoryMode::TextEncoderCpu;
+  if (flags.count("--memory_mode")) {
+    if (flags.count("--offload_model") || flags.count("--t5_cpu"))
+      usage_error("--memory_mode replaces --offload_model and --t5_cpu; give only one of them");
+    options.memory_mode = wan::parse_memory_mode(flag("--memory_mode"));
+  }
 
   ProgressPrinter printer;
   auto pipeline = wan::Pipeline::load(options, [&](const wan::Progress& p) { printer(p); });
@@ -227,6 +261,7 @@ int run(int argc, char** argv) {
   pipeline->generate(request, callbacks, cancel);
   writer->close();
   std::fprintf(stderr, "wrote %s (%d frames, %d fps)\n", save_file.c_str(), writer->frames_written(), kFps);
+  if (flags.count("--report_memory")) report_peak_memory(options.device);
   return 0;
 }
 

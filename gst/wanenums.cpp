@@ -17,7 +17,9 @@ GType gst_wan_memory_mode_get_type(void) {
       {GST_WAN_MEMORY_MODE_SEQUENTIAL, "Each model moves to the device only for its phase", "sequential"},
       {GST_WAN_MEMORY_MODE_TEXT_ENCODER_CPU, "The text encoder stays on the CPU, the rest on the device",
        "text-encoder-cpu"},
-      {GST_WAN_MEMORY_MODE_BLOCK_SWAP, "DiT blocks stream from pinned host memory", "block-swap"},
+      {GST_WAN_MEMORY_MODE_BLOCK_SWAP,
+       "DiT blocks stream from pinned host memory, two on the device at a time; the text encoder runs on the CPU",
+       "block-swap"},
       {0, nullptr, nullptr},
   };
   static const GType type = g_enum_register_static("GstWanMemoryMode", values);

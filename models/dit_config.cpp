@@ -53,6 +53,24 @@ std::array<int64_t, N> get_int_array(const json& j, const char* key, const std::
 
 bool present(const json& j, const char* key) { return j.contains(key) && !j.at(key).is_null(); }
 
+// The fields both config forms spell alike.
+void read_common(const json& j, const std::string& origin, DiTConfig& c) {
+  if (present(j, "patch_size")) {
+    c.patch_size = get_int_array<3>(j, "patch_size", origin);
+    c.given.insert("patch_size");
+  }
+  if (present(j, "cross_attn_norm")) {
+    c.cross_attn_norm = get_bool(j, "cross_attn_norm", origin);
+    c.given.insert("cross_attn_norm");
+  }
+  if (present(j, "eps")) {
+    const json& v = j.at("eps");
+    if (!v.is_number()) throw Error(origin + ": \"eps\" must be a number, got " + v.dump());
+    c.eps = v.get<double>();
+    c.given.insert("eps");
+  }
+}
+
 void read_official(const json& j, const std::string& origin, DiTConfig& c) {
   auto take_int = [&](const char* key, int64_t& field) {
     if (present(j, key)) {
@@ -75,10 +93,6 @@ void read_official(const json& j, const std::string& origin, DiTConfig& c) {
     c.model_type = parse_dit_model_type(j.at("model_type").get<std::string>());
     c.given.insert("model_type");
   }
-  if (present(j, "patch_size")) {
-    c.patch_size = get_int_array<3>(j, "patch_size", origin);
-    c.given.insert("patch_size");
-  }
   if (present(j, "window_size")) {
     c.window_size = get_int_array<2>(j, "window_size", origin);
     c.given.insert("window_size");
@@ -87,14 +101,7 @@ void read_official(const json& j, const std::string& origin, DiTConfig& c) {
     c.qk_norm = get_bool(j, "qk_norm", origin);
     c.given.insert("qk_norm");
   }
-  if (present(j, "cross_attn_norm")) {
-    c.cross_attn_norm = get_bool(j, "cross_attn_norm", origin);
-    c.given.insert("cross_attn_norm");
-  }
-  if (present(j, "eps")) {
-    c.eps = j.at("eps").get<double>();
-    c.given.insert("eps");
-  }
+  read_common(j, origin, c);
 }
 
 // diffusers' WanTransformer3DModel names; the model type follows from the image inputs.
@@ -120,10 +127,6 @@ void read_diffusers(const json& j, const std::string& origin, DiTConfig& c) {
     c.given.insert("num_heads");
     c.given.insert("dim");
   }
-  if (present(j, "patch_size")) {
-    c.patch_size = get_int_array<3>(j, "patch_size", origin);
-    c.given.insert("patch_size");
-  }
   if (j.contains("qk_norm")) {
     const json& v = j.at("qk_norm");
     if (v.is_null() || (v.is_boolean() && !v.get<bool>())) {
@@ -136,14 +139,7 @@ void read_diffusers(const json& j, const std::string& origin, DiTConfig& c) {
     }
     c.given.insert("qk_norm");
   }
-  if (present(j, "cross_attn_norm")) {
-    c.cross_attn_norm = get_bool(j, "cross_attn_norm", origin);
-    c.given.insert("cross_attn_norm");
-  }
-  if (present(j, "eps")) {
-    c.eps = j.at("eps").get<double>();
-    c.given.insert("eps");
-  }
+  read_common(j, origin, c);
   if (j.contains("image_dim") || j.contains("added_kv_proj_dim") || j.contains("pos_embed_seq_len")) {
     const bool image = present(j, "image_dim");
     if (image && get_int(j, "image_dim", origin) != kClipFeatureDim)

@@ -58,7 +58,7 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path) {
 }
 
 WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
-                  const std::optional<DiTConfig>& config) {
+                  const std::optional<DiTConfig>& config, DiTBlocks blocks) {
   if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
     throw Error(std::string("DiT compute dtype must be float32, bfloat16 or float16, got ") + c10::toString(dtype));
   DiTCheckpoint ckpt = read_dit_checkpoint(path);
@@ -66,8 +66,11 @@ WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dty
   resolved.infer_from_weights(ckpt.weights);
 
   c10::AutoGradMode no_grad(false);
-  WanModel model(resolved, at::TensorOptions().device(device).dtype(dtype), ParameterInit::Uninitialized);
+  const bool streamed = blocks == DiTBlocks::StreamedFromHost;
+  WanModel model(resolved, at::TensorOptions().device(streamed ? at::Device(at::kCPU) : device).dtype(dtype),
+                 ParameterInit::Uninitialized);
   load_state_dict(*model, ckpt.weights, ckpt.weights_path);
+  if (streamed) model->stream_blocks_from_host(device);
   model->eval();
   return model;
 }

@@ -28,10 +28,18 @@ struct DiTCheckpoint {
 // Reads names, config and tensors without building a model.
 DiTCheckpoint read_dit_checkpoint(const std::string& path);
 
+// Where the transformer blocks of a loaded DiT live.
+enum class DiTBlocks {
+  OnDevice,         // with the rest of the model
+  StreamedFromHost  // block swap: host memory, each block visits the device for its turn
+};
+
 // Builds the model on `device` with its matrix-heavy layers in `dtype` (float32 islands
 // stay float32) and loads the weights strictly. `config` replaces the checkpoint's own
 // config.json (fields in config->given are checked against the weights, the rest inferred).
+// With DiTBlocks::StreamedFromHost the model is built and loaded in host memory, so the
+// device never holds more than two blocks.
 WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
-                  const std::optional<DiTConfig>& config = std::nullopt);
+                  const std::optional<DiTConfig>& config = std::nullopt, DiTBlocks blocks = DiTBlocks::OnDevice);
 
 }  // namespace wan

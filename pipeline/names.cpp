@@ -28,4 +28,20 @@ const char* task_name(Task task) {
   return "?";
 }
 
+const char* memory_mode_name(MemoryMode mode) {
+  switch (mode) {
+    case MemoryMode::Resident: return "resident";
+    case MemoryMode::Sequential: return "sequential";
+    case MemoryMode::TextEncoderCpu: return "text-encoder-cpu";
+    case MemoryMode::BlockSwap: return "block-swap";
+  }
+  return "?";
+}
+
+MemoryMode parse_memory_mode(const std::string& name) {
+  for (MemoryMode m : {MemoryMode::Resident, MemoryMode::Sequential, MemoryMode::TextEncoderCpu, MemoryMode::BlockSwap})
+    if (name == memory_mode_name(m)) return m;
+  throw Error("unknown memory mode '" + name + "' (expected resident, sequential, text-encoder-cpu or block-swap)");
+}
+
 }  // namespace wan

@@ -100,10 +100,18 @@ ModelPlacement resolve_placement(const PipelineOptions& o) {
       p.text_encoder_per_request = true;
       break;
     case MemoryMode::BlockSwap:
-      throw Error("memory mode BlockSwap is not implemented yet; use Sequential to fit a smaller GPU");
+      p.dit_block_swap = true;
+      // umT5 (10.6 GiB in bf16) would outweigh the streamed DiT. On the CPU it costs no device
+      // memory and, loaded once, seconds per new prompt; Sequential's per-request umT5 would
+      // rebuild it for every request (over half a minute). An explicit text_encoder_device wins.
+      if (o.text_encoder_device.empty()) p.text_device = at::kCPU;
+      break;
   }
-  // Two samples in one forward cost activations only; worth it on a GPU with the models resident.
-  p.batch_guidance = !p.device.is_cpu() && o.memory_mode != MemoryMode::Sequential;
+  // Two samples in one forward cost activations only; worth it on a GPU with the models
+  // resident. Block swap hides its copies behind one sample's blocks already, and the second
+  // sample's activations are what it has to save.
+  p.batch_guidance =
+      !p.device.is_cpu() && o.memory_mode != MemoryMode::Sequential && o.memory_mode != MemoryMode::BlockSwap;
   return p;
 }
 
@@ -124,8 +132,12 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   const ModelPlacement& pl = placement_;
   auto& registry = ModelRegistry::instance();
 
-  dit_ = registry.get<WanModel>("dit", files.dit, pl.dit_home, pl.dit_dtype,
-                                [&] { return load_dit(files.dit, pl.dit_home, pl.dit_dtype); });
+  // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
+  const DiTBlocks dit_blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
+  dit_ = registry.get<WanModel>(
+      "dit", files.dit, pl.dit_home, pl.dit_dtype,
+      [&] { return load_dit(files.dit, pl.dit_home, pl.dit_dtype, std::nullopt, dit_blocks); },
+      pl.dit_block_swap ? "block-swap" : "");
   task_ = task_of(dit_->model->config().model_type);
   progress();
 

@@ -40,6 +40,7 @@ struct ModelPlacement {
   at::ScalarType clip_dtype = at::kFloat;
   at::ScalarType vae_dtype = at::kFloat;  // the reference's VAE always runs in float32
   bool text_encoder_per_request = false;  // Sequential: umT5 occupies the device only while encoding
+  bool dit_block_swap = false;            // BlockSwap: DiT blocks stream from host memory
   bool batch_guidance = false;            // cond and uncond in one forward
 };
 ModelPlacement resolve_placement(const PipelineOptions& options);

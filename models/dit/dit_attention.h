@@ -8,10 +8,11 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
-#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "models/dit/dit_embeddings.h"
+#include "models/dit/token_counts.h"
 
 namespace wan::dit {
 
@@ -29,22 +30,19 @@ struct SelfAttentionImpl : torch::nn::Module {
   SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps);
   // x [B, S, dim]; seq_lens int64 [B] = real tokens per sample (the rest is padding, never a key).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& seq_lens, const std::vector<RopeRotation>& rotations);
-  // CUDA fast path: x bf16; RMSNorm + RoPE fused; `lens_device` = seq_lens on the device.
-  // Returns the output projection without o's bias: the caller's fused residual adds it.
-  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& seq_lens, const at::Tensor& lens_device,
-                           int64_t max_len, const RopeRotation& rotation);
+  // CUDA fast path: x bf16; RMSNorm + RoPE fused. Returns the output projection without
+  // o's bias: the caller's fused residual adds it.
+  at::Tensor forward_fused(const at::Tensor& x, const TokenCounts& tokens, const RopeRotation& rotation);
   void set_compute_dtype(at::ScalarType dtype);
+  // q, k and v as one [3 dim, dim] weight and [3 dim] bias, so the fast path runs one GEMM.
+  // Re-points the three parameters into one buffer when they are not back to back already
+  // (the first call, or after to() moved them apart; the block swapper keeps them together);
+  // they stay views under their own names, so loading still works.
+  std::pair<at::Tensor, at::Tensor> fused_qkv();
 
   int64_t num_heads;
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
-
- private:
-  // q, k and v re-pointed into one [3 dim, dim] weight so the fast path runs one GEMM;
-  // the parameters stay views under their own names, so loading still works.
-  void fuse_qkv();
-  std::once_flag qkv_fused_;
-  at::Tensor qkv_weight_, qkv_bias_;
 };
 TORCH_MODULE(SelfAttention);
 

@@ -22,14 +22,14 @@ DiTBlockImpl::DiTBlockImpl(const DiTConfig& c) : eps(c.eps) {
   modulation = register_parameter("modulation", at::randn({1, 6, c.dim}) / std::sqrt(static_cast<double>(c.dim)));
 }
 
-at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time, const at::Tensor& seq_lens,
+at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time, const TokenCounts& tokens,
                                  const std::vector<RopeRotation>& rotations, const at::Tensor& context) {
-  if (can_run_fused(x_in, rotations)) return forward_fused(x_in, time, seq_lens, rotations, context);
+  if (can_run_fused(x_in, rotations)) return forward_fused(x_in, time, tokens, rotations, context);
   // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN.
   const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
   at::Tensor x = x_in;
 
-  const at::Tensor y = self_attn->forward(layer_norm_f32(x, eps) * (1 + e[1]) + e[0], seq_lens, rotations);
+  const at::Tensor y = self_attn->forward(layer_norm_f32(x, eps) * (1 + e[1]) + e[0], tokens.cpu, rotations);
   x = x + y * e[2];
 
   const at::Tensor normed = norm3.is_empty() ? x : norm3->forward(x.to(at::kFloat));

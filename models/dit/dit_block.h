@@ -13,6 +13,7 @@
 
 #include "models/dit/dit_attention.h"
 #include "models/dit/dit_embeddings.h"
+#include "models/dit/token_counts.h"
 #include "models/dit_config.h"
 
 namespace wan::dit {
@@ -22,7 +23,7 @@ struct DiTBlockImpl : torch::nn::Module {
 
   // x float32 [B, S, dim] (the residual stream stays float32); time float32 [B, 6, dim]
   // (the projected time embedding); context [B, Lc, dim].
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& time, const at::Tensor& seq_lens,
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& time, const TokenCounts& tokens,
                      const std::vector<RopeRotation>& rotations, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
 
@@ -30,7 +31,7 @@ struct DiTBlockImpl : torch::nn::Module {
   // elementwise chains; taken for bf16 blocks on CUDA when every sample has one grid.
   // Updates a float32 x in place (the residual stream belongs to WanModel::forward).
   bool can_run_fused(const at::Tensor& x, const std::vector<RopeRotation>& rotations) const;
-  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& time, const at::Tensor& seq_lens,
+  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& time, const TokenCounts& tokens,
                            const std::vector<RopeRotation>& rotations, const at::Tensor& context);
 
   double eps;

@@ -23,6 +23,19 @@ at::Tensor matmul_without_bias(const torch::nn::LinearImpl& layer, const at::Ten
   return at::matmul(x.to(layer.weight.scalar_type()), layer.weight.t());
 }
 
+// a, b, c (same shape, contiguous) as one tensor of 3x the rows when they lie back to back
+// in one buffer; undefined otherwise.
+at::Tensor stacked(const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
+  const int64_t n = a.numel();
+  const bool back_to_back = a.is_contiguous() && b.is_contiguous() && c.is_contiguous() && b.sizes() == a.sizes() &&
+                            c.sizes() == a.sizes() && a.is_alias_of(b) && a.is_alias_of(c) &&
+                            b.storage_offset() == a.storage_offset() + n && c.storage_offset() == b.storage_offset() + n;
+  if (!back_to_back) return {};
+  std::vector<int64_t> sizes = a.sizes().vec();
+  sizes[0] *= 3;
+  return a.as_strided(sizes, a.strides());
+}
+
 }  // namespace
 
 bool DiTBlockImpl::can_run_fused(const at::Tensor& x, const std::vector<RopeRotation>& rotations) const {
@@ -33,35 +46,36 @@ bool DiTBlockImpl::can_run_fused(const at::Tensor& x, const std::vector<RopeRota
   return true;
 }
 
-void SelfAttentionImpl::fuse_qkv() {
-  std::call_once(qkv_fused_, [this] {
-    c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
-    torch::NoGradGuard no_grad;
-    qkv_weight_ = at::cat({q->weight, k->weight, v->weight});
-    qkv_bias_ = at::cat({q->bias, k->bias, v->bias});
-    const int64_t dim = q->weight.size(0);
-    int64_t row = 0;
-    for (auto* layer : {&q, &k, &v}) {
-      (*layer)->weight.set_data(qkv_weight_.slice(0, row, row + dim));
-      (*layer)->bias.set_data(qkv_bias_.slice(0, row, row + dim));
-      row += dim;
-    }
-  });
+std::pair<at::Tensor, at::Tensor> SelfAttentionImpl::fused_qkv() {
+  at::Tensor weight = stacked(q->weight, k->weight, v->weight), bias = stacked(q->bias, k->bias, v->bias);
+  if (weight.defined() && bias.defined()) return {weight, bias};
+  c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
+  torch::NoGradGuard no_grad;
+  weight = at::cat({q->weight, k->weight, v->weight});
+  bias = at::cat({q->bias, k->bias, v->bias});
+  const int64_t dim = q->weight.size(0);
+  int64_t row = 0;
+  for (auto* layer : {&q, &k, &v}) {
+    (*layer)->weight.set_data(weight.slice(0, row, row + dim));
+    (*layer)->bias.set_data(bias.slice(0, row, row + dim));
+    row += dim;
+  }
+  return {weight, bias};
 }
 
-at::Tensor SelfAttentionImpl::forward_fused(const at::Tensor& x, const at::Tensor& seq_lens,
-                                            const at::Tensor& lens_device, int64_t max_len,
+at::Tensor SelfAttentionImpl::forward_fused(const at::Tensor& x, const TokenCounts& tokens,
                                             const RopeRotation& rotation) {
-  fuse_qkv();
+  const auto [qkv_weight, qkv_bias] = fused_qkv();
   const double eps = norm_q->eps;
-  const std::vector<at::Tensor> qkv = at::linear(x, qkv_weight_, qkv_bias_).chunk(3, -1);
+  const std::vector<at::Tensor> qkv = at::linear(x, qkv_weight, qkv_bias).chunk(3, -1);
   const auto norm_rope = [&](const at::Tensor& t, RMSNorm norm) {
-    return cuda::rms_norm_rope(t, norm->weight, rotation.cos_f32, rotation.sin_f32, lens_device, max_len,
+    return cuda::rms_norm_rope(t, norm->weight, rotation.cos_f32, rotation.sin_f32, tokens.device, tokens.max,
                                num_heads, eps);
   };
   const at::Tensor query = norm_rope(qkv[0], norm_q), key = norm_rope(qkv[1], norm_k);
   const at::Tensor value = heads_view(qkv[2], num_heads);
-  return matmul_without_bias(*o, attention(heads_view(query, num_heads), heads_view(key, num_heads), value, seq_lens).flatten(2));
+  return matmul_without_bias(
+      *o, attention(heads_view(query, num_heads), heads_view(key, num_heads), value, tokens.cpu).flatten(2));
 }
 
 at::Tensor CrossAttentionImpl::forward_fused(const at::Tensor& x, const at::Tensor& context) {
@@ -87,16 +101,12 @@ at::Tensor CrossAttentionImpl::forward_fused(const at::Tensor& x, const at::Tens
   return matmul_without_bias(*o, out.flatten(2));
 }
 
-at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor& time, const at::Tensor& seq_lens,
+at::Tensor DiTBlockImpl::forward_fused(const at::Tensor& x_in, const at::Tensor& time, const TokenCounts& tokens,
                                        const std::vector<RopeRotation>& rotations, const at::Tensor& context) {
   // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN (float32).
   const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
   at::Tensor x = x_in.scalar_type() == at::kFloat ? x_in.contiguous() : x_in.to(at::kFloat).contiguous();
-  const at::Tensor lens_device = seq_lens.to(x.device(), /*non_blocking=*/true);
-  const int64_t max_len = seq_lens.max().item<int64_t>();  // seq_lens lives on the CPU: no device sync
-
-  const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), seq_lens, lens_device,
-                                                max_len, rotations[0]);
+  const at::Tensor y = self_attn->forward_fused(cuda::modulated_layer_norm(x, e[0], e[1], eps), tokens, rotations[0]);
   // Each residual add runs in the pass of the norm that reads its result.
   at::Tensor normed;
   if (norm3.is_empty()) {

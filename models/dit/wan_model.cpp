@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "models/dit/block_swap.h"
 #include "models/dit/precision.h"
 #include "models/error.h"
 
@@ -63,6 +64,15 @@ void WanModelImpl::set_compute_dtype(at::ScalarType dtype) {
   text_embedding->to(dtype);
   if (!img_emb.is_empty()) img_emb->set_compute_dtype(dtype);
   for (const auto& block : *blocks) block->as<dit::DiTBlock>()->set_compute_dtype(dtype);
+}
+
+void WanModelImpl::stream_blocks_from_host(const at::Device& device) {
+  if (block_swapper_) throw Error("DiT: the blocks already stream from host memory");
+  for (const auto& child : named_children())
+    if (child.key() != "blocks") child.value()->to(device);
+  // The fused CUDA path wants q, k, v back to back; fused now, they stay so in every slot.
+  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->fused_qkv();
+  block_swapper_ = std::make_shared<dit::BlockSwapper>(blocks, device);
 }
 
 at::Tensor WanModelImpl::embed_video(const std::vector<at::Tensor>& x, const std::vector<at::Tensor>& y,
@@ -177,15 +187,22 @@ std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, 
     rotations.push_back(rope_.rotation(g, device));
     lens.push_back(g.tokens());
   }
-  const at::Tensor seq_lens = at::tensor(lens, at::kLong);
+  dit::TokenCounts tokens;
+  tokens.cpu = at::tensor(lens, at::kLong);
+  tokens.device = tokens.cpu.to(device, /*non_blocking=*/true);
+  tokens.max = *std::max_element(lens.begin(), lens.end());
 
   const at::Tensor e = time_embedding->forward(dit::sinusoidal_time_embedding(c.freq_dim, t.to(device)).to(at::kFloat));
   const at::Tensor e0 = time_projection->forward(e).unflatten(1, {6, c.dim});
 
   const at::Tensor ctx = embed_context(context, clip_fea);
 
-  for (const auto& block : *blocks) {
-    h = block->as<dit::DiTBlock>()->forward(h, e0, seq_lens, rotations, ctx);
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    {
+      // With block swap, the block's weights occupy a device slot while its lease lives.
+      const auto on_device = block_swapper_ ? block_swapper_->lease(i) : dit::BlockSwapper::Lease();
+      h = blocks[i]->as<dit::DiTBlock>()->forward(h, e0, tokens, rotations, ctx);
+    }
     if (between_blocks) between_blocks();
   }
   return unpatchify(head->forward(h, e), grids);

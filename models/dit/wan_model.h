@@ -12,6 +12,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "models/dit/dit_block.h"
@@ -22,6 +23,9 @@
 #include "models/parameter_init.h"
 
 namespace wan {
+namespace dit {
+class BlockSwapper;
+}
 
 // Called after every transformer block; throwing from it abandons the forward pass
 // (how a pipeline cancels within one block).
@@ -51,6 +55,13 @@ struct WanModelImpl : torch::nn::Module {
 
   const DiTConfig& config() const { return config_; }
 
+  // Block swap, for devices smaller than the model: the transformer blocks move to host
+  // memory and each visits `device` for its turn in the forward pass (two blocks' worth of
+  // device memory, see dit::BlockSwapper); every other layer moves to `device`. Call once,
+  // after loading; later to() calls would undo it.
+  void stream_blocks_from_host(const at::Device& device);
+  const dit::BlockSwapper* block_swapper() const { return block_swapper_.get(); }
+
   torch::nn::Conv3d patch_embedding{nullptr};
   torch::nn::Sequential text_embedding{nullptr};   // Linear, GELU (tanh), Linear
   torch::nn::Sequential time_embedding{nullptr};   // Linear, SiLU, Linear
@@ -69,6 +80,7 @@ struct WanModelImpl : torch::nn::Module {
 
   DiTConfig config_;
   dit::RopeCache rope_;
+  std::shared_ptr<dit::BlockSwapper> block_swapper_;  // null unless the blocks stream from the host
 };
 TORCH_MODULE(WanModel);
 

@@ -1,13 +1,14 @@
 // The pipeline as the element and the CLI use it, on the tiny reference
 // checkpoint (argv[1]): pipelines share their models through the registry,
 // progress arrives in order with frames streamed in sequence, a cancelled
-// request stops at the next DiT block and lets go of its tensors, and bad
-// requests fail naming the field.
+// request stops at the next DiT block and lets go of its tensors, block swap
+// generates what the resident models do, and bad requests fail naming the field.
 #include <optional>
 
 #include <c10/util/intrusive_ptr.h>
 
 #include "models/error.h"
+#include "pipeline/names.h"
 #include "pipeline/model_registry.h"
 #include "pipeline/wan_pipeline.h"
 #include "tests/unit/check.h"
@@ -138,6 +139,34 @@ void test_cancel_stops_at_the_next_block() {
   EXPECT_ERROR(pipeline.generate(small_request(), cb, cancel), "cancelled");
 }
 
+// The decoded video (float, before the uint8 conversion) of one small request.
+at::Tensor decoded_video(wan::WanPipeline& pipeline) {
+  std::vector<at::Tensor> pieces;
+  wan::GenerationTrace trace;
+  trace.on_decoded = [&](const at::Tensor& video) { pieces.push_back(video.clone()); };
+  pipeline.set_trace(trace);
+  wan::CancelToken cancel;
+  pipeline.generate(small_request(), {}, cancel);
+  return at::cat(pieces, 1);
+}
+
+void test_block_swap_matches_resident() {
+  auto& registry = wan::ModelRegistry::instance();
+  const size_t before = registry.live_models();
+  wan::PipelineOptions swap = options();
+  swap.memory_mode = wan::MemoryMode::BlockSwap;
+  wan::WanPipeline resident(options(), {});
+  wan::WanPipeline swapped(swap, {});
+  EXPECT_MSG(registry.live_models() == before + 5,
+             std::to_string(registry.live_models() - before) +
+                 " models for a resident and a block-swap pipeline (expected 5: two DiTs, one VAE, CLIP, umT5)");
+  const wan::ModelPlacement& p = swapped.placement();
+  EXPECT(p.dit_block_swap && p.text_device.is_cpu() && !p.batch_guidance);
+  EXPECT(!resident.placement().dit_block_swap);
+  EXPECT_MSG(at::equal(decoded_video(swapped), decoded_video(resident)),
+             "block swap changes the generated video");
+}
+
 void test_bad_requests_name_the_field() {
   auto pipeline = wan::Pipeline::load(options());
   wan::CancelToken cancel;
@@ -163,6 +192,11 @@ void test_bad_requests_name_the_field() {
   o = options();
   o.model_path = g_ckpt + "/does-not-exist";
   EXPECT_ERROR(wan::Pipeline::load(o), "does-not-exist");
+
+  for (wan::MemoryMode m : {wan::MemoryMode::Resident, wan::MemoryMode::Sequential, wan::MemoryMode::TextEncoderCpu,
+                            wan::MemoryMode::BlockSwap})
+    EXPECT(wan::parse_memory_mode(wan::memory_mode_name(m)) == m);
+  EXPECT_ERROR(wan::parse_memory_mode("swap"), "block-swap");
 }
 
 }  // namespace
@@ -177,6 +211,7 @@ int main(int argc, char** argv) {
     test_registry_shares_models();
     test_progress_and_frames_in_order();
     test_cancel_stops_at_the_next_block();
+    test_block_swap_matches_resident();
     test_bad_requests_name_the_field();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
