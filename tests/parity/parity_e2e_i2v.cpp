@@ -97,7 +97,7 @@ void run(const ParityCase& c, ParityReport& report) {
     report.compare("out.frames", got, expected);  // reports the shape mismatch
     return;
   }
-  const at::Tensor diff = (got.to(at::kInt) - expected.to(at::kInt)).abs();
+  const at::Tensor diff = (got.to(at::kCPU, at::kInt) - expected.to(at::kCPU, at::kInt)).abs();
   const int64_t max_diff = diff.max().item<int64_t>();
   const double off = diff.gt(0).to(at::kDouble).mean().item<double>();
   report.check("out.frames", max_diff <= 1 && off <= 0.01,
