@@ -17,6 +17,7 @@
 #include "models/checkpoint_layout.h"
 #include "models/safetensors.h"
 #include "models/vae/causal_conv3d.h"
+#include "models/vae/frames.h"
 #include "models/vae/tiled_decode.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/vae_loader.h"
@@ -129,6 +130,25 @@ void bad_inputs_are_explained(const wan::WanVAE& vae) {
 
 // The tile grid covers the latent with the asked overlap, and neighbouring
 // blend weights add up to 1 across each overlap.
+// One frame of a channels-last video, as the decode cuts them on CUDA, must still look
+// channels-last to libtorch's layout guess, or upsampling and convolutions take their NCHW
+// paths and copy every full-resolution frame between layouts.
+void single_frames_keep_the_channels_last_layout() {
+  const at::Tensor chunk = at::randn({1, 8, 4, 6, 10}).contiguous(at::MemoryFormat::ChannelsLast3d);
+  const at::Tensor piece = chunk.split(1, 2)[1];
+  const at::Tensor frames = wan::vae::video_to_frames(piece);
+  EXPECT(frames.suggest_memory_format() == at::MemoryFormat::ChannelsLast);
+  EXPECT(frames.equal(piece.squeeze(2)));
+  const at::Tensor up = at::upsample_nearest2d(frames, {12, 20});
+  EXPECT(up.suggest_memory_format() == at::MemoryFormat::ChannelsLast);
+  const at::Tensor video = wan::vae::frames_to_video(up, 1);
+  EXPECT(video.suggest_memory_format() == at::MemoryFormat::ChannelsLast3d);
+  EXPECT(video.equal(up.unsqueeze(2)));
+  // Plain (NCDHW) videos, as on the CPU, are left as they are.
+  const at::Tensor plain = at::randn({1, 8, 1, 6, 10});
+  EXPECT(wan::vae::video_to_frames(plain).is_contiguous());
+}
+
 void tile_grid_and_blend_weights() {
   const auto spans = wan::vae::tile_spans(13, 6, 2);  // starts 0, 4, 7 (the last one aligned to the end)
   EXPECT(spans.size() == 3);
@@ -303,6 +323,7 @@ void loads_comfyui_and_diffusers_layouts(const fs::path& fixtures, const wan::Wa
 }  // namespace
 
 int main(int argc, char** argv) {
+  single_frames_keep_the_channels_last_layout();
   if (argc != 2) {
     std::fprintf(stderr, "usage: test-vae FIXTURES_DIR\n");
     return 2;
