@@ -1,8 +1,9 @@
 // Prompt -> umT5 context, as Wan's T5EncoderModel: tokenise (with the
 // reference's cleaning), encode, trim each prompt's output to its tokens.
 // The encoder may live on its own device (the CPU is a real option) and is
-// loaded on the first prompt that is not cached: a prompt seen before (in
-// this process, or in `cache_dir` for the same checkpoint) never reruns it.
+// loaded by load() or else on the first prompt that is not cached: a prompt
+// seen before (in this process, or in `cache_dir` for the same checkpoint)
+// never reruns it.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -57,7 +58,7 @@ class TextEncoder {
   TextEncoderOptions options_;
   T5Tokenizer tokenizer_;
   std::string model_identity_;  // checkpoint and tokenizer files: path, size, mtime
-  T5Encoder model_{nullptr};    // loaded on the first cache miss
+  T5Encoder model_{nullptr};    // loaded by load() or on the first cache miss
   std::map<std::string, at::Tensor> memory_;
   std::deque<std::string> memory_order_;  // oldest first, for eviction
   int64_t encoder_runs_ = 0;
