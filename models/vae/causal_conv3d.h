@@ -14,6 +14,9 @@ namespace wan::vae {
 // Input frames of the previous chunks that the next chunk's kernel still reaches.
 struct CausalConvCache {
   at::Tensor frames;  // [B, C, <= kCachedFrames, H, W]; undefined before the first chunk
+  // With two frames, the slot of the earlier one: frame by frame, each new frame
+  // overwrites the earlier one in place rather than the cache being rebuilt.
+  int64_t oldest = 0;
 };
 
 class CausalConv3dImpl : public torch::nn::Module {
@@ -30,12 +33,24 @@ class CausalConv3dImpl : public torch::nn::Module {
   // One chunk of a sequence: the cached frames of the previous chunks stand in
   // for (some of) the zeros; the cache is then advanced past this chunk.
   // `x` is taken by value: a moved-in chunk is freed once it is in the cache.
+  // On CUDA a single frame goes through forward_frame.
   at::Tensor forward(at::Tensor x, CausalConvCache& cache) const;
+  // One frame [B, C, 1, H, W] of a sequence, for kernels of 3 frames at time
+  // stride 1: the frame's tap and the cached frames' taps run as two
+  // convolutions whose sum is the output, so the frames are never
+  // concatenated and the cache advances by one in-place frame copy. The same
+  // result as forward() up to rounding (on CUDA the decode's full-resolution
+  // layers run one frame at a time, and the concatenation and cache copies
+  // cost about half as much as the convolution itself).
+  at::Tensor forward_frame(const at::Tensor& x, CausalConvCache& cache) const;
 
   at::Tensor weight, bias;
 
  private:
   at::Tensor convolve(const at::Tensor& x, int64_t front_padding) const;
+  // The same convolution, no time padding, with the given kernel taps and bias.
+  at::Tensor convolve_taps(const at::Tensor& x, const at::Tensor& taps, const at::Tensor& bias) const;
+  bool takes_frames_alone() const;
 
   Triple stride_, padding_;
 };

@@ -70,6 +70,21 @@ void causal_conv_chunks_equal_whole_sequence() {
   const at::Tensor chunked = at::cat(pieces, 2);
   EXPECT_MSG(at::allclose(chunked, whole, 1e-5, 1e-5),
              "max diff " + std::to_string((chunked - whole).abs().max().item<double>()));
+
+  // Frame by frame (the path CUDA takes for single frames), mixed with chunks:
+  // the cache's slots take turns, and a chunk after them reads the frames in time order.
+  wan::vae::CausalConvCache frame_cache;
+  pieces.clear();
+  for (auto [start, length] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 2}, {7, 1}, {8, 1}}) {
+    const at::Tensor piece = x.narrow(2, start, length);
+    pieces.push_back(length == 1 ? conv->forward_frame(piece, frame_cache) : conv->forward(piece, frame_cache));
+  }
+  const at::Tensor by_frame = at::cat(pieces, 2);
+  EXPECT_MSG(at::allclose(by_frame, whole, 1e-5, 1e-5),
+             "frame by frame: max diff " + std::to_string((by_frame - whole).abs().max().item<double>()));
+  EXPECT_ERROR(conv->forward_frame(x.narrow(2, 0, 2), frame_cache), "one frame");
+  EXPECT_ERROR(wan::vae::pointwise_conv3d(3, 5)->forward_frame(x.narrow(2, 0, 1), frame_cache), "one frame");
   // Frame t does not see frame t + 1.
   at::Tensor changed = x.clone();
   changed.narrow(2, 5, 1).fill_(7);
