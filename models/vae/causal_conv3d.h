@@ -19,6 +19,16 @@ struct CausalConvCache {
   int64_t oldest = 0;
 };
 
+// A convolution's output as two terms still to be added: frame by frame (see
+// forward_frame) the frame's own tap with the bias, and the cached frames'
+// taps, so that the layer reading the output next adds them in its own pass.
+struct CausalConvTerms {
+  at::Tensor current;
+  at::Tensor past;  // undefined when `current` is the whole output
+  // current + past (in current's memory).
+  at::Tensor sum() const { return past.defined() ? current.add_(past) : current; }
+};
+
 class CausalConv3dImpl : public torch::nn::Module {
  public:
   using Triple = std::array<int64_t, 3>;  // (time, height, width)
@@ -33,8 +43,9 @@ class CausalConv3dImpl : public torch::nn::Module {
   // One chunk of a sequence: the cached frames of the previous chunks stand in
   // for (some of) the zeros; the cache is then advanced past this chunk.
   // `x` is taken by value: a moved-in chunk is freed once it is in the cache.
-  // On CUDA a single frame goes through forward_frame.
-  at::Tensor forward(at::Tensor x, CausalConvCache& cache) const;
+  at::Tensor forward(at::Tensor x, CausalConvCache& cache) const { return forward_terms(std::move(x), cache).sum(); }
+  // The same, its output as terms: on CUDA a single frame goes through forward_frame.
+  CausalConvTerms forward_terms(at::Tensor x, CausalConvCache& cache) const;
   // One frame [B, C, 1, H, W] of a sequence, for kernels of 3 frames at time
   // stride 1: the frame's tap and the cached frames' taps run as two
   // convolutions whose sum is the output, so the frames are never
@@ -42,7 +53,7 @@ class CausalConv3dImpl : public torch::nn::Module {
   // result as forward() up to rounding (on CUDA the decode's full-resolution
   // layers run one frame at a time, and the concatenation and cache copies
   // cost about half as much as the convolution itself).
-  at::Tensor forward_frame(const at::Tensor& x, CausalConvCache& cache) const;
+  CausalConvTerms forward_frame(const at::Tensor& x, CausalConvCache& cache) const;
 
   at::Tensor weight, bias;
 

@@ -1,5 +1,7 @@
 #include "models/vae/residual_block.h"
 
+#include "models/cuda/vae_ops.h"
+
 namespace wan::vae {
 
 ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) {
@@ -16,13 +18,17 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) 
 at::Tensor ResidualBlockImpl::forward(at::Tensor x, ResidualBlockCache& cache) const {
   // Temporaries are handed on (moved) or overwritten, so each is freed as
   // soon as it has been used; the activations run in place.
+  // A convolution's two terms (CausalConvTerms) are added by the next pass
+  // over its output: the second norm, or the sum with the skip path.
   at::Tensor h = norm1_->forward_silu(x);
   const at::Tensor skip = shortcut_ ? shortcut_->forward(x) : x;
   x.reset();
-  h = conv1_->forward(std::move(h), cache.conv1);
-  h = norm2_->forward_silu(h);
-  h = conv2_->forward(std::move(h), cache.conv2);  // dropout: identity at inference
-  return h.add_(skip);
+  CausalConvTerms conv = conv1_->forward_terms(std::move(h), cache.conv1);
+  h = norm2_->forward_silu(conv.current, conv.past);
+  conv = conv2_->forward_terms(std::move(h), cache.conv2);  // dropout: identity at inference
+  if (conv.past.defined() && cuda::add_two_applies(conv.current, conv.past, skip))
+    return cuda::add_two_(conv.current, conv.past, skip);
+  return conv.sum().add_(skip);
 }
 
 }  // namespace wan::vae

@@ -16,9 +16,10 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
   return (x / norm).mul_(scale_).mul_(gamma);  // in place: one full-size temporary
 }
 
-at::Tensor RMSNormImpl::forward_silu(const at::Tensor& x) const {
-  if (cuda::channel_rms_norm_applies(x)) return cuda::channel_rms_norm(x, gamma, /*silu=*/true);
-  at::Tensor y = forward(x);
+at::Tensor RMSNormImpl::forward_silu(const at::Tensor& x, const at::Tensor& plus) const {
+  if (cuda::channel_rms_norm_applies(x, plus))
+    return cuda::channel_rms_norm(x, gamma, /*silu=*/true, plus);
+  at::Tensor y = forward(plus.defined() ? x + plus : x);
   return at::silu_(y);
 }
 

@@ -124,9 +124,32 @@ void channel_rms_norm() {
     const at::Tensor got = wan::cuda::channel_rms_norm(image, gamma.view({c, 1, 1}), false);
     EXPECT_MSG(rel_err(got, image_ref) < 1e-6, std::to_string(rel_err(got, image_ref)));
   }
+  // The norm of a sum read as its two terms (a convolution computed in two parts).
+  const at::Tensor a = at::randn({1, 96, 1, 6, 10}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
+  const at::Tensor b = at::randn({1, 96, 1, 6, 10}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
+  const at::Tensor g96 = at::rand({96, 1, 1, 1}, opts) + 0.5;
+  EXPECT(wan::cuda::channel_rms_norm_applies(a, b));
+  EXPECT(at::equal(wan::cuda::channel_rms_norm(a, g96, true, b), wan::cuda::channel_rms_norm(a + b, g96, true)));
+  EXPECT(!wan::cuda::channel_rms_norm_applies(a, b.contiguous()));
   // Layouts the kernel does not read are refused, so callers fall back.
   EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 8, 2, 3, 3}, opts)));
   EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 6, 2, 3, 3}, opts).contiguous(at::MemoryFormat::ChannelsLast3d)));
+}
+
+// The residual block's output (a + b) + c in one pass, vectorised or not.
+void add_two() {
+  const auto opts = at::TensorOptions().device(at::kCUDA);
+  for (const int64_t w : {10, 7}) {  // 10: float4 loads; 7 * 3 channels: scalar
+    const int64_t c = w == 10 ? 96 : 3;
+    at::Tensor a = at::randn({1, c, 1, 6, w}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
+    const at::Tensor b = at::randn_like(a), skip = at::randn_like(a);
+    const at::Tensor expected = (a + b) + skip;
+    EXPECT(wan::cuda::add_two_applies(a, b, skip));
+    EXPECT(at::equal(wan::cuda::add_two_(a, b, skip), expected));
+  }
+  const at::Tensor x = at::randn({1, 8, 1, 4, 4}, opts);
+  EXPECT(!wan::cuda::add_two_applies(x, x.contiguous(at::MemoryFormat::ChannelsLast3d), x));
+  EXPECT(!wan::cuda::add_two_applies(x, x.cpu(), x));
 }
 
 }  // namespace
@@ -146,5 +169,6 @@ int main() {
   gated_residual();
   linear_bias_in_fused_kernels();
   channel_rms_norm();
+  add_two();
   return wan::test::check_exit("test-fused-ops");
 }
