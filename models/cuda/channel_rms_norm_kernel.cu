@@ -14,7 +14,7 @@ constexpr int kWarpsPerBlock = 8;
 constexpr int kMaxChunks = 8;  // float4 chunks per lane: up to 4 * 32 * 8 = 1024 channels
 
 __global__ void channel_rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ plus,
-                                        int64_t x_outer_stride,
+                                        const float* __restrict__ bias, int64_t x_outer_stride,
                                         const float* __restrict__ gamma, float* __restrict__ out,
                                         int64_t out_outer_stride, int64_t positions, int64_t inner, int chunks,
                                         float scale, bool silu) {
@@ -27,6 +27,7 @@ __global__ void channel_rms_norm_kernel(const float* __restrict__ x, const float
   const float4* pr = plus ? reinterpret_cast<const float4*>(plus + base) : nullptr;
   float4* outr = reinterpret_cast<float4*>(out + o * out_outer_stride + i * chunks * 4);
   const float4* g = reinterpret_cast<const float4*>(gamma);
+  const float4* b = reinterpret_cast<const float4*>(bias);
 
   float4 v[kMaxChunks];  // this lane's chunks, in registers
   float sum = 0.f;
@@ -35,6 +36,10 @@ __global__ void channel_rms_norm_kernel(const float* __restrict__ x, const float
     v[n] = xr[c];
     if (pr) {
       const float4 q = pr[c];
+      v[n] = make_float4(v[n].x + q.x, v[n].y + q.y, v[n].z + q.z, v[n].w + q.w);
+    }
+    if (b) {
+      const float4 q = b[c];
       v[n] = make_float4(v[n].x + q.x, v[n].y + q.y, v[n].z + q.z, v[n].w + q.w);
     }
     sum += v[n].x * v[n].x + v[n].y * v[n].y + v[n].z * v[n].z + v[n].w * v[n].w;
@@ -58,14 +63,14 @@ __global__ void channel_rms_norm_kernel(const float* __restrict__ x, const float
 
 }  // namespace
 
-void launch_channel_rms_norm(const float* x, const float* plus, int64_t x_outer_stride, const float* gamma, float* out,
+void launch_channel_rms_norm(const float* x, const float* plus, const float* bias, int64_t x_outer_stride, const float* gamma, float* out,
                              int64_t out_outer_stride, int64_t outer, int64_t inner, int64_t channels, bool silu,
                              cudaStream_t stream) {
   const int64_t positions = outer * inner;
   if (positions == 0) return;
   const int64_t blocks = (positions + kWarpsPerBlock - 1) / kWarpsPerBlock;
   channel_rms_norm_kernel<<<blocks, kWarpsPerBlock * 32, 0, stream>>>(
-      x, plus, x_outer_stride, gamma, out, out_outer_stride, positions, inner, static_cast<int>(channels / 4),
+      x, plus, bias, x_outer_stride, gamma, out, out_outer_stride, positions, inner, static_cast<int>(channels / 4),
       std::sqrt(static_cast<float>(channels)), silu);
 }
 

@@ -7,20 +7,26 @@
 namespace wan::cuda {
 
 // Whether channel_rms_norm takes x: a float32 CUDA video [B, C, T, H, W] or image
-// [B, C, H, W] in channels-last memory, C a multiple of 4 up to 1024; and `plus`,
-// when given: a float32 CUDA tensor of x's shape and strides.
-bool channel_rms_norm_applies(const at::Tensor& x, const at::Tensor& plus = {});
+// [B, C, H, W] in channels-last memory, C a multiple of 4 up to 1024; `plus`,
+// when given: a float32 CUDA tensor of x's shape and strides; `bias`, when
+// given: C contiguous float32 values on CUDA.
+bool channel_rms_norm_applies(const at::Tensor& x, const at::Tensor& plus = {}, const at::Tensor& bias = {});
 
 // The VAE's RMS_norm over the channels, x / max(||x||, 1e-12) * sqrt(C) * gamma,
 // followed by SiLU when `silu`, in one pass; the result has x's shape and layout.
-// With `plus` (same shape and strides as x), the norm of x + plus, summed as it is read.
-at::Tensor channel_rms_norm(const at::Tensor& x, const at::Tensor& gamma, bool silu, const at::Tensor& plus = {});
+// With `plus` and/or `bias` (the other terms of a convolution computed in
+// parts), the norm of (x + plus) + bias, summed as it is read.
+at::Tensor channel_rms_norm(const at::Tensor& x, const at::Tensor& gamma, bool silu, const at::Tensor& plus = {},
+                            const at::Tensor& bias = {});
 
-// Whether add_two_ takes a, b, c: float32 CUDA tensors of one shape, laid out
-// alike without gaps or overlaps.
-bool add_two_applies(const at::Tensor& a, const at::Tensor& b, const at::Tensor& c);
+// Whether residual_sum_ takes its arguments: float32 CUDA tensors, `out` in
+// channels-last memory, `plus` (optional) and `skip` of its shape and layout,
+// `bias` (optional) C contiguous values.
+bool residual_sum_applies(const at::Tensor& out, const at::Tensor& plus, const at::Tensor& bias,
+                          const at::Tensor& skip);
 
-// a = (a + b) + c in one pass; returns a.
-at::Tensor& add_two_(at::Tensor& a, const at::Tensor& b, const at::Tensor& c);
+// out = ((out + plus) + bias) + skip in one pass (a residual block's last
+// convolution, in parts, plus its skip path); returns out.
+at::Tensor& residual_sum_(at::Tensor& out, const at::Tensor& plus, const at::Tensor& bias, const at::Tensor& skip);
 
 }  // namespace wan::cuda

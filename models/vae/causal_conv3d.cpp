@@ -39,7 +39,7 @@ bool CausalConv3dImpl::takes_frames_alone() const {
 at::Tensor CausalConv3dImpl::forward(const at::Tensor& x) const { return convolve(x, 2 * padding_[0]); }
 
 CausalConvTerms CausalConv3dImpl::forward_terms(at::Tensor x, CausalConvCache& cache) const {
-  if (padding_[0] == 0) return {forward(x), {}};  // no past frames in reach
+  if (padding_[0] == 0) return {forward(x), {}, {}};  // no past frames in reach
   if (x.is_cuda() && x.size(2) == 1 && takes_frames_alone()) return forward_frame(x, cache);
   const int64_t cached = cache.frames.defined() ? cache.frames.size(2) : 0;
   const at::Tensor input = cached > 0 ? at::cat({frames_in_time_order(cache), x}, 2) : x;
@@ -48,14 +48,15 @@ CausalConvTerms CausalConv3dImpl::forward_terms(at::Tensor x, CausalConvCache& c
   const int64_t keep = std::min<int64_t>(kCachedFrames, input.size(2));
   cache.frames = input.narrow(2, input.size(2) - keep, keep).clone();
   cache.oldest = 0;
-  return {convolve(input, std::max<int64_t>(0, 2 * padding_[0] - cached)), {}};
+  return {convolve(input, std::max<int64_t>(0, 2 * padding_[0] - cached)), {}, {}};
 }
 
 CausalConvTerms CausalConv3dImpl::forward_frame(const at::Tensor& x, CausalConvCache& cache) const {
   if (!takes_frames_alone() || x.dim() != 5 || x.size(2) != 1)
     throw Error("CausalConv3d::forward_frame: one frame and a kernel of 3 frames at stride 1");
   // y_t = W_2 * x_t + W_1 * x_{t-1} + W_0 * x_{t-2} + b; frames before the first are zeros.
-  CausalConvTerms y{convolve_taps(x, weight.narrow(2, 2, 1), bias), {}};
+  // Without its bias: cuDNN would add it in a pass of its own over the output.
+  CausalConvTerms y{convolve_taps(x, weight.narrow(2, 2, 1), {}), {}, bias};
   const int64_t cached = cache.frames.defined() ? cache.frames.size(2) : 0;
   if (cached == 1) {
     y.past = convolve_taps(cache.frames, weight.narrow(2, 1, 1), {});

@@ -19,14 +19,19 @@ struct CausalConvCache {
   int64_t oldest = 0;
 };
 
-// A convolution's output as two terms still to be added: frame by frame (see
-// forward_frame) the frame's own tap with the bias, and the cached frames'
-// taps, so that the layer reading the output next adds them in its own pass.
+// A convolution's output as terms still to be added: frame by frame (see
+// forward_frame) the frame's own tap, the cached frames' taps and the bias, so
+// that the layer reading the output next adds them in its own pass.
 struct CausalConvTerms {
   at::Tensor current;
-  at::Tensor past;  // undefined when `current` is the whole output
-  // current + past (in current's memory).
-  at::Tensor sum() const { return past.defined() ? current.add_(past) : current; }
+  at::Tensor past;  // undefined when there is none
+  at::Tensor bias;  // [C]; undefined when already in `current`
+  // The output (in current's memory).
+  at::Tensor sum() const {
+    if (past.defined()) current.add_(past);
+    if (bias.defined()) current.add_(bias.view({-1, 1, 1, 1}));
+    return current;
+  }
 };
 
 class CausalConv3dImpl : public torch::nn::Module {

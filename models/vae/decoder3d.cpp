@@ -59,12 +59,19 @@ at::Tensor Decoder3dImpl::forward(const at::Tensor& latent_frame, Decoder3dCache
   x = middle_in_->forward(std::move(x), cache.middle_in);
   x = middle_attention_->forward(x);
   x = middle_out_->forward(std::move(x), cache.middle_out);
-  const size_t per_frame_from = upsamples_.end_of_time_resampling();
-  x = upsamples_.forward(std::move(x), cache.upsamples, 0, per_frame_from);
-  // After the last time upsampling every layer is causal frame by frame.
+  // From the last time upsampling's spatial half on, every layer is causal
+  // frame by frame; split there, the chunk held through the frame loop is at
+  // a quarter of the output's size rather than at half of it.
+  const size_t time_end = upsamples_.end_of_time_resampling();
+  const Resample last_time_upsampling = time_end > 0 ? upsamples_.resample(time_end - 1) : Resample(nullptr);
+  if (last_time_upsampling) {
+    x = upsamples_.forward(std::move(x), cache.upsamples, 0, time_end - 1);
+    x = last_time_upsampling->upsample_time(x, cache.upsamples[time_end - 1].resample);
+  }
   std::vector<at::Tensor> outputs;
   for (const at::Tensor& piece : frame_pieces(x)) {
-    at::Tensor y = upsamples_.forward(piece, cache.upsamples, per_frame_from);
+    at::Tensor y = last_time_upsampling ? last_time_upsampling->resample_space(piece) : piece;
+    y = upsamples_.forward(std::move(y), cache.upsamples, time_end);
     y = head_norm_->forward_silu(y);
     outputs.push_back(head_conv_->forward(std::move(y), cache.head));
   }

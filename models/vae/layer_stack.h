@@ -48,6 +48,9 @@ class LayerStack {
     return x;
   }
 
+  // Entry i's resampling layer (null for other kinds of entries).
+  const Resample& resample(size_t i) const { return entries_.at(i).resample; }
+
   // Index of the first entry that resamples time (size() when none), and one
   // past the last (0 when none). Outside that span every entry is causal in
   // time frame by frame, so it may run on any split of a chunk into frames.

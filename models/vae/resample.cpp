@@ -26,16 +26,16 @@ ResampleImpl::ResampleImpl(int64_t channels, ResampleMode mode) : mode_(mode) {
 }
 
 at::Tensor ResampleImpl::forward(const at::Tensor& x, ResampleCache& cache) const {
-  at::Tensor y = x;
-  if (mode_ == ResampleMode::Upsample3d) y = upsample_time(y, cache);
-  y = resample_space(y);
-  if (mode_ == ResampleMode::Downsample3d) y = downsample_time(y, cache);
-  cache.seen_first_chunk = true;
-  return y;
+  if (mode_ == ResampleMode::Downsample3d) return downsample_time(resample_space(x), cache);
+  return resample_space(upsample_time(x, cache));
 }
 
 at::Tensor ResampleImpl::upsample_time(const at::Tensor& x, ResampleCache& cache) const {
-  if (!cache.seen_first_chunk) return x;
+  if (mode_ != ResampleMode::Upsample3d) return x;
+  if (!cache.seen_first_chunk) {
+    cache.seen_first_chunk = true;
+    return x;
+  }
   const int64_t b = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
   const at::Tensor doubled = time_conv_->forward(x, cache.time_conv);
   // [B, 2C, T] -> [B, C, T, 2] -> [B, C, 2T]: channels [0, C) give the earlier
@@ -62,6 +62,7 @@ at::Tensor ResampleImpl::downsample_time(const at::Tensor& x, ResampleCache& cac
   at::Tensor y = x;
   if (cache.seen_first_chunk) y = time_conv_->forward(at::cat({cache.last_frame, x}, 2));
   cache.last_frame = last;
+  cache.seen_first_chunk = true;
   return y;
 }
 

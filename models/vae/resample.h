@@ -31,9 +31,12 @@ class ResampleImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, ResampleCache& cache) const;  // [B, C, T, H, W]
   bool resamples_time() const { return mode_ == ResampleMode::Upsample3d || mode_ == ResampleMode::Downsample3d; }
 
- private:
-  at::Tensor upsample_time(const at::Tensor& x, ResampleCache& cache) const;
+  // The halves of an upsampling, forward = resample_space(upsample_time(x)):
+  // the time half needs the whole chunk, the space half works frame by frame.
+  at::Tensor upsample_time(const at::Tensor& x, ResampleCache& cache) const;  // x unchanged in 2d mode
   at::Tensor resample_space(const at::Tensor& x) const;
+
+ private:
   at::Tensor downsample_time(const at::Tensor& x, ResampleCache& cache) const;
 
   ResampleMode mode_;

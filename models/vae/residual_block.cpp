@@ -18,16 +18,16 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in_channels, int64_t out_channels) 
 at::Tensor ResidualBlockImpl::forward(at::Tensor x, ResidualBlockCache& cache) const {
   // Temporaries are handed on (moved) or overwritten, so each is freed as
   // soon as it has been used; the activations run in place.
-  // A convolution's two terms (CausalConvTerms) are added by the next pass
-  // over its output: the second norm, or the sum with the skip path.
+  // A convolution's terms (CausalConvTerms) are added by the next pass over
+  // its output: the second norm, or the sum with the skip path.
   at::Tensor h = norm1_->forward_silu(x);
   const at::Tensor skip = shortcut_ ? shortcut_->forward(x) : x;
   x.reset();
   CausalConvTerms conv = conv1_->forward_terms(std::move(h), cache.conv1);
-  h = norm2_->forward_silu(conv.current, conv.past);
+  h = norm2_->forward_silu(conv);
   conv = conv2_->forward_terms(std::move(h), cache.conv2);  // dropout: identity at inference
-  if (conv.past.defined() && cuda::add_two_applies(conv.current, conv.past, skip))
-    return cuda::add_two_(conv.current, conv.past, skip);
+  if (cuda::residual_sum_applies(conv.current, conv.past, conv.bias, skip))
+    return cuda::residual_sum_(conv.current, conv.past, conv.bias, skip);
   return conv.sum().add_(skip);
 }
 

@@ -16,11 +16,16 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
   return (x / norm).mul_(scale_).mul_(gamma);  // in place: one full-size temporary
 }
 
-at::Tensor RMSNormImpl::forward_silu(const at::Tensor& x, const at::Tensor& plus) const {
-  if (cuda::channel_rms_norm_applies(x, plus))
-    return cuda::channel_rms_norm(x, gamma, /*silu=*/true, plus);
-  at::Tensor y = forward(plus.defined() ? x + plus : x);
+at::Tensor RMSNormImpl::forward_silu(const at::Tensor& x) const {
+  if (cuda::channel_rms_norm_applies(x)) return cuda::channel_rms_norm(x, gamma, /*silu=*/true);
+  at::Tensor y = forward(x);
   return at::silu_(y);
+}
+
+at::Tensor RMSNormImpl::forward_silu(const CausalConvTerms& x) const {
+  if (cuda::channel_rms_norm_applies(x.current, x.past, x.bias))
+    return cuda::channel_rms_norm(x.current, gamma, /*silu=*/true, x.past, x.bias);
+  return forward_silu(x.sum());
 }
 
 }  // namespace wan::vae

@@ -6,6 +6,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include "models/vae/causal_conv3d.h"
+
 namespace wan::vae {
 
 class RMSNormImpl : public torch::nn::Module {
@@ -13,10 +15,11 @@ class RMSNormImpl : public torch::nn::Module {
   // `images`: inputs are [B, C, H, W] (gamma [C, 1, 1]); else videos [B, C, T, H, W] (gamma [C, 1, 1, 1]).
   RMSNormImpl(int64_t channels, bool images);
   at::Tensor forward(const at::Tensor& x) const;
-  // silu(forward(x + plus)), plus optional: the norm as every convolution of the
-  // VAE's residual blocks and head sees it; one fused pass on CUDA, where `plus`
-  // is the second term of a convolution computed in two (CausalConvTerms).
-  at::Tensor forward_silu(const at::Tensor& x, const at::Tensor& plus = {}) const;
+  // silu(forward(x)): the norm as every convolution of the VAE's residual
+  // blocks and head sees it; one fused pass on CUDA.
+  at::Tensor forward_silu(const at::Tensor& x) const;
+  // The same of a convolution's output still in terms (CausalConvTerms), added as they are read.
+  at::Tensor forward_silu(const CausalConvTerms& x) const;
 
   at::Tensor gamma;
 

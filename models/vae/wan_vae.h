@@ -25,10 +25,14 @@ struct VAEDeviceTuning {
   // convolutions read that layout without transposing, and splitting a video
   // into per-frame images becomes a view.
   bool channels_last = true;
-  // cuDNN times its algorithms on each new convolution shape (a one-off cost
-  // per shape and process; the decode repeats the same few shapes per frame).
-  // Set for the duration of each VAE call only.
-  bool cudnn_benchmark = true;
+  // cuDNN times its algorithms on each new convolution shape (set for the
+  // duration of each VAE call only). Off by default: without it cuDNN picks
+  // from its heuristics (mode B, see WanVAE's constructor). On an H200 timing
+  // made the warm 720p decode 8% faster (3.31 s against 3.59 s), but the first
+  // call slower (4.77 s against 4.33 s; a clip is usually decoded once per
+  // process), and at 480p the trials' workspaces took the first call's peak
+  // from 5.6 GiB to 39.6 GiB: cuDNN sizes them by the free device memory.
+  bool cudnn_benchmark = false;
 };
 
 class WanVAE {

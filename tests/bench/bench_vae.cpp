@@ -13,7 +13,7 @@
 //
 // usage: bench-vae [--size 832x480,1280x720] [--frames 81] [--dtype float32|bfloat16]
 //                  [--iters 2] [--tiles HxW:OVERLAP (latent units)] [--only encode|decode|stream]
-//                  [--channels-last 1] [--cudnn-benchmark 1] [--weights Wan2.1_VAE.pth]
+//                  [--channels-last 1] [--cudnn-benchmark 0] [--weights Wan2.1_VAE.pth]
 // peak_gib is the allocator's peak during the warm calls, first_call_peak_gib
 // during the cold one, held_gib what was already allocated before them
 // (weights, inputs); all 0 on the CPU.
@@ -110,7 +110,7 @@ struct Options {
   std::vector<std::string> sizes = {"832x480", "1280x720"};
   int frames = 81, iters = 2;
   std::string dtype = "float32", tiles, only, weights;
-  bool channels_last = true, cudnn_benchmark = true;
+  bool channels_last = true, cudnn_benchmark = wan::VAEDeviceTuning{}.cudnn_benchmark;
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {

@@ -128,28 +128,36 @@ void channel_rms_norm() {
   const at::Tensor a = at::randn({1, 96, 1, 6, 10}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
   const at::Tensor b = at::randn({1, 96, 1, 6, 10}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
   const at::Tensor g96 = at::rand({96, 1, 1, 1}, opts) + 0.5;
-  EXPECT(wan::cuda::channel_rms_norm_applies(a, b));
+  const at::Tensor bias = at::randn({96}, opts);
+  EXPECT(wan::cuda::channel_rms_norm_applies(a, b, bias));
   EXPECT(at::equal(wan::cuda::channel_rms_norm(a, g96, true, b), wan::cuda::channel_rms_norm(a + b, g96, true)));
+  EXPECT(at::equal(wan::cuda::channel_rms_norm(a, g96, true, b, bias),
+                   wan::cuda::channel_rms_norm((a + b) + bias.view({96, 1, 1, 1}), g96, true)));
   EXPECT(!wan::cuda::channel_rms_norm_applies(a, b.contiguous()));
+  EXPECT(!wan::cuda::channel_rms_norm_applies(a, b, bias.narrow(0, 0, 48)));
   // Layouts the kernel does not read are refused, so callers fall back.
   EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 8, 2, 3, 3}, opts)));
   EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 6, 2, 3, 3}, opts).contiguous(at::MemoryFormat::ChannelsLast3d)));
 }
 
-// The residual block's output (a + b) + c in one pass, vectorised or not.
-void add_two() {
+// A residual block's output ((conv + rest) + bias) + skip in one pass, vectorised or not.
+void residual_sum() {
   const auto opts = at::TensorOptions().device(at::kCUDA);
-  for (const int64_t w : {10, 7}) {  // 10: float4 loads; 7 * 3 channels: scalar
-    const int64_t c = w == 10 ? 96 : 3;
-    at::Tensor a = at::randn({1, c, 1, 6, w}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
-    const at::Tensor b = at::randn_like(a), skip = at::randn_like(a);
-    const at::Tensor expected = (a + b) + skip;
-    EXPECT(wan::cuda::add_two_applies(a, b, skip));
-    EXPECT(at::equal(wan::cuda::add_two_(a, b, skip), expected));
+  for (const int64_t c : {96, 6}) {  // 96: float4 loads; 6 channels: scalar
+    at::Tensor out = at::randn({1, c, 1, 6, 10}, opts).contiguous(at::MemoryFormat::ChannelsLast3d);
+    const at::Tensor rest = at::randn_like(out), skip = at::randn_like(out), bias = at::randn({c}, opts);
+    const at::Tensor expected = ((out + rest) + bias.view({c, 1, 1, 1})) + skip;
+    const at::Tensor without_rest = (out + bias.view({c, 1, 1, 1})) + skip;
+    EXPECT(wan::cuda::residual_sum_applies(out, rest, bias, skip));
+    at::Tensor out2 = out.clone();
+    EXPECT(at::equal(wan::cuda::residual_sum_(out, rest, bias, skip), expected));
+    EXPECT(at::equal(wan::cuda::residual_sum_(out2, {}, bias, skip), without_rest));
   }
   const at::Tensor x = at::randn({1, 8, 1, 4, 4}, opts);
-  EXPECT(!wan::cuda::add_two_applies(x, x.contiguous(at::MemoryFormat::ChannelsLast3d), x));
-  EXPECT(!wan::cuda::add_two_applies(x, x.cpu(), x));
+  const at::Tensor x_cl = x.contiguous(at::MemoryFormat::ChannelsLast3d);
+  EXPECT(!wan::cuda::residual_sum_applies(x, {}, {}, x));  // not channels-last
+  EXPECT(!wan::cuda::residual_sum_applies(x_cl, x, {}, x_cl));
+  EXPECT(!wan::cuda::residual_sum_applies(x_cl, {}, {}, x_cl.cpu()));
 }
 
 }  // namespace
@@ -169,6 +177,6 @@ int main() {
   gated_residual();
   linear_bias_in_fused_kernels();
   channel_rms_norm();
-  add_two();
+  residual_sum();
   return wan::test::check_exit("test-fused-ops");
 }
