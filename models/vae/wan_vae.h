@@ -28,10 +28,10 @@ struct VAEDeviceTuning {
   // cuDNN times its algorithms on each new convolution shape (set for the
   // duration of each VAE call only). Off by default: without it cuDNN picks
   // from its heuristics (mode B, see WanVAE's constructor). On an H200 timing
-  // made the warm 720p decode 8% faster (3.31 s against 3.59 s), but the first
-  // call slower (4.77 s against 4.33 s; a clip is usually decoded once per
+  // made the warm 720p decode 8% faster (3.18 s against 3.47 s), but the first
+  // call far slower (9.75 s against 3.57 s; a clip is usually decoded once per
   // process), and at 480p the trials' workspaces took the first call's peak
-  // from 5.6 GiB to 39.6 GiB: cuDNN sizes them by the free device memory.
+  // from 5.4 GiB to 39.6 GiB: cuDNN sizes them by the free device memory.
   bool cudnn_benchmark = false;
 };
 
