@@ -1,6 +1,7 @@
 #include "pipeline/wan_pipeline.h"
 
 #include <chrono>
+#include <optional>
 
 #include <ATen/Context.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -13,6 +14,7 @@
 #include "models/vae/vae_loader.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/default_prompts.h"
+#include "pipeline/device_visit.h"
 #include "pipeline/image_conditioning.h"
 #include "pipeline/names.h"
 #include "pipeline/seeded_noise.h"
@@ -136,7 +138,12 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   const DiTBlocks dit_blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
   dit_ = registry.get<WanModel>(
       "dit", files.dit, pl.dit_home, pl.dit_dtype,
-      [&] { return load_dit(files.dit, pl.dit_home, pl.dit_dtype, std::nullopt, dit_blocks); },
+      [&] {
+        WanModel dit = load_dit(files.dit, pl.dit_home, pl.dit_dtype, std::nullopt, dit_blocks);
+        // A DiT that visits the GPU for each denoise is copied there from page-locked memory.
+        if (pl.dit_home.is_cpu() && pl.device.is_cuda() && !pl.dit_block_swap) pin_in_host_memory(*dit);
+        return dit;
+      },
       pl.dit_block_swap ? "block-swap" : "");
   task_ = task_of(dit_->model->config().model_type);
   progress();
@@ -246,16 +253,9 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
 
   auto lock = use(dit_);
   WanModel& dit = dit_->model;
-  const bool visiting = placement_.dit_home != placement_.device;
-  if (visiting) dit->to(placement_.device);
-  try {
-    at::Tensor latent = denoise(*dit, *scheduler, noise, c, d);
-    if (visiting) dit->to(placement_.dit_home);
-    return latent;
-  } catch (...) {
-    if (visiting) dit->to(placement_.dit_home);
-    throw;
-  }
+  std::optional<DeviceVisit> visit;  // Sequential: the DiT is on the device for the denoise only
+  if (placement_.dit_home != placement_.device) visit.emplace(*dit, placement_.device);
+  return denoise(*dit, *scheduler, noise, c, d);
 }
 
 void WanPipeline::decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,

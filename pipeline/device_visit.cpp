@@ -1,0 +1,43 @@
+#include "pipeline/device_visit.h"
+
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+namespace wan {
+
+namespace {
+
+// Parameters, then buffers: the tensors a module's to() would move.
+std::vector<at::Tensor> module_tensors(torch::nn::Module& module) {
+  std::vector<at::Tensor> tensors = module.parameters();
+  for (const at::Tensor& b : module.buffers()) tensors.push_back(b);
+  return tensors;
+}
+
+}  // namespace
+
+void pin_in_host_memory(torch::nn::Module& module) {
+  c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
+  torch::NoGradGuard no_grad;
+  for (at::Tensor& t : module_tensors(module))
+    if (t.is_cpu() && !t.is_pinned()) t.set_data(t.pin_memory());
+}
+
+DeviceVisit::DeviceVisit(torch::nn::Module& module, const at::Device& device) {
+  c10::InferenceMode normal_tensors(false);
+  torch::NoGradGuard no_grad;
+  for (at::Tensor& t : module_tensors(module)) {
+    if (t.device() == device) continue;
+    // variable_data(): a second handle on the host storage that set_data below leaves alone.
+    visitors_.emplace_back(t, t.variable_data());
+    t.set_data(t.to(device, /*non_blocking=*/true));
+  }
+}
+
+DeviceVisit::~DeviceVisit() {
+  c10::InferenceMode normal_tensors(false);
+  torch::NoGradGuard no_grad;
+  for (auto& [tensor, host] : visitors_) tensor.set_data(host);
+}
+
+}  // namespace wan
