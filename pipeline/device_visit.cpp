@@ -16,13 +16,6 @@ std::vector<at::Tensor> module_tensors(torch::nn::Module& module) {
 
 }  // namespace
 
-void pin_in_host_memory(torch::nn::Module& module) {
-  c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
-  torch::NoGradGuard no_grad;
-  for (at::Tensor& t : module_tensors(module))
-    if (t.is_cpu() && !t.is_pinned()) t.set_data(t.pin_memory());
-}
-
 DeviceVisit::DeviceVisit(torch::nn::Module& module, const at::Device& device) {
   c10::InferenceMode normal_tensors(false);
   torch::NoGradGuard no_grad;

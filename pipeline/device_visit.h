@@ -9,15 +9,13 @@
 
 namespace wan {
 
-// Moves the module's parameters and buffers into page-locked host memory, so
-// that copies to the GPU run at full speed and asynchronously.
-void pin_in_host_memory(torch::nn::Module& module);
-
 // For its lifetime the module's parameters and buffers are copies on `device`;
 // on leaving they point at their host tensors again. Inference never writes
 // the weights, so the host tensors stay valid and leaving copies nothing back
 // (module.to(host) copied the 28 GB i2v-14B DiT back into fresh pageable
-// memory: about 25 s per 720p request on an H200 host).
+// memory: about 25 s per 720p request on an H200 host). The host tensors are
+// left pageable: page-locking them made copies to the GPU a few seconds faster
+// per request but cost 34 s at load.
 class DeviceVisit {
  public:
   DeviceVisit(torch::nn::Module& module, const at::Device& device);

@@ -138,12 +138,7 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   const DiTBlocks dit_blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
   dit_ = registry.get<WanModel>(
       "dit", files.dit, pl.dit_home, pl.dit_dtype,
-      [&] {
-        WanModel dit = load_dit(files.dit, pl.dit_home, pl.dit_dtype, std::nullopt, dit_blocks);
-        // A DiT that visits the GPU for each denoise is copied there from page-locked memory.
-        if (pl.dit_home.is_cpu() && pl.device.is_cuda() && !pl.dit_block_swap) pin_in_host_memory(*dit);
-        return dit;
-      },
+      [&] { return load_dit(files.dit, pl.dit_home, pl.dit_dtype, std::nullopt, dit_blocks); },
       pl.dit_block_swap ? "block-swap" : "");
   task_ = task_of(dit_->model->config().model_type);
   progress();

@@ -32,8 +32,6 @@ void back_on_the_same_host_tensors() {
   torch::NoGradGuard no_grad;
   torch::nn::Sequential net(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
   net->eval();
-  wan::pin_in_host_memory(*net);
-  for (const at::Tensor& t : net->parameters()) EXPECT(t.is_pinned());
   std::vector<const void*> host_data;
   for (const at::Tensor& t : net->parameters()) host_data.push_back(t.data_ptr());
   const at::Tensor running_mean = net->buffers()[0].clone();
@@ -45,12 +43,12 @@ void back_on_the_same_host_tensors() {
     for (const at::Tensor& t : net->buffers()) EXPECT(t.device() == visit_device());
     EXPECT(at::allclose(net->forward(x.to(visit_device())).cpu(), expected, 1e-5, 1e-6));
     // A visitor may re-point its parameters (the DiT fuses q, k, v on the device).
-    at::Tensor& w = net->parameters()[0];
+    at::Tensor w = net->parameters()[0];  // the parameter itself (a handle, not a copy)
     w.set_data(at::cat({w, w}).narrow(0, 0, w.size(0)));
   }
   size_t i = 0;
   for (const at::Tensor& t : net->parameters()) {
-    EXPECT(t.is_cpu() && t.is_pinned());
+    EXPECT(t.is_cpu());
     EXPECT(t.data_ptr() == host_data.at(i++));  // nothing copied back
   }
   EXPECT(at::equal(net->buffers()[0], running_mean));
