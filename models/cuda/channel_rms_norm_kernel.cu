@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "models/cuda/float4_ops.cuh"
+
 namespace wan::cuda {
 
 namespace {
@@ -34,14 +36,8 @@ __global__ void channel_rms_norm_kernel(const float* __restrict__ x, const float
   int n = 0;
   for (int c = lane; c < chunks; c += 32, ++n) {
     v[n] = xr[c];
-    if (pr) {
-      const float4 q = pr[c];
-      v[n] = make_float4(v[n].x + q.x, v[n].y + q.y, v[n].z + q.z, v[n].w + q.w);
-    }
-    if (b) {
-      const float4 q = b[c];
-      v[n] = make_float4(v[n].x + q.x, v[n].y + q.y, v[n].z + q.z, v[n].w + q.w);
-    }
+    if (pr) v[n] = v[n] + pr[c];
+    if (b) v[n] = v[n] + b[c];
     sum += v[n].x * v[n].x + v[n].y * v[n].y + v[n].z * v[n].z + v[n].w * v[n].w;
   }
   for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
@@ -63,9 +59,9 @@ __global__ void channel_rms_norm_kernel(const float* __restrict__ x, const float
 
 }  // namespace
 
-void launch_channel_rms_norm(const float* x, const float* plus, const float* bias, int64_t x_outer_stride, const float* gamma, float* out,
-                             int64_t out_outer_stride, int64_t outer, int64_t inner, int64_t channels, bool silu,
-                             cudaStream_t stream) {
+void launch_channel_rms_norm(const float* x, const float* plus, const float* bias, int64_t x_outer_stride,
+                             const float* gamma, float* out, int64_t out_outer_stride, int64_t outer, int64_t inner,
+                             int64_t channels, bool silu, cudaStream_t stream) {
   const int64_t positions = outer * inner;
   if (positions == 0) return;
   const int64_t blocks = (positions + kWarpsPerBlock - 1) / kWarpsPerBlock;

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 
+#include "models/cuda/float4_ops.cuh"
+
 namespace wan::cuda {
 
 namespace {
 
 constexpr int kThreads = 256;
-
-__device__ float4 operator+(float4 x, float4 y) { return make_float4(x.x + y.x, x.y + y.y, x.z + y.z, x.w + y.w); }
 
 // T = float4 reads four channels at a time (channels % 4 == 0, 16-byte aligned
 // pointers; counts in float4s), T = float one.

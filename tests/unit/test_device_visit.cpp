@@ -8,7 +8,7 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/torch.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 #include "pipeline/device_visit.h"
 #include "tests/unit/check.h"
