@@ -1,7 +1,8 @@
 #include "pipeline/device_visit.h"
 
-#include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/grad_mode.h>
+
+#include "models/same_kind.h"
 
 namespace wan {
 
@@ -17,10 +18,10 @@ std::vector<at::Tensor> module_tensors(torch::nn::Module& module) {
 }  // namespace
 
 DeviceVisit::DeviceVisit(torch::nn::Module& module, const at::Device& device) {
-  c10::InferenceMode normal_tensors(false);
   torch::NoGradGuard no_grad;
   for (at::Tensor& t : module_tensors(module)) {
     if (t.device() == device) continue;
+    const auto same_kind = same_kind_as(t);
     // variable_data(): a second handle on the host storage that set_data below leaves alone.
     visitors_.emplace_back(t, t.variable_data());
     t.set_data(t.to(device, /*non_blocking=*/true));
@@ -28,9 +29,11 @@ DeviceVisit::DeviceVisit(torch::nn::Module& module, const at::Device& device) {
 }
 
 DeviceVisit::~DeviceVisit() {
-  c10::InferenceMode normal_tensors(false);
   torch::NoGradGuard no_grad;
-  for (auto& [tensor, host] : visitors_) tensor.set_data(host);
+  for (auto& [tensor, host] : visitors_) {
+    const auto same_kind = same_kind_as(tensor);
+    tensor.set_data(host);
+  }
 }
 
 }  // namespace wan

@@ -75,7 +75,10 @@ BlockSwapper::BlockSwapper(const torch::nn::ModuleList& blocks, const at::Device
     throw Error("block swap streams to a CUDA device or the CPU, not " + device_.str() +
                 " (or this libtorch has no CUDA)");
 
-  c10::InferenceMode normal_tensors(false);  // the modules' tensors must not become inference tensors
+  // Buffers, slots and their views are the same kind of tensor as the modules' own.
+  const auto params = blocks->parameters();
+  inference_ = !params.empty() && params[0].is_inference();
+  c10::InferenceMode same_kind(inference_);
   torch::NoGradGuard no_grad;
   int64_t largest = 0;
   for (const auto& block : *blocks) {
@@ -138,7 +141,7 @@ BlockSwapper::Lease BlockSwapper::lease(size_t index) {
     throw Error("block swap: block " + std::to_string(index) + " of " + std::to_string(host_.size()));
   if (failed_) throw Error("block swap: the device failed while releasing a block; load the model again");
   if (leased_slot_ >= 0) throw Error("block swap: a block is still leased; blocks run one at a time");
-  c10::InferenceMode normal_tensors(false);
+  c10::InferenceMode same_kind(inference_);
   torch::NoGradGuard no_grad;
   int slot = slot_holding(index);
   if (slot < 0) {
@@ -156,7 +159,7 @@ BlockSwapper::Lease BlockSwapper::lease(size_t index) {
 }
 
 void BlockSwapper::release(size_t index) {
-  c10::InferenceMode normal_tensors(false);
+  c10::InferenceMode same_kind(inference_);
   torch::NoGradGuard no_grad;
 #ifdef WAN_WITH_CUDA
   if (cuda_) cuda_->freed[leased_slot_].record(c10::cuda::getCurrentCUDAStream(device_.index()));

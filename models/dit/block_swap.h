@@ -88,6 +88,7 @@ class BlockSwapper {
   int leased_slot_ = -1;                               // the slot of the live lease
   int last_slot_ = kSlots - 1;                         // the slot of the last lease
   bool failed_ = false;                                // a release failed: slots may be in use
+  bool inference_ = false;                             // the blocks' tensors are inference tensors
   std::unique_ptr<CudaSync> cuda_;                     // null on the CPU
 };
 

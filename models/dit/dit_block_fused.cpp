@@ -2,7 +2,6 @@
 // each elementwise chain (LayerNorm + modulation, q/k RMSNorm + RoPE, gated
 // residual add, bias + GELU) reads and writes its tensor once, and q, k, v come
 // from one GEMM.
-#include <c10/core/InferenceMode.h>
 #include <torch/version.h>
 
 #include "models/cuda/fused_ops.h"
@@ -10,6 +9,7 @@
 #include "models/dit/dit_attention.h"
 #include "models/dit/dit_block.h"
 #include "models/dit/precision.h"
+#include "models/same_kind.h"
 
 namespace wan::dit {
 namespace {
@@ -49,7 +49,7 @@ bool DiTBlockImpl::can_run_fused(const at::Tensor& x, const std::vector<RopeRota
 std::pair<at::Tensor, at::Tensor> SelfAttentionImpl::fused_qkv() {
   at::Tensor weight = stacked(q->weight, k->weight, v->weight), bias = stacked(q->bias, k->bias, v->bias);
   if (weight.defined() && bias.defined()) return {weight, bias};
-  c10::InferenceMode normal_tensors(false);  // parameters must not become inference tensors
+  const auto same_kind = same_kind_as(q->weight);
   torch::NoGradGuard no_grad;
   weight = at::cat({q->weight, k->weight, v->weight});
   bias = at::cat({q->bias, k->bias, v->bias});

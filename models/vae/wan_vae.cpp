@@ -6,9 +6,9 @@
 
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
-#include <c10/core/InferenceMode.h>
 
 #include "models/error.h"
+#include "models/same_kind.h"
 #include "models/state_dict.h"
 
 namespace wan {
@@ -75,8 +75,7 @@ void WanVAE::set_device_tuning(const VAEDeviceTuning& tuning) {
     const auto format = !tuning.channels_last ? at::MemoryFormat::Contiguous
                         : w.dim() == 5        ? at::MemoryFormat::ChannelsLast3d
                                               : at::MemoryFormat::ChannelsLast;
-    // The new storage must be the same kind of tensor (inference or not) as the parameter it replaces.
-    c10::InferenceMode same_kind(w.is_inference());
+    const auto same_kind = same_kind_as(w);
     w.set_data(w.contiguous(format));
   }
 }

@@ -2,9 +2,12 @@
 // weights on the device (the cost does not depend on the values): umT5-XXL on
 // one 512-token prompt (bf16, as released) and the CLIP ViT-H/14 tower on one
 // image (fp16, as released). One JSON line each, with peak device memory.
+//
+// usage: bench-encoders [ITERS] [--layers N]   (--layers: a smoke run with N layers in each encoder)
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -56,12 +59,23 @@ double best_seconds(const std::function<void()>& fn, int iters) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int iters = argc > 1 ? std::atoi(argv[1]) : 3;
+  int iters = 3;
+  int64_t layers = -1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--layers" && i + 1 < argc)
+      layers = std::stoll(argv[++i]);
+    else
+      iters = std::stoi(arg);
+  }
+  wan::T5Config t5_config;
+  wan::ClipVisionConfig clip_config;
+  if (layers > 0) t5_config.num_layers = clip_config.num_layers = layers;
   c10::InferenceMode inference;
 
   {
     const auto t0 = std::chrono::steady_clock::now();
-    wan::T5Encoder t5(wan::T5Config{}, at::TensorOptions().device(kDevice).dtype(at::kBFloat16),
+    wan::T5Encoder t5(t5_config, at::TensorOptions().device(kDevice).dtype(at::kBFloat16),
                       wan::ParameterInit::Uninitialized);
     for (auto& p : t5->parameters()) p.normal_(0, 0.02);
     const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -75,7 +89,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   {
-    wan::VisionTransformer tower(wan::ClipVisionConfig{}, at::TensorOptions().device(kDevice).dtype(at::kHalf),
+    wan::VisionTransformer tower(clip_config, at::TensorOptions().device(kDevice).dtype(at::kHalf),
                                  wan::ParameterInit::Uninitialized);
     for (auto& p : tower->parameters()) p.normal_(0, 0.02);
     wan::ClipVisionEncoder clip(tower, kDevice, at::kHalf);

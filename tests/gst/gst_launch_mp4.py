@@ -5,7 +5,7 @@ e2e-i2v fixture's case.json, then the file checked with gst-discoverer-1.0
 (size, frame rate, codec, duration). Exit 77 (skip) when x264enc, mp4mux or the
 tools are missing (Debian: gstreamer1.0-plugins-ugly, gstreamer1.0-plugins-base-apps).
 
-Usage: gst_launch_mp4.py CASE_DIR
+Usage: gst_launch_mp4.py CASE_DIR [DEVICE]   (DEVICE: the element's device, default cpu)
 """
 import json
 import os
@@ -25,8 +25,8 @@ def skip(why):
     sys.exit(SKIP)
 
 
-def element_properties(case_dir, args):
-    props = {"model-path": os.path.join(case_dir, "ckpt"), "device": "cpu"}
+def element_properties(case_dir, args, device):
+    props = {"model-path": os.path.join(case_dir, "ckpt"), "device": device}
     for key, value in args.items():
         if key in ("width", "height"):  # results, not settings
             continue
@@ -41,6 +41,7 @@ def element_properties(case_dir, args):
 
 def main():
     case_dir = os.path.abspath(sys.argv[1])
+    device = sys.argv[2] if len(sys.argv) > 2 else "cpu"
     for tool in ("gst-launch-1.0", "gst-inspect-1.0", "gst-discoverer-1.0"):
         if not shutil.which(tool):
             skip(f"{tool} is not installed")
@@ -52,7 +53,7 @@ def main():
         args = json.load(f)["args"]
     with tempfile.TemporaryDirectory() as out:
         mp4 = os.path.join(out, "clip.mp4")
-        launch = ["gst-launch-1.0", "-q", "wanvideosrc", *element_properties(case_dir, args),
+        launch = ["gst-launch-1.0", "-q", "wanvideosrc", *element_properties(case_dir, args, device),
                   "!", "videoconvert", "!", "x264enc", "!", "mp4mux", "!", "filesink", f"location={mp4}"]
         print(" ".join(launch), flush=True)
         run = subprocess.run(launch, capture_output=True, text=True, timeout=600)

@@ -20,7 +20,7 @@ void run(const ParityCase& c, ParityReport& report) {
 
   PipelineOptions options;
   options.model_path = c.file("ckpt").string();
-  options.device = "cpu";
+  options.device = c.device().str();
   options.dtype = "float32";
   WanPipeline pipeline(options, {});
 

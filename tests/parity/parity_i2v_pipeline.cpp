@@ -1,7 +1,7 @@
 // kind "i2v-pipeline": the image-to-video generation of the pipeline library
 // step by step (image tensor, resize, CLIP, VAE conditioning, guided UniPC /
 // DPM++ loop, decode) on the case's tiny DiT, VAE and CLIP tower, with the
-// stored text contexts in place of umT5.
+// stored text contexts in place of umT5. The models run on the case's device in float32.
 #include <c10/core/GradMode.h>
 
 #include "models/clip/clip_loader.h"
@@ -35,18 +35,20 @@ void run(const ParityCase& c, ParityReport& report) {
   const auto& args = c.args();
   const auto& config = c.config();
 
+  const at::Device device = c.device();
+  const auto on_device = at::TensorOptions().device(device).dtype(at::kFloat);
   const DiTConfig dit_config = DiTConfig::from_json_text(config.at("dit").dump(), c.file("config").string());
-  WanModel dit(dit_config);
+  WanModel dit(dit_config, on_device, ParameterInit::Uninitialized);
   load_state_dict(*dit, load_safetensors(c.file("dit_weights").string()), c.file("dit_weights").string());
   dit->eval();
   const WanVAE vae(vae::vae_config_from_json(config.at("vae")), load_safetensors(c.file("vae_weights").string()),
-                   at::kCPU, at::kFloat, c.file("vae_weights").string());
+                   device, at::kFloat, c.file("vae_weights").string());
   const ClipVisionConfig clip_config = ClipVisionConfig::from_json(config.at("clip"));
-  VisionTransformer tower(clip_config);
+  VisionTransformer tower(clip_config, on_device, ParameterInit::Uninitialized);
   load_state_dict(*tower, clip_vision_weights(load_safetensors(c.file("clip_weights").string())),
                   c.file("clip_weights").string());
   tower->eval();
-  ClipVisionEncoder clip(tower, at::kCPU, at::kFloat);
+  ClipVisionEncoder clip(tower, device, at::kFloat);
 
   // 1-2. image tensor and size
   const RgbImage image = image_from_tensor(c.tensor("in.image"));
