@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 out=${1:-demo.mp4}
+./tools/install-deps.sh
 [ -d "$build" ] || meson setup "$build" -Dbuildtype=debugoptimized
 ninja -C "$build"
 ckpt="$build/demo-checkpoint"

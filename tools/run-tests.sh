@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
+./tools/install-deps.sh
 [ -d "$build" ] || meson setup "$build" -Dbuildtype=debugoptimized
 ninja -C "$build" -j"$(nproc)"
 status=0
