@@ -6,6 +6,7 @@
 //                --size 832*480 --device cuda --save_file cat.y4m
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -22,11 +23,13 @@
 #include "pipeline/image_file.h"
 #include "pipeline/names.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/clip_continuation.h"
+#include "pipeline/model_family.h"
 #include "pipeline/seeded_noise.h"
 
 namespace {
 
-constexpr int kFps = 16;  // the released models' sample_fps
+const int kFps = wan::SamplingDefaults{}.fps;  // the released models' sample_fps
 
 const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [options]
 
@@ -41,8 +44,11 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            aspect follows the image (default 1280*720); a plain number
                            is a pixel budget
   --frame_num N            frames, 4n+1 (default 81)
+  --clips N                clips one after another into the same file (default 1); for
+                           i2v / flf2v each continues from the last frame of the one
+                           before, whose repeat is left out; clip k uses seed + k
   --sample_steps N         default 50 (i2v: 40)
-  --sample_shift X         default 5 (i2v at 832*480 / 480*832: 3; flf2v: 16)
+  --sample_shift X         default 5 (i2v at 480p, 832*480 pixels or fewer: 3; flf2v: 16)
   --sample_guide_scale X   classifier-free guidance scale (default 5)
   --sample_solver NAME     unipc (default), dpm++ or euler
   --base_seed N            noise seed (default: random; the seed used is printed)
@@ -93,9 +99,9 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv) {
 }
 
 template <class T>
-T number(const std::map<std::string, std::string>& flags, const std::string& name, T fallback) {
+std::optional<T> optional_number(const std::map<std::string, std::string>& flags, const std::string& name) {
   auto it = flags.find(name);
-  if (it == flags.end()) return fallback;
+  if (it == flags.end()) return std::nullopt;
   try {
     size_t used = 0;
     const double v = std::stod(it->second, &used);
@@ -105,6 +111,11 @@ T number(const std::map<std::string, std::string>& flags, const std::string& nam
   } catch (const std::exception&) {
     usage_error(name + " expects a number, got '" + it->second + "'");
   }
+}
+
+template <class T>
+T number(const std::map<std::string, std::string>& flags, const std::string& name, T fallback) {
+  return optional_number<T>(flags, name).value_or(fallback);
 }
 
 std::optional<wan::Task> parse_task(const std::string& name) {
@@ -182,7 +193,7 @@ int run(int argc, char** argv) {
   }
   static const char* known[] = {"--task", "--ckpt_dir", "--prompt", "--neg_prompt", "--image", "--last_image",
                                 "--size", "--frame_num", "--sample_steps", "--sample_shift", "--sample_guide_scale",
-                                "--sample_solver", "--base_seed", "--device", "--dtype", "--offload_model",
+                                "--sample_solver", "--base_seed", "--clips", "--device", "--dtype", "--offload_model",
                                 "--t5_cpu", "--memory_mode", "--report_memory", "--save_file", "--y4m_chroma"};
   for (const auto& kv : flags) {
     bool ok = false;
@@ -226,18 +237,18 @@ int run(int argc, char** argv) {
   } else {
     request.max_area = size.area;
   }
-  request.num_frames = number<int>(flags, "--frame_num", 81);
-  request.steps = number<int>(flags, "--sample_steps", 0);
-  double default_shift = 5.0;
-  if (task == wan::Task::ImageToVideo && (size_text == "832*480" || size_text == "480*832")) default_shift = 3.0;
-  if (task == wan::Task::FirstLastFrameToVideo) default_shift = 16.0;
-  request.shift = number<double>(flags, "--sample_shift", default_shift);
-  request.guidance_scale = number<double>(flags, "--sample_guide_scale", 5.0);
+  request.num_frames = number<int>(flags, "--frame_num", wan::SamplingDefaults{}.num_frames);
+  // Unset: the task's defaults for the size (pipeline/model_family.h), as generate.py's.
+  request.steps = optional_number<int>(flags, "--sample_steps");
+  request.shift = optional_number<double>(flags, "--sample_shift");
+  request.guidance_scale = optional_number<double>(flags, "--sample_guide_scale");
   if (!flag("--sample_solver").empty()) request.solver = wan::parse_solver(flag("--sample_solver"));
   request.seed = number<int64_t>(flags, "--base_seed", -1);
   // Draw a random seed here so it can be printed (and name the file) up front.
   if (request.seed < 0) request.seed = wan::draw_random_seed();
-  request.validate();
+  const int64_t clips = number<int64_t>(flags, "--clips", 1);
+  if (clips < 1 || clips > 100000) usage_error("--clips expects 1 to 100000, got " + flag("--clips"));
+  request = pipeline->with_defaults(request);  // validates too
 
   const auto [width, height] = pipeline->output_size(request);
   std::string save_file = flag("--save_file");
@@ -247,7 +258,9 @@ int run(int argc, char** argv) {
 
   wan::GenerationCallbacks callbacks;
   callbacks.on_progress = [&](const wan::Progress& p) { printer(p); };
-  callbacks.on_frames = [&](const at::Tensor& frames, int64_t) {
+  wan::ClipContinuation continuation;
+  callbacks.on_frames = [&](const at::Tensor& decoded, int64_t first) {
+    const at::Tensor frames = continuation.frames_to_emit(decoded, first);
     if (!writer) {
       if (save_file.empty()) save_file = std::string(wan::task_name(task)) + "-" + std::to_string(request.seed) + ".y4m";
       writer = std::make_unique<wan::Y4mWriter>(save_file, width, height, kFps,
@@ -255,10 +268,17 @@ int run(int argc, char** argv) {
     }
     for (int64_t i = 0; i < frames.size(0); ++i) writer->write_frame(frames[i].data_ptr<uint8_t>());
   };
-  std::fprintf(stderr, "%s %dx%d, %d frames, seed %lld\n", wan::task_name(task), width, height, request.num_frames,
-               static_cast<long long>(request.seed));
+  std::fprintf(stderr, "%s %dx%d, %d frames, seed %lld, %d steps, shift %g, guidance %g\n", wan::task_name(task),
+               width, height, request.num_frames, static_cast<long long>(request.seed), *request.steps, *request.shift,
+               *request.guidance_scale);
   wan::CancelToken cancel;
-  pipeline->generate(request, callbacks, cancel);
+  for (int64_t clip = 0; clip < clips; ++clip) {
+    wan::Request next = continuation.next(request);
+    next.seed = static_cast<int64_t>((static_cast<uint64_t>(request.seed) + clip) & INT64_MAX);
+    if (clips > 1) std::fprintf(stderr, "clip %lld of %lld, seed %lld\n", static_cast<long long>(clip + 1),
+                                static_cast<long long>(clips), static_cast<long long>(next.seed));
+    pipeline->generate(next, callbacks, cancel);
+  }
   writer->close();
   std::fprintf(stderr, "wrote %s (%d frames, %d fps)\n", save_file.c_str(), writer->frames_written(), kFps);
   if (flags.count("--report_memory")) report_peak_memory(options.device);

@@ -2,22 +2,9 @@
 
 #include <c10/core/InferenceMode.h>
 
-#include <cstring>
-#include <random>
+#include "pipeline/seeded_noise.h"
 
 namespace wan::gst {
-
-int64_t draw_random_seed() {
-  std::random_device device;
-  const uint64_t bits = (uint64_t(device()) << 32) ^ uint64_t(device());
-  return int64_t(bits >> 1);
-}
-
-int64_t frames_in_clips(int num_frames, int clips, bool image_conditioned) {
-  if (clips == 0) return -1;
-  const int64_t repeated = image_conditioned ? clips - 1 : 0;
-  return int64_t(num_frames) * clips - repeated;
-}
 
 ClipWorker::ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int clips,
                        RequestSource next_request, Events events)
@@ -62,59 +49,44 @@ void ClipWorker::run() {
 
 void ClipWorker::run_clip(int clip) {
   if (!queue_.wait_for_room()) throw Cancelled();
-  Request request = next_request_(clip);
-  const bool continued = last_frame_.has_value() && request.image.has_value();
-  if (continued) {
-    // Keep the size: the max-area rule on the already rounded frame could
-    // round to a different one.
-    request.image = *last_frame_;
-    request.width = last_frame_->width;
-    request.height = last_frame_->height;
-  }
+  Request request = continuation_.next(next_request_(clip));
   if (request.seed < 0) request.seed = draw_random_seed();
 
+  const Request resolved = pipeline_->with_defaults(request);
   ClipInfo info;
   info.clip = clip;
-  info.seed = request.seed;
-  info.steps = request.steps;
-  info.guidance_scale = request.guidance_scale;
-  info.prompt = request.prompt;
+  info.seed = resolved.seed;
+  info.steps = resolved.steps.value_or(0);
+  info.guidance_scale = resolved.guidance_scale.value_or(0);
+  info.prompt = resolved.prompt;
   if (events_.on_clip_start) events_.on_clip_start(info);
 
   bool clip_start_sent = false;
   GenerationCallbacks callbacks;
   callbacks.on_progress = [&](const Progress& progress) {
-    if (progress.phase == Phase::Denoise) info.steps = progress.total_steps;
     if (events_.on_progress) events_.on_progress(clip, progress);
   };
   callbacks.on_frames = [&](const at::Tensor& frames, int64_t first) {
-    const at::Tensor packed = frames.contiguous();
-    const int64_t count = packed.size(0), height = packed.size(1), width = packed.size(2);
-    const size_t frame_bytes = size_t(height * width * 3);
+    const at::Tensor packed = continuation_.frames_to_emit(frames, first).contiguous();
+    const int64_t count = packed.size(0);
+    if (count == 0) return;
+    const size_t frame_bytes = size_t(packed[0].numel());
     const uint8_t* data = packed.data_ptr<uint8_t>();
+    if (!clip_start_sent) {
+      WorkerItem start;
+      start.kind = WorkerItem::Kind::ClipStart;
+      start.clip = info;
+      if (!queue_.push(std::move(start))) throw Cancelled();
+      clip_start_sent = true;
+    }
     for (int64_t i = 0; i < count; ++i) {
       WorkerItem item;
       item.kind = WorkerItem::Kind::Frame;
       item.rgb.assign(data + i * frame_bytes, data + (i + 1) * frame_bytes);
-
-      RgbImage frame;
-      frame.width = int(width);
-      frame.height = int(height);
-      frame.pixels = item.rgb;
-      last_frame_ = std::move(frame);
-
-      if (continued && first + i == 0) continue;  // the previous clip's last frame again
-      if (!clip_start_sent) {
-        WorkerItem start;
-        start.kind = WorkerItem::Kind::ClipStart;
-        start.clip = info;
-        if (!queue_.push(std::move(start))) throw Cancelled();
-        clip_start_sent = true;
-      }
       if (!queue_.push(std::move(item))) throw Cancelled();
     }
   };
-  pipeline_->generate(request, callbacks, cancel_);
+  pipeline_->generate(resolved, callbacks, cancel_);
 }
 
 }  // namespace wan::gst

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "gst/frame_queue.h"
+#include "pipeline/clip_continuation.h"
 #include "pipeline/pipeline.h"
 
 namespace wan::gst {
@@ -48,14 +49,7 @@ class ClipWorker {
   Events events_;
   CancelToken cancel_;
   std::thread thread_;
-  std::optional<RgbImage> last_frame_;  // the previous clip's last frame
+  ClipContinuation continuation_;
 };
-
-// The frames a run of `clips` clips of `num_frames` yields: a continued clip
-// of an image-conditioned task leaves out its first frame. -1 when endless.
-int64_t frames_in_clips(int num_frames, int clips, bool image_conditioned);
-
-// A seed the way the official CLI draws one: uniform over [0, 2^63 - 1].
-int64_t draw_random_seed();
 
 }  // namespace wan::gst

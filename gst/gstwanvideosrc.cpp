@@ -74,9 +74,11 @@
 #include "gst/element_error.h"
 #include "gst/frame_queue.h"
 #include "gst/image_loader.h"
-#include "gst/torch_device.h"
 #include "gst/wanenums.h"
 #include "models/error.h"
+#include "pipeline/clip_continuation.h"
+#include "pipeline/device_name.h"
+#include "pipeline/model_family.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_wan_video_src_debug);
 #define GST_CAT_DEFAULT gst_wan_video_src_debug
@@ -89,12 +91,15 @@ using wan::gst::ElementError;
 using wan::gst::FrameQueue;
 using wan::gst::WorkerItem;
 
-// The official CLI's defaults (generate.py and wan/configs).
-constexpr int kDefaultNumFrames = 81;
-constexpr double kDefaultGuidanceScale = 5.0;
-constexpr double kDefaultShift = 5.0;
+// The official CLI's defaults (generate.py and wan/configs), through pipeline/model_family.h.
+const wan::SamplingDefaults kFamilyDefaults{};
+const int kDefaultNumFrames = kFamilyDefaults.num_frames;
+const int kDefaultFpsN = kFamilyDefaults.fps;
 constexpr gint64 kDefaultMaxArea = 832 * 480;
-constexpr int kDefaultFpsN = 16;
+// Property values meaning "the task's default" (pipeline/model_family.h decides).
+constexpr int kTaskDefaultSteps = 0;
+constexpr double kTaskDefaultGuidance = -1.0;
+constexpr double kTaskDefaultShift = 0.0;
 
 // Frames waiting for downstream before the next clip is held back.
 constexpr size_t kQueuedFrames = 4;
@@ -129,9 +134,9 @@ struct Settings {
   std::string prompt;
   std::string negative_prompt;
   int num_frames = kDefaultNumFrames;
-  int steps = 0;
-  double guidance_scale = kDefaultGuidanceScale;
-  double shift = kDefaultShift;
+  int steps = kTaskDefaultSteps;
+  double guidance_scale = kTaskDefaultGuidance;
+  double shift = kTaskDefaultShift;
   GstWanSolver solver = GST_WAN_SOLVER_UNIPC;
   gint64 seed = -1;
   gint64 max_area = kDefaultMaxArea;
@@ -222,6 +227,14 @@ Settings copy_settings(GstWanVideoSrc* self) {
   return settings;
 }
 
+// The sampling settings the properties set; the others stay unset (the task's default).
+void set_sampling(wan::Request& request, const Settings& settings) {
+  request.steps.reset(), request.guidance_scale.reset(), request.shift.reset();
+  if (settings.steps != kTaskDefaultSteps) request.steps = settings.steps;
+  if (settings.guidance_scale != kTaskDefaultGuidance) request.guidance_scale = settings.guidance_scale;
+  if (settings.shift != kTaskDefaultShift) request.shift = settings.shift;
+}
+
 // The per-clip fields of a request from the current properties. A set seed
 // gives clip k the seed + k, so a continued run is reproducible and its clips
 // still differ.
@@ -230,9 +243,7 @@ wan::Request request_for_clip(GstWanVideoSrc* self, int clip) {
   wan::Request request = self->state->session->base;
   request.prompt = settings.prompt;
   request.negative_prompt = settings.negative_prompt;
-  request.steps = settings.steps;
-  request.guidance_scale = settings.guidance_scale;
-  request.shift = settings.shift;
+  set_sampling(request, settings);
   request.solver = to_solver(settings.solver);
   request.seed = settings.seed < 0 ? -1 : gint64((guint64(settings.seed) + guint64(clip)) & G_MAXINT64);
   return request;
@@ -268,8 +279,11 @@ Session open_session(GstWanVideoSrc* self) {
     throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
                        "The model path " + quoted(settings.model_path) + " does not exist.");
   for (const auto& device : {settings.device, settings.text_encoder_device}) {
-    const std::string problem = device.empty() ? "" : wan::gst::device_problem(device);
-    if (!problem.empty()) throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "Unusable device: " + problem + ".");
+    try {
+      if (!device.empty()) wan::parse_device(device);
+    } catch (const wan::Error& e) {
+      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, std::string("Unusable device: ") + e.what() + ".");
+    }
   }
   if (!settings.last_image_location.empty() && settings.image_location.empty())
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
@@ -288,9 +302,7 @@ Session open_session(GstWanVideoSrc* self) {
   }
   base.max_area = settings.max_area;
   base.num_frames = settings.num_frames;
-  base.steps = settings.steps;
-  base.guidance_scale = settings.guidance_scale;
-  base.shift = settings.shift;
+  set_sampling(base, settings);
   try {
     base.validate();
   } catch (const wan::Error& e) {
@@ -592,7 +604,7 @@ static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
       const Settings& settings = self->state->settings;
       const Session* session = self->state->session ? &*self->state->session : nullptr;
       const gint64 frames =
-          session ? wan::gst::frames_in_clips(settings.num_frames, int(settings.clips), image_conditioned(*session))
+          session ? wan::frames_in_clips(settings.num_frames, gint64(settings.clips), image_conditioned(*session))
                   : -1;
       const int fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
       const int fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
@@ -678,7 +690,7 @@ static void gst_wan_video_src_finalize(GObject* object) {
 
 static void gst_wan_video_src_init(GstWanVideoSrc* self) {
   self->state = new State();
-  self->state->settings.device = wan::gst::default_device();
+  self->state->settings.device = wan::default_device_name();
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
   gst_base_src_set_live(GST_BASE_SRC(self), FALSE);
 }
@@ -718,14 +730,17 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1", 1, G_MAXINT,
           kDefaultNumFrames, ready));
   g_object_class_install_property(gobject_class, PROP_STEPS,
-      g_param_spec_int("steps", "Sampling steps", "Denoising steps; 0 = the task's default (40 for i2v, 50 for t2v and flf2v)",
-          0, 1000, 0, playing));
+      g_param_spec_int("steps", "Sampling steps",
+          "Denoising steps; 0 = the task's default (generate.py's: 40 for i2v, 50 for t2v and flf2v)",
+          0, 1000, kTaskDefaultSteps, playing));
   g_object_class_install_property(gobject_class, PROP_GUIDANCE_SCALE,
-      g_param_spec_double("guidance-scale", "Guidance scale", "Classifier-free guidance scale", 0.0, 100.0,
-          kDefaultGuidanceScale, playing));
+      g_param_spec_double("guidance-scale", "Guidance scale",
+          "Classifier-free guidance scale; -1 = the task's default (5)", -1.0, 100.0, kTaskDefaultGuidance, playing));
   g_object_class_install_property(gobject_class, PROP_SHIFT,
-      g_param_spec_double("shift", "Shift", "Noise schedule shift of the flow-matching solver", 0.1, 100.0,
-          kDefaultShift, playing));
+      g_param_spec_double("shift", "Shift",
+          "Noise schedule shift of the flow-matching solver; 0 = the task's default (generate.py's: 3 for i2v at "
+          "480p, i.e. 832x480 pixels or fewer; 16 for flf2v; 5 otherwise)",
+          0.0, 100.0, kTaskDefaultShift, playing));
   g_object_class_install_property(gobject_class, PROP_SOLVER,
       g_param_spec_enum("solver", "Solver", "Sampling solver", GST_TYPE_WAN_SOLVER, GST_WAN_SOLVER_UNIPC, playing));
   g_object_class_install_property(gobject_class, PROP_SEED,
@@ -742,7 +757,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   g_object_class_install_property(gobject_class, PROP_DEVICE,
       g_param_spec_string("device", "Device",
           "Where the models run: \"cpu\", \"cuda\" or \"cuda:N\" (default: cuda:0 when libtorch has CUDA, else cpu)",
-          wan::gst::default_device().c_str(), ready));
+          wan::default_device_name().c_str(), ready));
   g_object_class_install_property(gobject_class, PROP_DTYPE,
       g_param_spec_enum("dtype", "Data type", "Compute data type of the models", GST_TYPE_WAN_DTYPE,
           GST_WAN_DTYPE_AUTO, ready));

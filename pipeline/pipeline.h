@@ -63,6 +63,8 @@ struct GenerationCallbacks {
 struct GenerationResult {
   int64_t seed = 0;     // the seed used (drawn when the request's was negative)
   int width = 0, height = 0, num_frames = 0;
+  int steps = 0;        // the sampling settings used (the task's defaults where the request set none)
+  double shift = 0, guidance_scale = 0;
 };
 
 class Pipeline {
@@ -77,6 +79,8 @@ class Pipeline {
   // The output size for a request (the reference's rounding from max_area and
   // the image aspect, or the explicit size), without generating.
   virtual std::pair<int, int> output_size(const Request& request) const = 0;
+  // The request as it will run: unset sampling settings get the task's defaults for its size.
+  virtual Request with_defaults(const Request& request) const = 0;
   virtual GenerationResult generate(const Request& request, const GenerationCallbacks& callbacks,
                                     const CancelToken& cancel) = 0;
 };

@@ -52,12 +52,12 @@ void Request::validate() const {
     bad("max_area", "must be at least 256 pixels (16x16), got " + std::to_string(max_area));
   }
 
-  if (steps < 0 || steps > kMaxSteps)
-    bad("steps", "must be between 1 and " + std::to_string(kMaxSteps) + " (0 = the task's default), got " +
-                     std::to_string(steps));
-  if (!std::isfinite(shift) || shift <= 0) bad("shift", "must be a positive number, got " + std::to_string(shift));
-  if (!std::isfinite(guidance_scale) || guidance_scale < 0)
-    bad("guidance_scale", "must be a number >= 0, got " + std::to_string(guidance_scale));
+  if (steps && (*steps < 1 || *steps > kMaxSteps))
+    bad("steps", "must be between 1 and " + std::to_string(kMaxSteps) + ", got " + std::to_string(*steps));
+  if (shift && (!std::isfinite(*shift) || *shift <= 0))
+    bad("shift", "must be a positive number, got " + std::to_string(*shift));
+  if (guidance_scale && (!std::isfinite(*guidance_scale) || *guidance_scale < 0))
+    bad("guidance_scale", "must be a number >= 0, got " + std::to_string(*guidance_scale));
 }
 
 }  // namespace wan

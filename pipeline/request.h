@@ -1,5 +1,6 @@
 // What to generate: one request type for the three tasks (t2v, i2v, flf2v).
-// Defaults are the official CLI's (generate.py / wan/configs).
+// Defaults are the official CLI's (generate.py / wan/configs); the sampling settings
+// left unset take the task's default for the output size (pipeline/model_family.h).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -28,9 +29,9 @@ struct Request {
   int64_t max_area = 832 * 480;        // target pixel count; size follows the image's aspect
   int width = 0, height = 0;           // explicit size (multiples of 16) overrides max_area when both set
   int num_frames = 81;                 // 4n+1
-  int steps = 0;                       // 0 = task default (generate.py: 40 i2v, 50 t2v and flf2v)
-  double shift = 5.0;
-  double guidance_scale = 5.0;
+  std::optional<int> steps;             // unset: the task's default
+  std::optional<double> shift;          // unset: the task's default for the size
+  std::optional<double> guidance_scale; // unset: the task's default
   Solver solver = Solver::UniPC;
   int64_t seed = -1;                   // negative = random; the seed used is reported
 

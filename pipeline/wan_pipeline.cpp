@@ -4,7 +4,6 @@
 #include <optional>
 
 #include <ATen/Context.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
 
 #include "models/checkpoint_file.h"
@@ -14,31 +13,16 @@
 #include "models/vae/vae_loader.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/default_prompts.h"
+#include "pipeline/device_name.h"
 #include "pipeline/device_visit.h"
 #include "pipeline/image_conditioning.h"
+#include "pipeline/model_family.h"
 #include "pipeline/names.h"
 #include "pipeline/seeded_noise.h"
 #include "pipeline/video_frames.h"
 
 namespace wan {
 namespace {
-
-at::Device parse_device(const std::string& name, const std::string& field) {
-  at::Device device = at::kCPU;
-  try {
-    device = at::Device(name);
-  } catch (const c10::Error&) {
-    throw Error(field + " '" + name + "' is not a device (expected cpu, cuda or cuda:N)");
-  }
-  if (device.is_cpu()) return device;
-  if (!device.is_cuda()) throw Error(field + " '" + name + "' is not supported (expected cpu, cuda or cuda:N)");
-  if (!at::hasCUDA()) throw Error(field + " '" + name + "': this build of libtorch has no CUDA, or no GPU is visible");
-  const int count = at::detail::getCUDAHooks().getNumGPUs();
-  const int index = device.has_index() ? device.index() : 0;
-  if (index >= count)
-    throw Error(field + " '" + name + "': only " + std::to_string(count) + " GPU(s) are visible");
-  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
-}
 
 // "auto" is the released precision on GPUs (bf16), float32 on the CPU.
 at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
@@ -47,20 +31,6 @@ at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
   if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
   if (name == "float16" || name == "fp16" || name == "half") return at::kHalf;
   throw Error("dtype '" + name + "' is not supported (expected auto, float32, bfloat16 or float16)");
-}
-
-Task task_of(DiTModelType type) {
-  switch (type) {
-    case DiTModelType::T2V: return Task::TextToVideo;
-    case DiTModelType::I2V: return Task::ImageToVideo;
-    case DiTModelType::FLF2V: return Task::FirstLastFrameToVideo;
-  }
-  return Task::TextToVideo;
-}
-
-int default_steps(Task task) {
-  // generate.py: 40 for i2v, 50 for everything else (t2v and flf2v).
-  return task == Task::ImageToVideo ? 40 : 50;
 }
 
 void check_task(Task checkpoint, const Request& r) {
@@ -183,6 +153,11 @@ std::pair<int, int> WanPipeline::output_size(const Request& request) const {
   return {g.width, g.height};
 }
 
+Request WanPipeline::with_defaults(const Request& request) const {
+  const auto [width, height] = output_size(request);
+  return with_sampling_defaults(request, task_, width, height);
+}
+
 WanPipeline::TextContexts WanPipeline::encode_text(const std::string& prompt, const std::string& negative_prompt) {
   std::vector<at::Tensor> contexts;
   if (text_) {
@@ -226,12 +201,12 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   const at::Tensor noise = seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed),
                                         placement_.device);
   auto scheduler = make_flow_scheduler(request.solver);
-  const int steps = request.steps > 0 ? request.steps : default_steps(task_);
-  scheduler->set_timesteps(steps, request.shift);
+  const int steps = *request.steps;
+  scheduler->set_timesteps(steps, *request.shift);
   if (trace_.on_noise) trace_.on_noise(noise, *scheduler);
 
   DenoiseOptions d;
-  d.guidance_scale = request.guidance_scale;
+  d.guidance_scale = *request.guidance_scale;
   // One batched forward only for small videos: at 32,760 tokens (480p, 81 frames) one sample
   // already fills an H200 (batched 5.55 s vs 2 x 2.76 s per step) and batching costs 3 GiB.
   constexpr int64_t kLargestBatchedTokens = 16384;
@@ -268,7 +243,7 @@ void WanPipeline::decode(const at::Tensor& latent, const GenerationCallbacks& ca
   });
 }
 
-GenerationResult WanPipeline::generate(const Request& request, const GenerationCallbacks& callbacks,
+GenerationResult WanPipeline::generate(const Request& asked, const GenerationCallbacks& callbacks,
                                        const CancelToken& cancel) {
   c10::AutoGradMode no_grad(false);
   const auto start = std::chrono::steady_clock::now();
@@ -280,11 +255,15 @@ GenerationResult WanPipeline::generate(const Request& request, const GenerationC
     if (cancel.cancelled()) throw Cancelled();
   };
 
-  request.validate();
-  check_task(task_, request);
-  const VideoGeometry g = request_geometry(request);
+  asked.validate();
+  check_task(task_, asked);
+  const VideoGeometry g = request_geometry(asked);
+  const Request request = with_sampling_defaults(asked, task_, g.width, g.height);
   GenerationResult result;
   result.seed = request.seed >= 0 ? request.seed : draw_random_seed();
+  result.steps = *request.steps;
+  result.shift = *request.shift;
+  result.guidance_scale = *request.guidance_scale;
   result.width = g.width;
   result.height = g.height;
   result.num_frames = g.num_frames;

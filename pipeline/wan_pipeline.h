@@ -51,6 +51,7 @@ class WanPipeline : public Pipeline {
 
   Task task() const override { return task_; }
   std::pair<int, int> output_size(const Request& request) const override;
+  Request with_defaults(const Request& request) const override;
   GenerationResult generate(const Request& request, const GenerationCallbacks& callbacks,
                             const CancelToken& cancel) override;
 

@@ -74,6 +74,11 @@ void test_progress_and_frames_in_order() {
   wan::CancelToken cancel;
   const wan::GenerationResult r = pipeline->generate(request, cb, cancel);
   EXPECT(r.width == 32 && r.height == 32 && r.num_frames == 5 && r.seed == 7);
+  // The settings the request left unset are reported as run: i2v at 480p or less samples at shift 3.
+  EXPECT_MSG(r.steps == 2 && r.shift == 3.0 && r.guidance_scale == 5.0,
+             std::to_string(r.steps) + " steps, shift " + std::to_string(r.shift));
+  const wan::Request resolved = pipeline->with_defaults(request);
+  EXPECT(*resolved.steps == 2 && *resolved.shift == 3.0 && *resolved.guidance_scale == 5.0);
   EXPECT(frames_ok);
   EXPECT_MSG(next_frame == 5, std::to_string(next_frame) + " frames streamed");
 

@@ -1,7 +1,12 @@
 // Requests: every invalid field is refused with its name in the message, and
-// the output size follows the reference's rounding from max_area and aspect.
+// the output size follows the reference's rounding from max_area and aspect; unset
+// sampling settings take generate.py's defaults per task and size; clips continue.
+#include <ATen/ATen.h>
+
 #include "models/error.h"
+#include "pipeline/clip_continuation.h"
 #include "pipeline/default_prompts.h"
+#include "pipeline/model_family.h"
 #include "pipeline/request.h"
 #include "pipeline/video_geometry.h"
 #include "tests/unit/check.h"
@@ -126,8 +131,68 @@ void test_default_negative_prompts() {
 
 }  // namespace
 
+// generate.py's _validate_args: steps 40 for i2v, else 50; shift 3 for i2v at 832*480 or
+// 480*832, 16 for flf2v, else 5; guidance 5; 81 frames at 16 fps.
+void test_task_defaults() {
+  using wan::Task;
+  EXPECT(wan::sampling_defaults(Task::ImageToVideo, 832, 480).shift == 3.0);
+  EXPECT(wan::sampling_defaults(Task::ImageToVideo, 480, 832).shift == 3.0);
+  EXPECT(wan::sampling_defaults(Task::ImageToVideo, 1280, 720).shift == 5.0);
+  EXPECT(wan::sampling_defaults(Task::ImageToVideo, 1280, 720).steps == 40);
+  EXPECT(wan::sampling_defaults(Task::FirstLastFrameToVideo, 1280, 720).shift == 16.0);
+  EXPECT(wan::sampling_defaults(Task::FirstLastFrameToVideo, 832, 480).shift == 16.0);
+  EXPECT(wan::sampling_defaults(Task::FirstLastFrameToVideo, 1280, 720).steps == 50);
+  EXPECT(wan::sampling_defaults(Task::TextToVideo, 832, 480).shift == 5.0);
+  EXPECT(wan::sampling_defaults(Task::TextToVideo, 832, 480).steps == 50);
+  const wan::SamplingDefaults d = wan::sampling_defaults(Task::TextToVideo, 1280, 720);
+  EXPECT(d.guidance_scale == 5.0 && d.num_frames == 81 && d.fps == 16);
+  EXPECT(wan::task_of(wan::DiTModelType::FLF2V) == Task::FirstLastFrameToVideo);
+
+  // Only unset settings take the default; what the user set stays, 0 guidance included.
+  wan::Request r = i2v_request();
+  r.guidance_scale = 0.0;
+  const wan::Request filled = wan::with_sampling_defaults(r, Task::ImageToVideo, 832, 480);
+  EXPECT(*filled.steps == 40 && *filled.shift == 3.0 && *filled.guidance_scale == 0.0);
+  r.steps = 7, r.shift = 1.5;
+  const wan::Request kept = wan::with_sampling_defaults(r, Task::ImageToVideo, 832, 480);
+  EXPECT(*kept.steps == 7 && *kept.shift == 1.5);
+}
+
+// Frames [n, H, W, 3] whose every byte is `value`.
+at::Tensor frames_of(int64_t n, int64_t height, int64_t width, uint8_t value) {
+  return at::full({n, height, width, 3}, value, at::kByte);
+}
+
+void test_clip_continuation() {
+  wan::ClipContinuation c;
+  wan::Request first = c.next(i2v_request());
+  EXPECT(!c.continued() && first.image->width == 118 && first.width == 0);
+  // The first clip keeps all its frames, in pieces; the last frame is remembered.
+  EXPECT(c.frames_to_emit(frames_of(1, 48, 80, 1), 0).size(0) == 1);
+  EXPECT(c.frames_to_emit(frames_of(4, 48, 80, 2), 1).size(0) == 4);
+  EXPECT(c.frames_to_emit(frames_of(4, 48, 80, 9), 5).size(0) == 4);
+  // The second starts from that frame, at its size, and leaves out its own first frame.
+  const wan::Request second = c.next(i2v_request());
+  EXPECT(c.continued() && second.width == 80 && second.height == 48);
+  EXPECT(second.image->width == 80 && second.image->pixels.size() == 80 * 48 * 3 && second.image->pixels[0] == 9);
+  const at::Tensor emitted = c.frames_to_emit(frames_of(1, 48, 80, 9), 0);
+  EXPECT(emitted.size(0) == 0);
+  EXPECT(c.frames_to_emit(frames_of(4, 48, 80, 3), 1).size(0) == 4);
+  // Text-to-video clips are independent.
+  wan::ClipContinuation t;
+  t.frames_to_emit(frames_of(1, 48, 80, 1), 0);
+  EXPECT(!t.next(wan::Request{}).image && !t.continued());
+
+  EXPECT(wan::frames_in_clips(81, 3, true) == 241);
+  EXPECT(wan::frames_in_clips(81, 3, false) == 243);
+  EXPECT(wan::frames_in_clips(81, 0, true) == -1);
+  EXPECT(wan::frames_in_clips(81, 3000000000LL, true) > 0);
+}
+
 int main() {
   test_valid_requests_pass();
+  test_task_defaults();
+  test_clip_continuation();
   test_bad_fields_are_named();
   test_geometry();
   test_default_negative_prompts();

@@ -1,0 +1,36 @@
+#include "pipeline/model_family.h"
+
+namespace wan {
+
+Task task_of(DiTModelType type) {
+  switch (type) {
+    case DiTModelType::T2V: return Task::TextToVideo;
+    case DiTModelType::I2V: return Task::ImageToVideo;
+    case DiTModelType::FLF2V: return Task::FirstLastFrameToVideo;
+  }
+  return Task::TextToVideo;
+}
+
+SamplingDefaults sampling_defaults(Task task, int width, int height) {
+  SamplingDefaults d;
+  if (task == Task::ImageToVideo) {
+    d.steps = 40;
+    // generate.py lowers the shift for its 480p sizes (832*480, 480*832); any smaller
+    // output is 480p or below too.
+    if (static_cast<int64_t>(width) * height <= 832 * 480) d.shift = 3.0;
+  } else if (task == Task::FirstLastFrameToVideo) {
+    d.shift = 16.0;
+  }
+  return d;
+}
+
+Request with_sampling_defaults(const Request& request, Task task, int width, int height) {
+  const SamplingDefaults d = sampling_defaults(task, width, height);
+  Request r = request;
+  if (!r.steps) r.steps = d.steps;
+  if (!r.shift) r.shift = d.shift;
+  if (!r.guidance_scale) r.guidance_scale = d.guidance_scale;
+  return r;
+}
+
+}  // namespace wan
