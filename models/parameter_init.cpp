@@ -54,4 +54,8 @@ at::Tensor make_parameter(c10::IntArrayRef shape, double value) {
   return skip_active ? uninitialized(shape) : at::full(shape, value);
 }
 
+at::Tensor make_uniform_parameter(c10::IntArrayRef shape, double bound) {
+  return skip_active ? uninitialized(shape) : at::empty(shape).uniform_(-bound, bound);
+}
+
 }  // namespace wan

@@ -40,4 +40,7 @@ torch::nn::Embedding make_embedding(int64_t count, int64_t dim);
 // A plain parameter tensor (norm weights, class tokens, ...) holding `value`.
 at::Tensor make_parameter(c10::IntArrayRef shape, double value);
 
+// A parameter drawn uniformly from [-bound, bound] (libtorch's nn::Linear initialisation).
+at::Tensor make_uniform_parameter(c10::IntArrayRef shape, double bound);
+
 }  // namespace wan

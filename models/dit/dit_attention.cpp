@@ -1,27 +1,38 @@
 #include "models/dit/dit_attention.h"
-#include "models/parameter_init.h"
 
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "models/cuda/fused_ops.h"
 #include "models/dit/attention.h"
-#include "models/dit/precision.h"
-#include "models/error.h"
+#include "models/dit/dit_ops.h"
+#include "models/same_kind.h"
 
 namespace wan::dit {
 namespace {
 
-// Linear projection, then the optional RMSNorm over the full width, viewed as [B, L, heads, head_dim].
-at::Tensor project(torch::nn::Linear proj, RMSNorm norm, const at::Tensor& x, int64_t heads) {
-  at::Tensor y = run_linear(proj, x);
-  if (!norm.is_empty()) y = norm->forward(y);
-  return y.view({y.size(0), y.size(1), heads, -1});
+// A context projection (no RoPE, bias added) as [B, L, heads, head_dim].
+at::Tensor project_context(Linear& layer, const RMSNorm& norm, const at::Tensor& context, int64_t heads) {
+  return qk_norm_rope(Projection{layer->forward(context), at::Tensor()}, norm, heads);
 }
 
-at::Tensor merge_heads(const at::Tensor& x) { return x.flatten(2); }
+// a, b, c (same shape, contiguous) as one tensor of 3x the rows when they lie back to back
+// in one buffer; undefined otherwise.
+at::Tensor stacked(const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
+  const int64_t n = a.numel();
+  const bool back_to_back = a.is_contiguous() && b.is_contiguous() && c.is_contiguous() && b.sizes() == a.sizes() &&
+                            c.sizes() == a.sizes() && a.is_alias_of(b) && a.is_alias_of(c) &&
+                            b.storage_offset() == a.storage_offset() + n && c.storage_offset() == b.storage_offset() + n;
+  if (!back_to_back) return {};
+  std::vector<int64_t> sizes = a.sizes().vec();
+  sizes[0] *= 3;
+  return a.as_strided(sizes, a.strides());
+}
 
 }  // namespace
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps(eps) { weight = register_parameter("weight", at::ones({dim})); }
 
-at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) const {
   const at::Tensor xf = x.to(at::kFloat);
   // Back to the input dtype before the weight, as the reference does; the float32 weight
   // then promotes the result to float32.
@@ -29,22 +40,51 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
 }
 
 SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps) : num_heads(num_heads) {
-  q = register_module("q", make_linear(dim, dim));
-  k = register_module("k", make_linear(dim, dim));
-  v = register_module("v", make_linear(dim, dim));
-  o = register_module("o", make_linear(dim, dim));
+  q = register_module("q", Linear(dim, dim));
+  k = register_module("k", Linear(dim, dim));
+  v = register_module("v", Linear(dim, dim));
+  o = register_module("o", Linear(dim, dim));
   if (qk_norm) {
     norm_q = register_module("norm_q", RMSNorm(dim, eps));
     norm_k = register_module("norm_k", RMSNorm(dim, eps));
   }
 }
 
-at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& seq_lens,
+std::pair<at::Tensor, at::Tensor> SelfAttentionImpl::stacked_qkv() {
+  at::Tensor weight = stacked(q->weight, k->weight, v->weight), bias = stacked(q->bias, k->bias, v->bias);
+  if (weight.defined() && bias.defined()) return {weight, bias};
+  const auto same_kind = same_kind_as(q->weight);
+  torch::NoGradGuard no_grad;
+  weight = at::cat({q->weight, k->weight, v->weight});
+  bias = at::cat({q->bias, k->bias, v->bias});
+  const int64_t dim = q->weight.size(0);
+  int64_t row = 0;
+  for (auto* layer : {&q, &k, &v}) {
+    (*layer)->weight.set_data(weight.slice(0, row, row + dim));
+    (*layer)->bias.set_data(bias.slice(0, row, row + dim));
+    row += dim;
+  }
+  return {weight, bias};
+}
+
+std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
+  // Where the fused kernels run (bf16 on CUDA), one GEMM for the three; the reference's
+  // three otherwise.
+  const at::Tensor& w = q->weight;
+  if (!(w.is_cuda() && w.scalar_type() == at::kBFloat16 && cuda::fused_ops_available()))
+    return {Projection{q->forward(x), {}}, Projection{k->forward(x), {}}, Projection{v->forward(x), {}}};
+  const auto [weight, bias] = stacked_qkv();
+  const std::vector<at::Tensor> qkv = at::linear(x.to(w.scalar_type()), weight, bias).chunk(3, -1);
+  return {Projection{qkv[0], {}}, Projection{qkv[1], {}}, Projection{qkv[2], {}}};
+}
+
+Projection SelfAttentionImpl::forward(const at::Tensor& x, const TokenCounts& tokens,
                                       const std::vector<RopeRotation>& rotations) {
-  const at::Tensor query = apply_rope(project(q, norm_q, x, num_heads), rotations);
-  const at::Tensor key = apply_rope(project(k, norm_k, x, num_heads), rotations);
-  const at::Tensor value = project(v, RMSNorm{nullptr}, x, num_heads);
-  return run_linear(o, merge_heads(attention(query, key, value, seq_lens)));
+  const auto [q_out, k_out, v_out] = project_qkv(x);
+  const at::Tensor query = qk_norm_rope(q_out, norm_q, num_heads, &rotations, &tokens);
+  const at::Tensor key = qk_norm_rope(k_out, norm_k, num_heads, &rotations, &tokens);
+  const at::Tensor value = qk_norm_rope(v_out, RMSNorm{nullptr}, num_heads);
+  return o->project(attention(query, key, value, tokens.cpu).flatten(2));
 }
 
 void SelfAttentionImpl::set_compute_dtype(at::ScalarType dtype) {
@@ -54,35 +94,35 @@ void SelfAttentionImpl::set_compute_dtype(at::ScalarType dtype) {
 CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens,
                                        int64_t text_len)
     : num_heads(num_heads), text_len(text_len) {
-  q = register_module("q", make_linear(dim, dim));
-  k = register_module("k", make_linear(dim, dim));
-  v = register_module("v", make_linear(dim, dim));
-  o = register_module("o", make_linear(dim, dim));
+  q = register_module("q", Linear(dim, dim));
+  k = register_module("k", Linear(dim, dim));
+  v = register_module("v", Linear(dim, dim));
+  o = register_module("o", Linear(dim, dim));
   if (qk_norm) {
     norm_q = register_module("norm_q", RMSNorm(dim, eps));
     norm_k = register_module("norm_k", RMSNorm(dim, eps));
   }
   if (image_tokens) {
-    k_img = register_module("k_img", make_linear(dim, dim));
-    v_img = register_module("v_img", make_linear(dim, dim));
+    k_img = register_module("k_img", Linear(dim, dim));
+    v_img = register_module("v_img", Linear(dim, dim));
     if (qk_norm) norm_k_img = register_module("norm_k_img", RMSNorm(dim, eps));
   }
 }
 
-at::Tensor CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& context) {
+Projection CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& context) {
   const bool with_image = !k_img.is_empty();
   const int64_t image_len = with_image ? context.size(1) - text_len : 0;
   const at::Tensor text = context.slice(1, image_len);
 
-  const at::Tensor query = project(q, norm_q, x, num_heads);
-  at::Tensor out =
-      merge_heads(attention(query, project(k, norm_k, text, num_heads), project(v, RMSNorm{nullptr}, text, num_heads)));
+  const at::Tensor query = qk_norm_rope(q->project(x), norm_q, num_heads);
+  at::Tensor out = attention(query, project_context(k, norm_k, text, num_heads),
+                             project_context(v, RMSNorm{nullptr}, text, num_heads));
   if (with_image) {
     const at::Tensor image = context.slice(1, 0, image_len);
-    out = out + merge_heads(attention(query, project(k_img, norm_k_img, image, num_heads),
-                                      project(v_img, RMSNorm{nullptr}, image, num_heads)));
+    out = out + attention(query, project_context(k_img, norm_k_img, image, num_heads),
+                          project_context(v_img, RMSNorm{nullptr}, image, num_heads));
   }
-  return run_linear(o, out);
+  return o->project(out.flatten(2));
 }
 
 void CrossAttentionImpl::set_compute_dtype(at::ScalarType dtype) {

@@ -1,17 +1,20 @@
 // Attention layers of a DiT block: self-attention over the video tokens (with RoPE) and
-// cross-attention to the text tokens, plus the image tokens for i2v / flf2v.
+// cross-attention to the text tokens, plus the image tokens for i2v / flf2v. Both return
+// their output projection with its bias possibly pending (see linear.h): the block's
+// residual step adds it.
 #pragma once
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <array>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "models/dit/dit_embeddings.h"
+#include "models/dit/linear.h"
 #include "models/dit/token_counts.h"
 
 namespace wan::dit {
@@ -19,7 +22,7 @@ namespace wan::dit {
 // x * rsqrt(mean(x^2) + eps) * weight over the last axis (all heads together), in float32.
 struct RMSNormImpl : torch::nn::Module {
   RMSNormImpl(int64_t dim, double eps);
-  at::Tensor forward(const at::Tensor& x);
+  at::Tensor forward(const at::Tensor& x) const;
 
   at::Tensor weight;
   double eps;
@@ -28,21 +31,22 @@ TORCH_MODULE(RMSNorm);
 
 struct SelfAttentionImpl : torch::nn::Module {
   SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps);
-  // x [B, S, dim]; seq_lens int64 [B] = real tokens per sample (the rest is padding, never a key).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& seq_lens, const std::vector<RopeRotation>& rotations);
-  // CUDA fast path: x bf16; RMSNorm + RoPE fused. Returns the output projection without
-  // o's bias: the caller's fused residual adds it.
-  at::Tensor forward_fused(const at::Tensor& x, const TokenCounts& tokens, const RopeRotation& rotation);
+  // x [B, S, dim] in the layers' dtype; tokens: the real (non-padding) tokens per sample,
+  // which alone serve as keys.
+  Projection forward(const at::Tensor& x, const TokenCounts& tokens, const std::vector<RopeRotation>& rotations);
   void set_compute_dtype(at::ScalarType dtype);
-  // q, k and v as one [3 dim, dim] weight and [3 dim] bias, so the fast path runs one GEMM.
+  // q, k and v as one [3 dim, dim] weight and [3 dim] bias, for one GEMM instead of three.
   // Re-points the three parameters into one buffer when they are not back to back already
   // (the first call, or after to() moved them apart; the block swapper keeps them together);
   // they stay views under their own names, so loading still works.
-  std::pair<at::Tensor, at::Tensor> fused_qkv();
+  std::pair<at::Tensor, at::Tensor> stacked_qkv();
 
   int64_t num_heads;
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
+
+ private:
+  std::array<Projection, 3> project_qkv(const at::Tensor& x);
 };
 TORCH_MODULE(SelfAttention);
 
@@ -50,17 +54,15 @@ TORCH_MODULE(SelfAttention);
 // [image tokens | text_len text tokens]; both parts are attended separately and summed.
 struct CrossAttentionImpl : torch::nn::Module {
   CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens, int64_t text_len);
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
-  // CUDA fast path: x bf16 (already normalised), q bias + RMSNorm fused. Returns the
-  // output projection without o's bias: the caller's fused residual adds it.
-  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& context);
+  // x [B, S, dim] in the layers' dtype (already normalised).
+  Projection forward(const at::Tensor& x, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
 
   int64_t num_heads;
   int64_t text_len;
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};
-  torch::nn::Linear k_img{nullptr}, v_img{nullptr};  // image branch only
+  Linear k_img{nullptr}, v_img{nullptr};  // image branch only
   RMSNorm norm_k_img{nullptr};
 };
 TORCH_MODULE(CrossAttention);

@@ -1,11 +1,10 @@
 #include "models/dit/dit_block.h"
-#include "models/parameter_init.h"
 
 #include <torch/nn/modules/activation.h>
 
 #include <cmath>
 
-#include "models/dit/precision.h"
+#include "models/dit/dit_ops.h"
 
 namespace wan::dit {
 
@@ -16,28 +15,31 @@ DiTBlockImpl::DiTBlockImpl(const DiTConfig& c) : eps(c.eps) {
         "norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dim}).eps(c.eps).elementwise_affine(true)));
   cross_attn = register_module("cross_attn",
                                CrossAttention(c.dim, c.num_heads, c.qk_norm, c.eps, c.has_image_input(), c.text_len));
-  ffn = register_module("ffn", torch::nn::Sequential(make_linear(c.dim, c.ffn_dim),
+  // The GELU module only keeps the checkpoint's indices (ffn.0, ffn.2): forward fuses it into fc1.
+  ffn = register_module("ffn", torch::nn::Sequential(Linear(c.dim, c.ffn_dim),
                                                      torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
-                                                     make_linear(c.ffn_dim, c.dim)));
+                                                     Linear(c.ffn_dim, c.dim)));
   modulation = register_parameter("modulation", at::randn({1, 6, c.dim}) / std::sqrt(static_cast<double>(c.dim)));
 }
 
 at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time, const TokenCounts& tokens,
                                  const std::vector<RopeRotation>& rotations, const at::Tensor& context) {
-  if (can_run_fused(x_in, rotations)) return forward_fused(x_in, time, tokens, rotations, context);
-  // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN.
+  // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN (float32).
   const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
-  at::Tensor x = x_in;
+  const at::ScalarType dtype = compute_dtype();
+  at::Tensor x = x_in.to(at::kFloat).contiguous();
 
-  const at::Tensor y = self_attn->forward(layer_norm_f32(x, eps) * (1 + e[1]) + e[0], tokens.cpu, rotations);
-  x = x + y * e[2];
-
-  const at::Tensor normed = norm3.is_empty() ? x : norm3->forward(x.to(at::kFloat));
-  x = x + cross_attn->forward(normed, context);
-
-  const at::Tensor h = layer_norm_f32(x, eps) * (1 + e[4]) + e[3];
-  const auto* fc_in = ffn[0]->as<torch::nn::Linear>();
-  x = x + ffn->forward(h.to(fc_in->weight.scalar_type())) * e[5];
+  const Projection y = self_attn->forward(modulated_norm(x, e[0], e[1], eps, dtype), tokens, rotations);
+  // Each residual add runs in the pass of the norm that reads its result.
+  at::Tensor normed;
+  if (norm3.is_empty()) {
+    gated_residual_(x, y, e[2]);
+    normed = x.to(dtype);
+  } else {
+    normed = add_affine_norm(x, y, e[2], *norm3, dtype);
+  }
+  const at::Tensor h = add_modulated_norm(x, cross_attn->forward(normed, context), at::Tensor(), e[3], e[4], eps, dtype);
+  gated_residual_(x, fc2()->project(fc1()->forward_gelu(h)), e[5]);
   return x;
 }
 

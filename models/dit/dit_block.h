@@ -1,11 +1,11 @@
 // One transformer block of the DiT: modulated self-attention, cross-attention to the
-// conditioning tokens, modulated feed-forward network.
+// conditioning tokens, modulated feed-forward network. One forward for every device and
+// dtype: its steps (dit_ops.h, linear.h) pick the fused CUDA kernels where they apply.
 #pragma once
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
@@ -13,6 +13,7 @@
 
 #include "models/dit/dit_attention.h"
 #include "models/dit/dit_embeddings.h"
+#include "models/dit/linear.h"
 #include "models/dit/token_counts.h"
 #include "models/dit_config.h"
 
@@ -21,25 +22,24 @@ namespace wan::dit {
 struct DiTBlockImpl : torch::nn::Module {
   explicit DiTBlockImpl(const DiTConfig& config);
 
-  // x float32 [B, S, dim] (the residual stream stays float32); time float32 [B, 6, dim]
-  // (the projected time embedding); context [B, Lc, dim].
+  // x float32 [B, S, dim], the residual stream (updated in place when it is float32 and
+  // contiguous: it belongs to WanModel::forward); time float32 [B, 6, dim] (the projected
+  // time embedding); context [B, Lc, dim].
   at::Tensor forward(const at::Tensor& x, const at::Tensor& time, const TokenCounts& tokens,
                      const std::vector<RopeRotation>& rotations, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
-
-  // The CUDA fast path (dit_block_fused.cpp): same math with our fused kernels for the
-  // elementwise chains; taken for bf16 blocks on CUDA when every sample has one grid.
-  // Updates a float32 x in place (the residual stream belongs to WanModel::forward).
-  bool can_run_fused(const at::Tensor& x, const std::vector<RopeRotation>& rotations) const;
-  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& time, const TokenCounts& tokens,
-                           const std::vector<RopeRotation>& rotations, const at::Tensor& context);
+  at::ScalarType compute_dtype() const { return self_attn->o->weight.scalar_type(); }
 
   double eps;
   SelfAttention self_attn{nullptr};
   torch::nn::LayerNorm norm3{nullptr};  // affine norm before cross-attention (cross_attn_norm)
   CrossAttention cross_attn{nullptr};
-  torch::nn::Sequential ffn{nullptr};  // Linear, GELU (tanh), Linear
+  torch::nn::Sequential ffn{nullptr};  // Linear, GELU (tanh), Linear: the checkpoint's ffn.0 and ffn.2
   at::Tensor modulation;               // [1, 6, dim], float32
+
+ private:
+  LinearImpl* fc1() { return ffn[0]->as<LinearImpl>(); }
+  LinearImpl* fc2() { return ffn[2]->as<LinearImpl>(); }
 };
 TORCH_MODULE(DiTBlock);
 

@@ -70,8 +70,8 @@ void WanModelImpl::stream_blocks_from_host(const at::Device& device) {
   if (block_swapper_) throw Error("DiT: the blocks already stream from host memory");
   for (const auto& child : named_children())
     if (child.key() != "blocks") child.value()->to(device);
-  // The fused CUDA path wants q, k, v back to back; fused now, they stay so in every slot.
-  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->fused_qkv();
+  // On CUDA q, k, v run as one GEMM from one buffer; stacked now, they stay so in every slot.
+  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->stacked_qkv();
   block_swapper_ = std::make_shared<dit::BlockSwapper>(blocks, device);
 }
 
