@@ -4,7 +4,7 @@
 
 namespace wan {
 
-at::Tensor denoise(WanModelImpl& dit, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
+at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
                    const DenoiseOptions& options) {
   c10::AutoGradMode no_grad(false);
   at::Tensor latent = noise.to(at::kFloat);
@@ -12,9 +12,7 @@ at::Tensor denoise(WanModelImpl& dit, FlowScheduler& scheduler, const at::Tensor
   for (int i = 0; i < scheduler.num_steps(); ++i) {
     const int64_t t = timesteps[i].item<int64_t>();
     const at::Tensor timestep = at::full({1}, t, latent.options().dtype(at::kLong));
-    const GuidedPrediction p =
-        guided_prediction(dit, latent, timestep, c, options.guidance_scale, options.batch_guidance,
-                          options.between_blocks);
+    const GuidedPrediction p = guided_prediction(denoiser, latent, timestep, c, options.guidance_scale);
     latent = scheduler.step(p.guided, t, latent);
     if (options.on_step) options.on_step(DenoiseStep{i, t, &p, latent});
   }

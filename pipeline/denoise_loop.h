@@ -1,11 +1,11 @@
-// The sampling loop: from the initial noise, one guided DiT prediction and one
-// solver update per timestep.
+// The sampling loop: from the initial noise, one guided prediction and one solver update
+// per timestep.
 #pragma once
 #include <functional>
 
 #include <ATen/ATen.h>
 
-#include "models/dit/wan_model.h"
+#include "pipeline/denoiser.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/guidance.h"
 
@@ -20,13 +20,11 @@ struct DenoiseStep {
 
 struct DenoiseOptions {
   double guidance_scale = 5.0;
-  bool batch_guidance = false;
-  BetweenBlocks between_blocks;                      // throws to abandon the loop
-  std::function<void(const DenoiseStep&)> on_step;  // after every step
+  std::function<void(const DenoiseStep&)> on_step;  // after every step; throws to abandon the loop
 };
 
 // `scheduler` must have its timesteps set. Returns the final latent (float32).
-at::Tensor denoise(WanModelImpl& dit, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
+at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
                    const DenoiseOptions& options);
 
 }  // namespace wan

@@ -207,14 +207,6 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
 
   DenoiseOptions d;
   d.guidance_scale = *request.guidance_scale;
-  // One batched forward only for small videos: at 32,760 tokens (480p, 81 frames) one sample
-  // already fills an H200 (batched 5.55 s vs 2 x 2.76 s per step) and batching costs 3 GiB.
-  constexpr int64_t kLargestBatchedTokens = 16384;
-  d.batch_guidance = placement_.batch_guidance && g.seq_len <= kLargestBatchedTokens;
-  d.between_blocks = [&] {
-    if (trace_.on_block) trace_.on_block();
-    if (cancel.cancelled()) throw Cancelled();
-  };
   d.on_step = [&](const DenoiseStep& s) {
     if (trace_.on_step) trace_.on_step(s);
     progress(Progress{Phase::Denoise, s.index + 1, steps, 0});
@@ -225,7 +217,14 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   WanModel& dit = dit_->model;
   std::optional<DeviceVisit> visit;  // Sequential: the DiT is on the device for the denoise only
   if (placement_.dit_home != placement_.device) visit.emplace(*dit, placement_.device);
-  return denoise(*dit, *scheduler, noise, c, d);
+  // One batched forward only for small videos: at 480p (32,760 tokens, 81 frames) one sample
+  // already fills an H200, and batching costs memory (tests/bench/RESULTS.md).
+  constexpr int64_t kLargestBatchedTokens = 16384;
+  WanDenoiser denoiser(*dit, placement_.batch_guidance && g.seq_len <= kLargestBatchedTokens, [&] {
+    if (trace_.on_block) trace_.on_block();
+    if (cancel.cancelled()) throw Cancelled();
+  });
+  return denoise(denoiser, *scheduler, noise, c, d);
 }
 
 void WanPipeline::decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,

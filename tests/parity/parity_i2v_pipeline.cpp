@@ -94,7 +94,8 @@ void run(const ParityCase& c, ParityReport& report) {
     unconds.push_back(s.prediction->uncond);
     latents.push_back(s.latent);
   };
-  const at::Tensor latent = denoise(*dit, *scheduler, noise, cond, options);
+  WanDenoiser denoiser(*dit, /*batch_branches=*/false);
+  const at::Tensor latent = denoise(denoiser, *scheduler, noise, cond, options);
   report.compare("out.noise_pred_cond", at::stack(conds), c.tensor("out.noise_pred_cond"));
   report.compare("out.noise_pred_uncond", at::stack(unconds), c.tensor("out.noise_pred_uncond"));
   report.compare("out.latents", at::stack(latents), c.tensor("out.latents"));

@@ -1,0 +1,103 @@
+// The Denoiser seam: guidance asks the denoiser for the branches it needs (cond only at
+// scale 1, uncond only at 0, both otherwise) and combines them as the reference does; the
+// loop runs any Denoiser; the Wan DiT gives the same predictions batched and one by one.
+//   test-denoiser FIXTURES_DIR
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <filesystem>
+
+#include "models/dit/wan_model.h"
+#include "models/dit_config.h"
+#include "models/safetensors.h"
+#include "models/state_dict.h"
+#include "pipeline/denoise_loop.h"
+#include "pipeline/flow_scheduler.h"
+#include "pipeline/names.h"
+#include "tests/unit/check.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Predicts latent * 2 under the prompt and latent * 3 under the negative prompt.
+struct ScalingDenoiser : wan::Denoiser {
+  std::vector<std::vector<wan::Branch>> calls;
+  std::vector<at::Tensor> predict(const at::Tensor& latent, const at::Tensor&, const std::vector<wan::Branch>& branches,
+                                  const wan::DiTConditioning&) override {
+    calls.push_back(branches);
+    std::vector<at::Tensor> out;
+    for (wan::Branch b : branches) out.push_back(latent * (b == wan::Branch::Cond ? 2.0 : 3.0));
+    return out;
+  }
+};
+
+void guidance_asks_for_what_it_needs() {
+  const at::Tensor latent = at::randn({16, 1, 2, 2});
+  const at::Tensor t = at::full({1}, 999, at::kLong);
+  ScalingDenoiser d;
+  const wan::DiTConditioning c;
+  const wan::GuidedPrediction p = wan::guided_prediction(d, latent, t, c, 5.0);
+  EXPECT(d.calls.size() == 1 && d.calls[0].size() == 2);
+  EXPECT(at::allclose(p.guided, latent * (3.0 + 5.0 * (2.0 - 3.0))));
+  d.calls.clear();
+  const wan::GuidedPrediction cond_only = wan::guided_prediction(d, latent, t, c, 1.0);
+  EXPECT(d.calls.size() == 1 && d.calls[0] == std::vector<wan::Branch>{wan::Branch::Cond});
+  EXPECT(!cond_only.uncond.defined() && at::allclose(cond_only.guided, latent * 2.0));
+  d.calls.clear();
+  const wan::GuidedPrediction uncond_only = wan::guided_prediction(d, latent, t, c, 0.0);
+  EXPECT(d.calls.size() == 1 && d.calls[0] == std::vector<wan::Branch>{wan::Branch::Uncond});
+  EXPECT(!uncond_only.cond.defined() && at::allclose(uncond_only.guided, latent * 3.0));
+}
+
+void the_loop_runs_any_denoiser() {
+  ScalingDenoiser d;
+  auto scheduler = wan::make_flow_scheduler(wan::Solver::Euler);
+  scheduler->set_timesteps(4, 5.0);
+  wan::DenoiseOptions options;
+  options.guidance_scale = 1.0;
+  int steps = 0;
+  options.on_step = [&](const wan::DenoiseStep& s) { EXPECT(s.index == steps++ && s.prediction->cond.defined()); };
+  const at::Tensor out = wan::denoise(d, *scheduler, at::ones({16, 1, 2, 2}), wan::DiTConditioning{}, options);
+  EXPECT(steps == 4 && d.calls.size() == 4 && out.sizes() == at::IntArrayRef({16, 1, 2, 2}));
+}
+
+void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
+  const fs::path dir = fixtures / "dit-i2v-tiny";
+  wan::WanModel model(wan::DiTConfig::from_json_file((dir / "config.json").string()));
+  wan::load_state_dict(*model, wan::load_safetensors((dir / "weights.safetensors").string()), "dit-i2v-tiny");
+  const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
+  wan::DiTConditioning c;
+  c.context = io.at("in.context.0").to(at::kFloat);
+  c.context_null = at::randn({7, c.context.size(1)});
+  c.clip_fea = io.at("in.clip_fea").to(at::kFloat);
+  c.y = io.at("in.y.0").to(at::kFloat);
+  c.seq_len = 45;
+  const at::Tensor latent = io.at("in.x.0").to(at::kFloat), t = at::full({1}, 500, at::kLong);
+  c10::AutoGradMode no_grad(false);
+  int blocks = 0;
+  wan::WanDenoiser batched(*model, true, [&] { ++blocks; }), single(*model, false);
+  const auto both = batched.predict(latent, t, {wan::Branch::Cond, wan::Branch::Uncond}, c);
+  EXPECT_MSG(blocks == 2, std::to_string(blocks) + " between-blocks calls for one batched forward of 2 blocks");
+  const auto cond = single.predict(latent, t, {wan::Branch::Cond}, c);
+  const auto uncond = single.predict(latent, t, {wan::Branch::Uncond}, c);
+  EXPECT(both.size() == 2 && at::allclose(both[0], cond[0], 1e-5, 1e-6) && at::allclose(both[1], uncond[0], 1e-5, 1e-6));
+  EXPECT(!at::allclose(cond[0], uncond[0]));
+  // The prompt's prediction is the reference's.
+  const at::Tensor expected = io.at("out.pred.0").to(at::kFloat);
+  const at::Tensor got = single.predict(latent, io.at("in.t").to(at::kFloat), {wan::Branch::Cond}, c)[0];
+  EXPECT(at::allclose(got, expected, 1e-4, 1e-5));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: test-denoiser FIXTURES_DIR\n");
+    return 2;
+  }
+  guidance_asks_for_what_it_needs();
+  the_loop_runs_any_denoiser();
+  wan_denoiser_batched_equals_one_by_one(argv[1]);
+  return wan::test::check_exit("test-denoiser");
+}
