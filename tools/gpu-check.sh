@@ -67,7 +67,7 @@ fi
 
 # 3. The whole meson test suite, GPU-only tests included.
 t0=$(date +%s)
-meson test -C "$build" --print-errorlogs --num-processes 4 >"$build/meson-test.out" 2>&1
+meson test -C "$build" --print-errorlogs --num-processes 12 >"$build/meson-test.out" 2>&1
 summary=$(python3 - "$build/meson-logs/testlog.json" <<'PY'
 import json, sys
 ok, bad, skip = [], [], []
