@@ -10,10 +10,10 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "models/checkpoint_file.h"
-#include "models/error.h"
-#include "models/pth_writer.h"
-#include "models/safetensors.h"
+#include "models/weights/checkpoint_file.h"
+#include "models/common/error.h"
+#include "models/weights/pth_writer.h"
+#include "models/weights/safetensors.h"
 
 namespace fs = std::filesystem;
 

@@ -19,7 +19,7 @@
 #endif
 
 #include "examples/y4m_writer.h"
-#include "models/error.h"
+#include "models/common/error.h"
 #include "pipeline/image_file.h"
 #include "pipeline/names.h"
 #include "pipeline/pipeline.h"

@@ -75,7 +75,7 @@
 #include "gst/frame_queue.h"
 #include "gst/image_loader.h"
 #include "gst/wanenums.h"
-#include "models/error.h"
+#include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
 #include "pipeline/model_family.h"

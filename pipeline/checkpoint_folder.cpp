@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace fs = std::filesystem;

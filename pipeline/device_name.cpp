@@ -4,7 +4,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/util/Exception.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

@@ -2,7 +2,7 @@
 
 #include <torch/csrc/autograd/grad_mode.h>
 
-#include "models/same_kind.h"
+#include "models/common/same_kind.h"
 
 namespace wan {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "models/error.h"
+#include "models/common/error.h"
 #include "pipeline/flow_dpm_solver_multistep.h"
 #include "pipeline/flow_euler.h"
 #include "pipeline/flow_unipc_multistep.h"

@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

@@ -6,7 +6,7 @@
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/upsample_bicubic2d.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

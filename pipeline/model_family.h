@@ -2,7 +2,7 @@
 // and the sampling settings each task and size gets when the user names none. The
 // element and wan-generate both take their defaults from here.
 #pragma once
-#include "models/dit_config.h"
+#include "models/dit/dit_config.h"
 #include "pipeline/request.h"
 
 namespace wan {

@@ -1,6 +1,6 @@
 #include "pipeline/names.h"
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

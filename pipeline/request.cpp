@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

@@ -6,10 +6,10 @@
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 
-#include "models/checkpoint_file.h"
+#include "models/weights/checkpoint_file.h"
 #include "models/clip/clip_loader.h"
-#include "models/dit_loader.h"
-#include "models/error.h"
+#include "models/dit/dit_loader.h"
+#include "models/common/error.h"
 #include "models/vae/vae_loader.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/default_prompts.h"

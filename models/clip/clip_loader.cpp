@@ -4,10 +4,10 @@
 
 #include <c10/core/GradMode.h>
 
-#include "models/checkpoint_layout.h"
-#include "models/error.h"
-#include "models/scaled_fp8.h"
-#include "models/state_dict.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/common/error.h"
+#include "models/weights/scaled_fp8.h"
+#include "models/weights/state_dict.h"
 
 namespace wan {
 

@@ -7,7 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "models/clip/clip_vision_encoder.h"
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

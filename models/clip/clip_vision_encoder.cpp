@@ -2,7 +2,7 @@
 
 #include <c10/core/GradMode.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

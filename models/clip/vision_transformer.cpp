@@ -6,7 +6,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/modules/container/functional.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

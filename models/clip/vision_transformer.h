@@ -11,7 +11,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "models/clip/clip_config.h"
-#include "models/parameter_init.h"
+#include "models/common/parameter_init.h"
 
 namespace wan {
 

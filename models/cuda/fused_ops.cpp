@@ -1,6 +1,6 @@
 #include "models/cuda/fused_ops.h"
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 #ifdef WAN_WITH_CUDA_KERNELS
 #include <ATen/cuda/CUDAContext.h>

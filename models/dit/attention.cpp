@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::dit {
 namespace {

@@ -14,7 +14,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::dit {
 namespace {

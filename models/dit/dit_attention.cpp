@@ -5,7 +5,7 @@
 #include "models/cuda/fused_ops.h"
 #include "models/dit/attention.h"
 #include "models/dit/dit_ops.h"
-#include "models/same_kind.h"
+#include "models/common/same_kind.h"
 
 namespace wan::dit {
 namespace {

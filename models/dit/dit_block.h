@@ -15,7 +15,7 @@
 #include "models/dit/dit_embeddings.h"
 #include "models/dit/linear.h"
 #include "models/dit/token_counts.h"
-#include "models/dit_config.h"
+#include "models/dit/dit_config.h"
 
 namespace wan::dit {
 

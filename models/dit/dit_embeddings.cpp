@@ -1,6 +1,6 @@
 #include "models/dit/dit_embeddings.h"
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::dit {
 namespace {

@@ -1,5 +1,5 @@
 #include "models/dit/dit_head.h"
-#include "models/parameter_init.h"
+#include "models/common/parameter_init.h"
 
 #include <cmath>
 

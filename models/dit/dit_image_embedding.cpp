@@ -1,5 +1,5 @@
 #include "models/dit/dit_image_embedding.h"
-#include "models/parameter_init.h"
+#include "models/common/parameter_init.h"
 
 #include <torch/nn/modules/activation.h>
 

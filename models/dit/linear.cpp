@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "models/cuda/fused_ops.h"
-#include "models/parameter_init.h"
+#include "models/common/parameter_init.h"
 
 namespace wan::dit {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "models/dit/attention.h"
 #include "models/dit/sequence_parallel_layout.h"
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::dit {
 namespace {

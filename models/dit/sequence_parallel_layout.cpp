@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::dit {
 namespace {

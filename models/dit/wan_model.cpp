@@ -8,7 +8,7 @@
 
 #include "models/dit/block_swap.h"
 #include "models/dit/precision.h"
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

@@ -19,8 +19,8 @@
 #include "models/dit/dit_embeddings.h"
 #include "models/dit/dit_head.h"
 #include "models/dit/dit_image_embedding.h"
-#include "models/dit_config.h"
-#include "models/parameter_init.h"
+#include "models/dit/dit_config.h"
+#include "models/common/parameter_init.h"
 
 namespace wan {
 namespace dit {

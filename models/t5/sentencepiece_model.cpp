@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

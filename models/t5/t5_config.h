@@ -4,7 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

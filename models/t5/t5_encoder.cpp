@@ -7,7 +7,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Half.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

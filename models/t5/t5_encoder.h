@@ -9,7 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
-#include "models/parameter_init.h"
+#include "models/common/parameter_init.h"
 #include "models/t5/t5_config.h"
 
 namespace wan {

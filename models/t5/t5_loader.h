@@ -8,7 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "models/t5/t5_encoder.h"
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "models/error.h"
+#include "models/common/error.h"
 #include "models/t5/sentencepiece_model.h"
 #include "models/t5/text_cleaning.h"
 

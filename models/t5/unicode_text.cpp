@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

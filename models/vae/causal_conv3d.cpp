@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::vae {
 

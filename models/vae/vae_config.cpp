@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::vae {
 

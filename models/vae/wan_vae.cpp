@@ -7,9 +7,9 @@
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 
-#include "models/error.h"
-#include "models/same_kind.h"
-#include "models/state_dict.h"
+#include "models/common/error.h"
+#include "models/common/same_kind.h"
+#include "models/weights/state_dict.h"
 
 namespace wan {
 

@@ -34,7 +34,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/vae_loader.h"
 #include "models/vae/wan_vae.h"

@@ -2,8 +2,8 @@
 // input with wan::Error and never crash, hang, leak or read out of bounds.
 #include <cstdint>
 
-#include "models/error.h"
-#include "models/pth_pickle.h"
+#include "models/common/error.h"
+#include "models/weights/pth_pickle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

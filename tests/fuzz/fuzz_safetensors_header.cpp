@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "models/error.h"
-#include "models/safetensors_header.h"
+#include "models/common/error.h"
+#include "models/weights/safetensors_header.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 8) return 0;

@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/safetensors.h"
+#include "models/weights/safetensors.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>

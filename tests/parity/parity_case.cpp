@@ -6,8 +6,8 @@
 #include <map>
 #include <sstream>
 
-#include "models/error.h"
-#include "models/safetensors.h"
+#include "models/common/error.h"
+#include "models/weights/safetensors.h"
 
 namespace wan::parity {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan::parity {
 

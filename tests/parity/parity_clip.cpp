@@ -3,8 +3,8 @@
 // on raw [-1, 1] videos: the preprocessing (out.preprocessed) and the
 // features (out.visual).
 #include "models/clip/clip_loader.h"
-#include "models/safetensors.h"
-#include "models/state_dict.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/state_dict.h"
 #include "tests/parity/parity_case.h"
 
 namespace {

@@ -2,9 +2,9 @@
 #include <c10/core/GradMode.h>
 
 #include "models/dit/wan_model.h"
-#include "models/dit_config.h"
-#include "models/safetensors.h"
-#include "models/state_dict.h"
+#include "models/dit/dit_config.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/state_dict.h"
 #include "tests/parity/parity_case.h"
 
 namespace {

@@ -1,6 +1,6 @@
 // kind "sched": a solver's timestep schedule, then its step loop fed with the
 // stored model outputs.
-#include "models/error.h"
+#include "models/common/error.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/names.h"
 #include "tests/parity/parity_case.h"

@@ -16,7 +16,7 @@
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 #include "tests/parity/parity_case.h"
 
 namespace {

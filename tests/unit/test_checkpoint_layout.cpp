@@ -4,7 +4,7 @@
 
 #include <ATen/ATen.h>
 
-#include "models/checkpoint_layout.h"
+#include "models/weights/checkpoint_layout.h"
 #include "tests/unit/check.h"
 
 namespace {

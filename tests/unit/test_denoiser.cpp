@@ -8,9 +8,9 @@
 #include <filesystem>
 
 #include "models/dit/wan_model.h"
-#include "models/dit_config.h"
-#include "models/safetensors.h"
-#include "models/state_dict.h"
+#include "models/dit/dit_config.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/state_dict.h"
 #include "pipeline/denoise_loop.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/names.h"

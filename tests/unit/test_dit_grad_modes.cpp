@@ -15,9 +15,9 @@
 #include <optional>
 
 #include "models/dit/wan_model.h"
-#include "models/dit_config.h"
-#include "models/safetensors.h"
-#include "models/state_dict.h"
+#include "models/dit/dit_config.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/state_dict.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;

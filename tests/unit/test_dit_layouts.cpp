@@ -12,9 +12,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "models/checkpoint_layout.h"
-#include "models/dit_loader.h"
-#include "models/safetensors.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/dit/dit_loader.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;

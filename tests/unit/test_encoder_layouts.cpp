@@ -12,9 +12,9 @@
 #include <c10/core/GradMode.h>
 #include <nlohmann/json.hpp>
 
-#include "models/checkpoint_layout.h"
+#include "models/weights/checkpoint_layout.h"
 #include "models/clip/clip_loader.h"
-#include "models/safetensors.h"
+#include "models/weights/safetensors.h"
 #include "models/t5/t5_loader.h"
 #include "tests/unit/check.h"
 

@@ -7,7 +7,7 @@
 
 #include <c10/util/intrusive_ptr.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 #include "pipeline/names.h"
 #include "pipeline/model_registry.h"
 #include "pipeline/wan_pipeline.h"

@@ -13,10 +13,10 @@
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
-#include "models/checkpoint_file.h"
-#include "models/pth_file.h"
-#include "models/pth_pickle.h"
-#include "models/safetensors.h"
+#include "models/weights/checkpoint_file.h"
+#include "models/weights/pth_file.h"
+#include "models/weights/pth_pickle.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;

@@ -6,8 +6,8 @@
 
 #include <ATen/ATen.h>
 
-#include "models/pth_file.h"
-#include "models/pth_writer.h"
+#include "models/weights/pth_file.h"
+#include "models/weights/pth_writer.h"
 #include "tests/unit/check.h"
 
 int main() {

@@ -3,7 +3,7 @@
 // sampling settings take generate.py's defaults per task and size; clips continue.
 #include <ATen/ATen.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/default_prompts.h"
 #include "pipeline/model_family.h"

@@ -7,7 +7,7 @@
 
 #include <ATen/ATen.h>
 
-#include "models/safetensors.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;

@@ -10,8 +10,8 @@
 
 #include <c10/core/GradMode.h>
 
-#include "models/checkpoint_layout.h"
-#include "models/safetensors.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/weights/safetensors.h"
 #include "models/t5/t5_loader.h"
 #include "tests/unit/check.h"
 

@@ -3,7 +3,7 @@
 // (ftfy 6.3.1 + html + regex) gives for each input.
 #include <string>
 
-#include "models/error.h"
+#include "models/common/error.h"
 #include "models/t5/text_cleaning.h"
 #include "tests/unit/check.h"
 

@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/error.h"
-#include "models/safetensors.h"
+#include "models/common/error.h"
+#include "models/weights/safetensors.h"
 #include "models/t5/text_cleaning.h"
 #include "models/t5/tokenizer.h"
 #include "tests/unit/check.h"

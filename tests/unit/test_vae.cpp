@@ -14,8 +14,8 @@
 #include <c10/core/GradMode.h>
 #include <nlohmann/json.hpp>
 
-#include "models/checkpoint_layout.h"
-#include "models/safetensors.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/weights/safetensors.h"
 #include "models/vae/causal_conv3d.h"
 #include "models/vae/frames.h"
 #include "models/vae/tiled_decode.h"

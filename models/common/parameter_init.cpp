@@ -1,4 +1,4 @@
-#include "models/parameter_init.h"
+#include "models/common/parameter_init.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>

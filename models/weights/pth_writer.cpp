@@ -1,4 +1,4 @@
-#include "models/pth_writer.h"
+#include "models/weights/pth_writer.h"
 
 #include <cstdint>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <c10/util/Exception.h>
 #include <caffe2/serialize/inline_container.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

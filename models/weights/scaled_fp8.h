@@ -7,7 +7,7 @@
 
 #include <c10/core/ScalarType.h>
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

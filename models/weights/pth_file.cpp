@@ -1,4 +1,4 @@
-#include "models/pth_file.h"
+#include "models/weights/pth_file.h"
 
 #include <filesystem>
 #include <memory>
@@ -6,8 +6,8 @@
 #include <c10/util/Exception.h>
 #include <caffe2/serialize/inline_container.h>
 
-#include "models/error.h"
-#include "models/pth_pickle.h"
+#include "models/common/error.h"
+#include "models/weights/pth_pickle.h"
 
 namespace wan {
 

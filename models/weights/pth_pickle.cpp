@@ -1,11 +1,11 @@
-#include "models/pth_pickle.h"
+#include "models/weights/pth_pickle.h"
 
 #include <cstring>
 #include <map>
 #include <unordered_map>
 #include <utility>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan::pth {
 

@@ -1,8 +1,8 @@
-#include "models/scaled_fp8.h"
+#include "models/weights/scaled_fp8.h"
 
 #include <ATen/ATen.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "models/dit/wan_model.h"
-#include "models/dit_config.h"
-#include "models/tensor_map.h"
+#include "models/dit/dit_config.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "models/safetensors_header.h"
-#include "models/tensor_map.h"
+#include "models/weights/safetensors_header.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

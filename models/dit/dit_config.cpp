@@ -1,10 +1,10 @@
-#include "models/dit_config.h"
+#include "models/dit/dit_config.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

@@ -6,7 +6,7 @@
 #pragma once
 #include <string>
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

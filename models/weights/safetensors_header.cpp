@@ -1,10 +1,10 @@
-#include "models/safetensors_header.h"
+#include "models/weights/safetensors_header.h"
 
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <torch/nn/module.h>
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

@@ -1,11 +1,11 @@
-#include "models/checkpoint_file.h"
+#include "models/weights/checkpoint_file.h"
 
 #include <filesystem>
 #include <fstream>
 
-#include "models/error.h"
-#include "models/pth_file.h"
-#include "models/safetensors.h"
+#include "models/common/error.h"
+#include "models/weights/pth_file.h"
+#include "models/weights/safetensors.h"
 
 namespace wan {
 

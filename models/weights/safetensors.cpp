@@ -1,4 +1,4 @@
-#include "models/safetensors.h"
+#include "models/weights/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -15,7 +15,7 @@
 #include <torch/version.h>
 #include <ATen/ATen.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 namespace {

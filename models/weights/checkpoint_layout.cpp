@@ -1,4 +1,4 @@
-#include "models/checkpoint_layout.h"
+#include "models/weights/checkpoint_layout.h"
 
 #include <cstring>
 #include <regex>
@@ -6,7 +6,7 @@
 
 #include <ATen/ATen.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

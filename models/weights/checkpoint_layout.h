@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "models/tensor_map.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
-#include "models/error.h"
-#include "models/safetensors.h"
+#include "models/common/error.h"
+#include "models/weights/safetensors.h"
 
 namespace wan {
 namespace {

@@ -1,11 +1,11 @@
-#include "models/state_dict.h"
+#include "models/weights/state_dict.h"
 
 #include <set>
 #include <sstream>
 
 #include <torch/nn/module.h>
 
-#include "models/error.h"
+#include "models/common/error.h"
 
 namespace wan {
 

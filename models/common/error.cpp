@@ -1,4 +1,4 @@
-#include "models/error.h"
+#include "models/common/error.h"
 
 #include <c10/util/Exception.h>
 

@@ -1,14 +1,14 @@
-#include "models/dit_loader.h"
+#include "models/dit/dit_loader.h"
 
 #include <c10/core/GradMode.h>
 
 #include <filesystem>
 
-#include "models/checkpoint_layout.h"
-#include "models/error.h"
-#include "models/safetensors.h"
-#include "models/scaled_fp8.h"
-#include "models/state_dict.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/common/error.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/scaled_fp8.h"
+#include "models/weights/state_dict.h"
 
 namespace wan {
 namespace {
