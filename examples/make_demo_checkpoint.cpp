@@ -10,8 +10,8 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "models/weights/checkpoint_file.h"
 #include "models/common/error.h"
+#include "models/weights/checkpoint_file.h"
 #include "models/weights/pth_writer.h"
 #include "models/weights/safetensors.h"
 
@@ -22,7 +22,8 @@ namespace {
 const char* kUsage =
     "usage: wan-make-demo-checkpoint DIR [--template CKPT_DIR] [--seed N]\n"
     "  Writes a tiny random-weights i2v checkpoint folder to DIR (created if needed).\n"
-    "  --template  folder whose tensor shapes and tokenizer are copied (default: " WAN_DEMO_TEMPLATE ")\n"
+    "  --template  folder whose tensor shapes and tokenizer are copied (default: " WAN_DEMO_TEMPLATE
+    ")\n"
     "  --seed      seed of the random weights (default 0)\n";
 
 // Same names, shapes and storage dtypes; new values with each tensor's own mean and spread.

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -20,11 +20,11 @@
 
 #include "examples/y4m_writer.h"
 #include "models/common/error.h"
+#include "pipeline/clip_continuation.h"
 #include "pipeline/image_file.h"
+#include "pipeline/model_family.h"
 #include "pipeline/names.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/clip_continuation.h"
-#include "pipeline/model_family.h"
 #include "pipeline/seeded_noise.h"
 
 namespace {
@@ -106,7 +106,8 @@ std::optional<T> optional_number(const std::map<std::string, std::string>& flags
     size_t used = 0;
     const double v = std::stod(it->second, &used);
     if (used != it->second.size()) throw std::invalid_argument("trailing");
-    if (std::is_integral<T>::value && v != static_cast<double>(static_cast<int64_t>(v))) throw std::invalid_argument("int");
+    if (std::is_integral<T>::value && v != static_cast<double>(static_cast<int64_t>(v)))
+      throw std::invalid_argument("int");
     return static_cast<T>(v);
   } catch (const std::exception&) {
     usage_error(name + " expects a number, got '" + it->second + "'");
@@ -191,10 +192,28 @@ int run(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  static const char* known[] = {"--task", "--ckpt_dir", "--prompt", "--neg_prompt", "--image", "--last_image",
-                                "--size", "--frame_num", "--sample_steps", "--sample_shift", "--sample_guide_scale",
-                                "--sample_solver", "--base_seed", "--clips", "--device", "--dtype", "--offload_model",
-                                "--t5_cpu", "--memory_mode", "--report_memory", "--save_file", "--y4m_chroma"};
+  static const char* known[] = {"--task",
+                                "--ckpt_dir",
+                                "--prompt",
+                                "--neg_prompt",
+                                "--image",
+                                "--last_image",
+                                "--size",
+                                "--frame_num",
+                                "--sample_steps",
+                                "--sample_shift",
+                                "--sample_guide_scale",
+                                "--sample_solver",
+                                "--base_seed",
+                                "--clips",
+                                "--device",
+                                "--dtype",
+                                "--offload_model",
+                                "--t5_cpu",
+                                "--memory_mode",
+                                "--report_memory",
+                                "--save_file",
+                                "--y4m_chroma"};
   for (const auto& kv : flags) {
     bool ok = false;
     for (const char* k : known) ok = ok || kv.first == k;
@@ -208,8 +227,10 @@ int run(int argc, char** argv) {
   if (!flag("--device").empty()) options.device = flag("--device");
   if (!flag("--dtype").empty()) options.dtype = flag("--dtype");
   const std::string offload = flag("--offload_model");
-  if (offload == "true" || offload == "True" || offload == "1") options.memory_mode = wan::MemoryMode::Sequential;
-  else if (flag("--t5_cpu") == "true") options.memory_mode = wan::MemoryMode::TextEncoderCpu;
+  if (offload == "true" || offload == "True" || offload == "1")
+    options.memory_mode = wan::MemoryMode::Sequential;
+  else if (flag("--t5_cpu") == "true")
+    options.memory_mode = wan::MemoryMode::TextEncoderCpu;
   if (flags.count("--memory_mode")) {
     if (flags.count("--offload_model") || flags.count("--t5_cpu"))
       usage_error("--memory_mode replaces --offload_model and --t5_cpu; give only one of them");
@@ -262,21 +283,23 @@ int run(int argc, char** argv) {
   callbacks.on_frames = [&](const at::Tensor& decoded, int64_t first) {
     const at::Tensor frames = continuation.frames_to_emit(decoded, first);
     if (!writer) {
-      if (save_file.empty()) save_file = std::string(wan::task_name(task)) + "-" + std::to_string(request.seed) + ".y4m";
+      if (save_file.empty())
+        save_file = std::string(wan::task_name(task)) + "-" + std::to_string(request.seed) + ".y4m";
       writer = std::make_unique<wan::Y4mWriter>(save_file, width, height, kFps,
                                                 chroma == "444" ? wan::Y4mChroma::C444 : wan::Y4mChroma::C420jpeg);
     }
     for (int64_t i = 0; i < frames.size(0); ++i) writer->write_frame(frames[i].data_ptr<uint8_t>());
   };
-  std::fprintf(stderr, "%s %dx%d, %d frames, seed %lld, %d steps, shift %g, guidance %g\n", wan::task_name(task),
-               width, height, request.num_frames, static_cast<long long>(request.seed), *request.steps, *request.shift,
+  std::fprintf(stderr, "%s %dx%d, %d frames, seed %lld, %d steps, shift %g, guidance %g\n", wan::task_name(task), width,
+               height, request.num_frames, static_cast<long long>(request.seed), *request.steps, *request.shift,
                *request.guidance_scale);
   wan::CancelToken cancel;
   for (int64_t clip = 0; clip < clips; ++clip) {
     wan::Request next = continuation.next(request);
     next.seed = static_cast<int64_t>((static_cast<uint64_t>(request.seed) + clip) & INT64_MAX);
-    if (clips > 1) std::fprintf(stderr, "clip %lld of %lld, seed %lld\n", static_cast<long long>(clip + 1),
-                                static_cast<long long>(clips), static_cast<long long>(next.seed));
+    if (clips > 1)
+      std::fprintf(stderr, "clip %lld of %lld, seed %lld\n", static_cast<long long>(clip + 1),
+                   static_cast<long long>(clips), static_cast<long long>(next.seed));
     pipeline->generate(next, callbacks, cancel);
   }
   writer->close();

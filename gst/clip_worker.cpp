@@ -6,8 +6,8 @@
 
 namespace wan::gst {
 
-ClipWorker::ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int clips,
-                       RequestSource next_request, Events events)
+ClipWorker::ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int clips, RequestSource next_request,
+                       Events events)
     : pipeline_(std::move(pipeline)),
       queue_(queue),
       clips_(clips),

@@ -27,9 +27,9 @@ struct ClipInfo {
 struct WorkerItem {
   enum class Kind { ClipStart, Frame, End, Error };
   Kind kind = Kind::End;
-  ClipInfo clip;              // ClipStart
-  std::vector<uint8_t> rgb;   // Frame: packed RGB rows of the negotiated size
-  std::string error;          // Error: the message for the user
+  ClipInfo clip;             // ClipStart
+  std::vector<uint8_t> rgb;  // Frame: packed RGB rows of the negotiated size
+  std::string error;         // Error: the message for the user
 };
 
 class FrameQueue {

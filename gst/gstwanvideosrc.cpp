@@ -153,7 +153,7 @@ struct Session {
   std::string model_name;  // for the tags
   wan::Request base;       // images and size; the per-clip fields are read anew each clip
   int preferred_width = 0, preferred_height = 0;
-  GstVideoInfo info;       // as negotiated
+  GstVideoInfo info;  // as negotiated
   std::unique_ptr<ClipWorker> worker;
   guint64 frames_out = 0;
 };
@@ -188,8 +188,7 @@ namespace {
 #define POST_ERROR(self, error) (error).post(GST_ELEMENT(self), __FILE__, GST_FUNCTION, __LINE__)
 
 void post_progress(GstWanVideoSrc* self, GstProgressType type, const std::string& text) {
-  gst_element_post_message(GST_ELEMENT(self),
-                           gst_message_new_progress(GST_OBJECT(self), type, "load", text.c_str()));
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_progress(GST_OBJECT(self), type, "load", text.c_str()));
 }
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
@@ -282,7 +281,8 @@ Session open_session(GstWanVideoSrc* self) {
     try {
       if (!device.empty()) wan::parse_device(device);
     } catch (const wan::Error& e) {
-      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, std::string("Unusable device: ") + e.what() + ".");
+      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                         std::string("Unusable device: ") + e.what() + ".");
     }
   }
   if (!settings.last_image_location.empty() && settings.image_location.empty())
@@ -318,9 +318,9 @@ Session open_session(GstWanVideoSrc* self) {
   post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Loading the model from " + settings.model_path);
   try {
     session.pipeline = wan::Pipeline::load(options, [self](const wan::Progress& progress) {
-      post_progress(self, GST_PROGRESS_TYPE_CONTINUE,
-                    "Loading the model (" + std::to_string(progress.step) + "/" +
-                        std::to_string(progress.total_steps) + ")");
+      post_progress(
+          self, GST_PROGRESS_TYPE_CONTINUE,
+          "Loading the model (" + std::to_string(progress.step) + "/" + std::to_string(progress.total_steps) + ")");
     });
   } catch (const std::exception& e) {
     // wan::Error says which file and tensor; other exceptions come from
@@ -358,10 +358,10 @@ void post_clip_message(GstWanVideoSrc* self, const ClipInfo& info) {
 
 void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& progress) {
   const double percent = progress.total_steps > 0 ? 100.0 * progress.step / progress.total_steps : 0.0;
-  GstStructure* s = gst_structure_new(
-      "wan-progress", "clip", G_TYPE_UINT, guint(clip), "phase", G_TYPE_STRING, wan::phase_name(progress.phase),
-      "step", G_TYPE_INT, progress.step, "total-steps", G_TYPE_INT, progress.total_steps, "percent", G_TYPE_DOUBLE,
-      percent, "elapsed", G_TYPE_UINT64, guint64(progress.elapsed_s * GST_SECOND), nullptr);
+  GstStructure* s = gst_structure_new("wan-progress", "clip", G_TYPE_UINT, guint(clip), "phase", G_TYPE_STRING,
+                                      wan::phase_name(progress.phase), "step", G_TYPE_INT, progress.step, "total-steps",
+                                      G_TYPE_INT, progress.total_steps, "percent", G_TYPE_DOUBLE, percent, "elapsed",
+                                      G_TYPE_UINT64, guint64(progress.elapsed_s * GST_SECOND), nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -370,9 +370,9 @@ void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& 
 // send_event is called directly because gst_element_send_event() takes the
 // state lock, which a state change may hold while it waits for this thread.
 void send_clip_tags(GstWanVideoSrc* self, const ClipInfo& info) {
-  gchar* comment = g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g",
-                                   self->state->session->model_name.c_str(), gint64(info.seed), info.steps,
-                                   info.guidance_scale);
+  gchar* comment =
+      g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g",
+                      self->state->session->model_name.c_str(), gint64(info.seed), info.steps, info.guidance_scale);
   GstTagList* tags = gst_tag_list_new(GST_TAG_COMMENT, comment, GST_TAG_ENCODER, "gst-wan", nullptr);
   g_free(comment);
   if (!info.prompt.empty()) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, info.prompt.c_str(), nullptr);
@@ -417,9 +417,7 @@ void write_frame(const std::vector<uint8_t>& rgb, GstVideoFrame* frame) {
 bool image_conditioned(const Session& session) { return session.base.image.has_value(); }
 
 // The model, device and size properties only take effect at the next start().
-bool model_settings_locked(GstWanVideoSrc* self) {
-  return GST_STATE(self) > GST_STATE_READY || self->state->started;
-}
+bool model_settings_locked(GstWanVideoSrc* self) { return GST_STATE(self) > GST_STATE_READY || self->state->started; }
 
 }  // namespace
 
@@ -502,7 +500,8 @@ static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
   } catch (const ElementError& e) {
     POST_ERROR(self, e);
   } catch (const std::exception& e) {
-    POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, std::string("Could not start: ") + e.what()));
+    POST_ERROR(self,
+               ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, std::string("Could not start: ") + e.what()));
   } catch (...) {
     POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "Could not start: unknown error"));
   }
@@ -561,16 +560,17 @@ static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
   if (!gst_video_info_from_caps(&info, caps)) return FALSE;
   const int width = GST_VIDEO_INFO_WIDTH(&info), height = GST_VIDEO_INFO_HEIGHT(&info);
   if (width % 16 != 0 || height % 16 != 0) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("Wan generates widths and heights that are multiples of 16; downstream asks for %dx%d.",
-                       width, height),
-                      ("caps %" GST_PTR_FORMAT, caps));
+    GST_ELEMENT_ERROR(
+        self, STREAM, FORMAT,
+        ("Wan generates widths and heights that are multiples of 16; downstream asks for %dx%d.", width, height),
+        ("caps %" GST_PTR_FORMAT, caps));
     return FALSE;
   }
-  if (session.worker && (width != GST_VIDEO_INFO_WIDTH(&session.info) || height != GST_VIDEO_INFO_HEIGHT(&session.info))) {
+  if (session.worker &&
+      (width != GST_VIDEO_INFO_WIDTH(&session.info) || height != GST_VIDEO_INFO_HEIGHT(&session.info))) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The video size cannot change while generating."),
-                      ("from %dx%d to %dx%d", GST_VIDEO_INFO_WIDTH(&session.info),
-                       GST_VIDEO_INFO_HEIGHT(&session.info), width, height));
+                      ("from %dx%d to %dx%d", GST_VIDEO_INFO_WIDTH(&session.info), GST_VIDEO_INFO_HEIGHT(&session.info),
+                       width, height));
     return FALSE;
   }
   // An explicit size only when downstream chose one; otherwise the request
@@ -604,8 +604,7 @@ static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
       const Settings& settings = self->state->settings;
       const Session* session = self->state->session ? &*self->state->session : nullptr;
       const gint64 frames =
-          session ? wan::frames_in_clips(settings.num_frames, gint64(settings.clips), image_conditioned(*session))
-                  : -1;
+          session ? wan::frames_in_clips(settings.num_frames, gint64(settings.clips), image_conditioned(*session)) : -1;
       const int fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
       const int fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
       GST_OBJECT_UNLOCK(self);
@@ -620,8 +619,7 @@ static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
       }
       break;
     }
-    default:
-      break;
+    default: break;
   }
   return GST_BASE_SRC_CLASS(parent_class)->query(base, query);
 }
@@ -642,17 +640,14 @@ static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer)
     WorkerItem item;
     if (state->queue.pop(item) != FrameQueue::PopResult::Item) return GST_FLOW_FLUSHING;
     switch (item.kind) {
-      case WorkerItem::Kind::ClipStart:
-        send_clip_tags(self, item.clip);
-        continue;
+      case WorkerItem::Kind::ClipStart: send_clip_tags(self, item.clip); continue;
       case WorkerItem::Kind::End:
         GST_DEBUG_OBJECT(self, "all clips done after %" G_GUINT64_FORMAT " frames", session.frames_out);
         return GST_FLOW_EOS;
       case WorkerItem::Kind::Error:
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Video generation failed: %s", item.error.c_str()), (nullptr));
         return GST_FLOW_ERROR;
-      case WorkerItem::Kind::Frame:
-        break;
+      case WorkerItem::Kind::Frame: break;
     }
     GstVideoInfo& info = session.info;
     const size_t expected = size_t(GST_VIDEO_INFO_WIDTH(&info)) * GST_VIDEO_INFO_HEIGHT(&info) * 3;
@@ -708,71 +703,95 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   const auto ready = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   const auto playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
-  g_object_class_install_property(gobject_class, PROP_MODEL_PATH,
-      g_param_spec_string("model-path", "Model path",
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL_PATH,
+      g_param_spec_string(
+          "model-path", "Model path",
           "Wan2.1 checkpoint folder (official or diffusers layout, e.g. Wan2.1-I2V-14B-480P) or DiT file; "
           "what it holds decides the task (t2v, i2v or flf2v)",
           nullptr, ready));
-  g_object_class_install_property(gobject_class, PROP_IMAGE_LOCATION,
+  g_object_class_install_property(
+      gobject_class, PROP_IMAGE_LOCATION,
       g_param_spec_string("image-location", "Image location",
-          "First frame for image-to-video and first-last-frame-to-video (any format GStreamer decodes)",
-          nullptr, ready));
+                          "First frame for image-to-video and first-last-frame-to-video (any format GStreamer decodes)",
+                          nullptr, ready));
   g_object_class_install_property(gobject_class, PROP_LAST_IMAGE_LOCATION,
-      g_param_spec_string("last-image-location", "Last image location",
-          "Last frame for first-last-frame-to-video", nullptr, ready));
-  g_object_class_install_property(gobject_class, PROP_PROMPT,
-      g_param_spec_string("prompt", "Prompt", "What the video shows; applies from the next clip when changed while playing",
-          nullptr, playing));
-  g_object_class_install_property(gobject_class, PROP_NEGATIVE_PROMPT,
+                                  g_param_spec_string("last-image-location", "Last image location",
+                                                      "Last frame for first-last-frame-to-video", nullptr, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_PROMPT,
+      g_param_spec_string("prompt", "Prompt",
+                          "What the video shows; applies from the next clip when changed while playing", nullptr,
+                          playing));
+  g_object_class_install_property(
+      gobject_class, PROP_NEGATIVE_PROMPT,
       g_param_spec_string("negative-prompt", "Negative prompt",
-          "What to steer away from; empty = the official default negative prompt of the task", nullptr, playing));
+                          "What to steer away from; empty = the official default negative prompt of the task", nullptr,
+                          playing));
   g_object_class_install_property(gobject_class, PROP_NUM_FRAMES,
-      g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1", 1, G_MAXINT,
-          kDefaultNumFrames, ready));
-  g_object_class_install_property(gobject_class, PROP_STEPS,
+                                  g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1",
+                                                   1, G_MAXINT, kDefaultNumFrames, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_STEPS,
       g_param_spec_int("steps", "Sampling steps",
-          "Denoising steps; 0 = the task's default (generate.py's: 40 for i2v, 50 for t2v and flf2v)",
-          0, 1000, kTaskDefaultSteps, playing));
+                       "Denoising steps; 0 = the task's default (generate.py's: 40 for i2v, 50 for t2v and flf2v)", 0,
+                       1000, kTaskDefaultSteps, playing));
   g_object_class_install_property(gobject_class, PROP_GUIDANCE_SCALE,
-      g_param_spec_double("guidance-scale", "Guidance scale",
-          "Classifier-free guidance scale; -1 = the task's default (5)", -1.0, 100.0, kTaskDefaultGuidance, playing));
-  g_object_class_install_property(gobject_class, PROP_SHIFT,
-      g_param_spec_double("shift", "Shift",
+                                  g_param_spec_double("guidance-scale", "Guidance scale",
+                                                      "Classifier-free guidance scale; -1 = the task's default (5)",
+                                                      -1.0, 100.0, kTaskDefaultGuidance, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_SHIFT,
+      g_param_spec_double(
+          "shift", "Shift",
           "Noise schedule shift of the flow-matching solver; 0 = the task's default (generate.py's: 3 for i2v at "
           "480p, i.e. 832x480 pixels or fewer; 16 for flf2v; 5 otherwise)",
           0.0, 100.0, kTaskDefaultShift, playing));
-  g_object_class_install_property(gobject_class, PROP_SOLVER,
+  g_object_class_install_property(
+      gobject_class, PROP_SOLVER,
       g_param_spec_enum("solver", "Solver", "Sampling solver", GST_TYPE_WAN_SOLVER, GST_WAN_SOLVER_UNIPC, playing));
-  g_object_class_install_property(gobject_class, PROP_SEED,
+  g_object_class_install_property(
+      gobject_class, PROP_SEED,
       g_param_spec_int64("seed", "Seed",
-          "Noise seed; -1 = a random seed per clip. Clip k of a run uses seed + k (see last-seed)", -1, G_MAXINT64,
-          -1, playing));
-  g_object_class_install_property(gobject_class, PROP_LAST_SEED,
-      g_param_spec_int64("last-seed", "Last seed", "The seed of the clip being generated (or last generated); -1 before",
-          -1, G_MAXINT64, -1, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-  g_object_class_install_property(gobject_class, PROP_MAX_AREA,
-      g_param_spec_int64("max-area", "Maximum area",
+                         "Noise seed; -1 = a random seed per clip. Clip k of a run uses seed + k (see last-seed)", -1,
+                         G_MAXINT64, -1, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_LAST_SEED,
+      g_param_spec_int64("last-seed", "Last seed",
+                         "The seed of the clip being generated (or last generated); -1 before", -1, G_MAXINT64, -1,
+                         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_AREA,
+      g_param_spec_int64(
+          "max-area", "Maximum area",
           "Pixel count the output size aims at, keeping the image's aspect ratio (832*480 = 480p, 1280*720 = 720p)",
           16 * 16, G_MAXINT64, kDefaultMaxArea, ready));
-  g_object_class_install_property(gobject_class, PROP_DEVICE,
-      g_param_spec_string("device", "Device",
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_string(
+          "device", "Device",
           "Where the models run: \"cpu\", \"cuda\" or \"cuda:N\" (default: cuda:0 when libtorch has CUDA, else cpu)",
           wan::default_device_name().c_str(), ready));
   g_object_class_install_property(gobject_class, PROP_DTYPE,
-      g_param_spec_enum("dtype", "Data type", "Compute data type of the models", GST_TYPE_WAN_DTYPE,
-          GST_WAN_DTYPE_AUTO, ready));
-  g_object_class_install_property(gobject_class, PROP_MEMORY_MODE,
+                                  g_param_spec_enum("dtype", "Data type", "Compute data type of the models",
+                                                    GST_TYPE_WAN_DTYPE, GST_WAN_DTYPE_AUTO, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_MEMORY_MODE,
       g_param_spec_enum("memory-mode", "Memory mode", "How the models share the device memory",
-          GST_TYPE_WAN_MEMORY_MODE, GST_WAN_MEMORY_MODE_RESIDENT, ready));
-  g_object_class_install_property(gobject_class, PROP_TEXT_ENCODER_DEVICE,
+                        GST_TYPE_WAN_MEMORY_MODE, GST_WAN_MEMORY_MODE_RESIDENT, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TEXT_ENCODER_DEVICE,
       g_param_spec_string("text-encoder-device", "Text encoder device",
-          "Device of the umT5 text encoder; empty = the same as device", nullptr, ready));
-  g_object_class_install_property(gobject_class, PROP_CLIPS,
-      g_param_spec_uint("clips", "Clips",
+                          "Device of the umT5 text encoder; empty = the same as device", nullptr, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_CLIPS,
+      g_param_spec_uint(
+          "clips", "Clips",
           "Clips to generate before EOS, each continuing from the last frame of the one before; 0 = endless", 0,
           G_MAXUINT, 1, ready));
 
-  gst_element_class_set_static_metadata(element_class, "Wan2.1 video generator", "Source/Video",
+  gst_element_class_set_static_metadata(
+      element_class, "Wan2.1 video generator", "Source/Video",
       "Generates video from a prompt and optional first/last frames with the Wan2.1 diffusion models",
       "gst-wan authors");
   gst_element_class_add_static_pad_template(element_class, &src_template);

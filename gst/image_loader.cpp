@@ -70,7 +70,8 @@ RgbImage load_rgb_image(const std::string& path) {
     g_clear_error(&parse_error);
     throw ElementError(GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
                        "Cannot decode images: the GStreamer base plugins (filesrc, decodebin, videoconvert, "
-                       "appsink) are missing (" + why + ").");
+                       "appsink) are missing (" +
+                           why + ").");
   }
   GstElement* file = gst_bin_get_by_name(GST_BIN(pipeline.get()), "file");
   g_object_set(file, "location", path.c_str(), nullptr);

@@ -25,13 +25,13 @@ typedef enum {
   GST_WAN_DTYPE_FLOAT16,
 } GstWanDtype;
 
-#define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type ())
-GType gst_wan_solver_get_type (void);
+#define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type())
+GType gst_wan_solver_get_type(void);
 
-#define GST_TYPE_WAN_MEMORY_MODE (gst_wan_memory_mode_get_type ())
-GType gst_wan_memory_mode_get_type (void);
+#define GST_TYPE_WAN_MEMORY_MODE (gst_wan_memory_mode_get_type())
+GType gst_wan_memory_mode_get_type(void);
 
-#define GST_TYPE_WAN_DTYPE (gst_wan_dtype_get_type ())
-GType gst_wan_dtype_get_type (void);
+#define GST_TYPE_WAN_DTYPE (gst_wan_dtype_get_type())
+GType gst_wan_dtype_get_type(void);
 
 G_END_DECLS

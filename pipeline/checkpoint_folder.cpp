@@ -31,8 +31,8 @@ CheckpointFiles locate_checkpoint_files(const std::string& folder) {
   f.vae = first_existing(dir, {"Wan2.1_VAE.pth", "vae/diffusion_pytorch_model.safetensors", "Wan2.1_VAE.safetensors"});
   f.t5 = first_existing(dir, {"models_t5_umt5-xxl-enc-bf16.pth", "text_encoder"});
   f.tokenizer = first_existing(dir, {"google/umt5-xxl/spiece.model", "tokenizer/spiece.model"});
-  f.clip = first_existing(dir, {"models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth",
-                                "image_encoder/model.safetensors"});
+  f.clip = first_existing(
+      dir, {"models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth", "image_encoder/model.safetensors"});
 
   std::string missing;
   if (f.vae.empty()) missing += " Wan2.1_VAE.pth (the VAE);";

@@ -29,13 +29,12 @@ at::Tensor FlowDPMSolverMultistep::update(const at::Tensor& model_output, const 
   x0_history_[kSolverOrder - 1] = x0;
 
   at::Tensor next = (lower_order_nums_ < 1 || lower_order_final) ? first_order_update(x0, sample, index)
-                                                                  : second_order_update(sample, index);
+                                                                 : second_order_update(sample, index);
   lower_order_nums_ = std::min(lower_order_nums_ + 1, kSolverOrder);
   return next;
 }
 
-at::Tensor FlowDPMSolverMultistep::first_order_update(const at::Tensor& x0, const at::Tensor& sample,
-                                                      int index) const {
+at::Tensor FlowDPMSolverMultistep::first_order_update(const at::Tensor& x0, const at::Tensor& sample, int index) const {
   const at::Tensor sigma_t = sigma(index + 1), sigma_s = sigma(index);
   const at::Tensor alpha_t = 1 - sigma_t;
   const at::Tensor h = lambda(index + 1) - lambda(index);

@@ -23,8 +23,7 @@ at::Tensor FlowScheduler::step(const at::Tensor& model_output, int64_t timestep,
   if (timestep != expected)
     throw Error("scheduler: timestep " + std::to_string(timestep) + " given at step " +
                 std::to_string(step_index_ + 1) + ", the schedule has " + std::to_string(expected));
-  if (model_output.sizes() != sample.sizes())
-    throw Error("scheduler: model output and sample differ in shape");
+  if (model_output.sizes() != sample.sizes()) throw Error("scheduler: model output and sample differ in shape");
   at::Tensor out = update(model_output.to(at::kFloat), sample.to(at::kFloat), step_index_);
   ++step_index_;
   return out;

@@ -11,8 +11,8 @@
 namespace wan {
 
 at::Tensor image_to_tensor(const RgbImage& image) {
-  const at::Tensor hwc = at::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3},
-                                       at::kByte);
+  const at::Tensor hwc =
+      at::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3}, at::kByte);
   // to_tensor divides by 255, then the pipelines map [0, 1] to [-1, 1].
   const at::Tensor unit = hwc.permute({2, 0, 1}).contiguous().to(at::kFloat).div(255);
   return unit.sub(0.5).div(0.5);

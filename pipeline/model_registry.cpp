@@ -20,8 +20,7 @@ std::string ModelRegistry::key(const std::string& kind, const std::string& path,
                                at::ScalarType dtype, const std::string& extra) {
   std::error_code ec;
   const auto canonical = std::filesystem::weakly_canonical(path, ec);
-  return kind + "|" + (ec ? path : canonical.string()) + "|" + device.str() + "|" + c10::toString(dtype) + "|" +
-         extra;
+  return kind + "|" + (ec ? path : canonical.string()) + "|" + device.str() + "|" + c10::toString(dtype) + "|" + extra;
 }
 
 }  // namespace wan

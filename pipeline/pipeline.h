@@ -20,12 +20,12 @@ enum class MemoryMode {
 };
 
 struct PipelineOptions {
-  std::string model_path;               // checkpoint folder (official / diffusers layout) or file
-  std::string device = "cpu";           // "cpu", "cuda", "cuda:N"
-  std::string dtype = "auto";           // "auto" (bf16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16"
-  std::string text_encoder_device;      // "" = same as device
+  std::string model_path;           // checkpoint folder (official / diffusers layout) or file
+  std::string device = "cpu";       // "cpu", "cuda", "cuda:N"
+  std::string dtype = "auto";       // "auto" (bf16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16"
+  std::string text_encoder_device;  // "" = same as device
   MemoryMode memory_mode = MemoryMode::Resident;
-  std::string cache_dir;                // on-disk prompt-embedding cache; "" = memory only
+  std::string cache_dir;  // on-disk prompt-embedding cache; "" = memory only
 };
 
 enum class Phase { Load, Encode, Denoise, Decode };
@@ -33,9 +33,9 @@ const char* phase_name(Phase p);
 
 struct Progress {
   Phase phase;
-  int step = 0;           // denoising step (1-based) or decoded latent frame
+  int step = 0;  // denoising step (1-based) or decoded latent frame
   int total_steps = 0;
-  double elapsed_s = 0;   // since the request started
+  double elapsed_s = 0;  // since the request started
 };
 
 // Set from any thread; checked at least between DiT blocks.
@@ -61,9 +61,9 @@ struct GenerationCallbacks {
 };
 
 struct GenerationResult {
-  int64_t seed = 0;     // the seed used (drawn when the request's was negative)
+  int64_t seed = 0;  // the seed used (drawn when the request's was negative)
   int width = 0, height = 0, num_frames = 0;
-  int steps = 0;        // the sampling settings used (the task's defaults where the request set none)
+  int steps = 0;  // the sampling settings used (the task's defaults where the request set none)
   double shift = 0, guidance_scale = 0;
 };
 
@@ -75,7 +75,7 @@ class Pipeline {
                                         const std::function<void(const Progress&)>& on_progress = {});
   virtual ~Pipeline() = default;
 
-  virtual Task task() const = 0;                 // what the checkpoint does (i2v, flf2v or t2v)
+  virtual Task task() const = 0;  // what the checkpoint does (i2v, flf2v or t2v)
   // The output size for a request (the reference's rounding from max_area and
   // the image aspect, or the explicit size), without generating.
   virtual std::pair<int, int> output_size(const Request& request) const = 0;

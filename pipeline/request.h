@@ -26,14 +26,14 @@ struct Request {
   // Empty = the official default negative prompt of the task (exactly as the
   // reference: only "" selects it; whitespace is used as given).
   std::string negative_prompt;
-  int64_t max_area = 832 * 480;        // target pixel count; size follows the image's aspect
-  int width = 0, height = 0;           // explicit size (multiples of 16) overrides max_area when both set
-  int num_frames = 81;                 // 4n+1
-  std::optional<int> steps;             // unset: the task's default
-  std::optional<double> shift;          // unset: the task's default for the size
-  std::optional<double> guidance_scale; // unset: the task's default
+  int64_t max_area = 832 * 480;          // target pixel count; size follows the image's aspect
+  int width = 0, height = 0;             // explicit size (multiples of 16) overrides max_area when both set
+  int num_frames = 81;                   // 4n+1
+  std::optional<int> steps;              // unset: the task's default
+  std::optional<double> shift;           // unset: the task's default for the size
+  std::optional<double> guidance_scale;  // unset: the task's default
   Solver solver = Solver::UniPC;
-  int64_t seed = -1;                   // negative = random; the seed used is reported
+  int64_t seed = -1;  // negative = random; the seed used is reported
 
   Task task() const;
   // Throws wan::Error naming the field: frames not 4n+1, size not a multiple

@@ -6,11 +6,11 @@
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
 
-#include "models/weights/checkpoint_file.h"
 #include "models/clip/clip_loader.h"
-#include "models/dit/dit_loader.h"
 #include "models/common/error.h"
+#include "models/dit/dit_loader.h"
 #include "models/vae/vae_loader.h"
+#include "models/weights/checkpoint_file.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/default_prompts.h"
 #include "pipeline/device_name.h"
@@ -37,7 +37,8 @@ void check_task(Task checkpoint, const Request& r) {
   const Task asked = r.task();
   if (asked == checkpoint) return;
   switch (checkpoint) {
-    case Task::TextToVideo: throw Error("invalid request: image: this is a text-to-video checkpoint; it takes no image");
+    case Task::TextToVideo:
+      throw Error("invalid request: image: this is a text-to-video checkpoint; it takes no image");
     case Task::ImageToVideo:
       throw Error(r.image ? "invalid request: last_image: this is an image-to-video checkpoint; it takes no last frame"
                           : "invalid request: image: this image-to-video checkpoint needs an input image");
@@ -194,12 +195,11 @@ DiTConditioning WanPipeline::condition(const Request& request, const VideoGeomet
   return c;
 }
 
-at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, const DiTConditioning& c,
-                               int64_t seed, const std::function<void(const Progress&)>& progress,
-                               const CancelToken& cancel) {
+at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, const DiTConditioning& c, int64_t seed,
+                               const std::function<void(const Progress&)>& progress, const CancelToken& cancel) {
   const int64_t z_dim = vae_->model->config().z_dim;
-  const at::Tensor noise = seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed),
-                                        placement_.device);
+  const at::Tensor noise =
+      seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed), placement_.device);
   auto scheduler = make_flow_scheduler(request.solver);
   const int steps = *request.steps;
   scheduler->set_timesteps(steps, *request.shift);

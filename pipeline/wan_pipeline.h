@@ -26,14 +26,14 @@ struct GenerationTrace {
   std::function<void(const at::Tensor& clip_context, const at::Tensor& y)> on_image;  // i2v / flf2v
   std::function<void(const at::Tensor& noise, const FlowScheduler& scheduler)> on_noise;
   std::function<void(const DenoiseStep& step)> on_step;
-  std::function<void()> on_block;  // after every DiT block, before the cancellation check
+  std::function<void()> on_block;                           // after every DiT block, before the cancellation check
   std::function<void(const at::Tensor& video)> on_decoded;  // each decoded piece, [3, n, H, W] in [-1, 1]
 };
 
 // Where each model lives and in which precision.
 struct ModelPlacement {
-  at::Device device = at::kCPU;           // where generation runs
-  at::Device dit_home = at::kCPU;         // where the DiT rests between generations
+  at::Device device = at::kCPU;    // where generation runs
+  at::Device dit_home = at::kCPU;  // where the DiT rests between generations
   at::Device text_device = at::kCPU;
   at::ScalarType dit_dtype = at::kFloat;  // matrix-heavy DiT layers
   at::ScalarType text_dtype = at::kFloat;

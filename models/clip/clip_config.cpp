@@ -52,7 +52,7 @@ ClipVisionConfig ClipVisionConfig::from_json(const nlohmann::json& config) {
 ClipVisionConfig ClipVisionConfig::from_weights(const TensorMap& weights) {
   ClipVisionConfig c;
   const at::Tensor& patch = require(weights, "patch_embedding.weight");  // [dim, 3, p, p]
-  const at::Tensor& pos = require(weights, "pos_embedding");            // [1, tokens, dim]
+  const at::Tensor& pos = require(weights, "pos_embedding");             // [1, tokens, dim]
   if (patch.dim() != 4 || pos.dim() != 3)
     throw Error("CLIP vision checkpoint: patch_embedding.weight or pos_embedding has an unexpected rank");
   c.dim = patch.size(0);
@@ -65,7 +65,8 @@ ClipVisionConfig ClipVisionConfig::from_weights(const TensorMap& weights) {
   c.pre_norm = weights.count("pre_norm.weight") != 0;
   c.num_layers = 0;
   while (weights.count("transformer." + std::to_string(c.num_layers) + ".norm1.weight")) ++c.num_layers;
-  if (c.num_layers > 0) c.mlp_ratio = static_cast<double>(require(weights, "transformer.0.mlp.0.weight").size(0)) / c.dim;
+  if (c.num_layers > 0)
+    c.mlp_ratio = static_cast<double>(require(weights, "transformer.0.mlp.0.weight").size(0)) / c.dim;
   c.validate();
   return c;
 }

@@ -19,8 +19,8 @@ struct ClipVisionConfig {
   double mlp_ratio = 4;
   int64_t num_heads = 16;
   int64_t num_layers = 32;
-  bool pre_norm = true;            // LayerNorm after the embeddings (and no patch-conv bias)
-  bool post_norm = false;          // post-norm blocks instead of pre-norm ones
+  bool pre_norm = true;             // LayerNorm after the embeddings (and no patch-conv bias)
+  bool post_norm = false;           // post-norm blocks instead of pre-norm ones
   std::string activation = "gelu";  // "gelu" (erf) or "quick_gelu"
   double norm_eps = 1e-5;
   std::array<double, 3> mean = {0.48145466, 0.4578275, 0.40821073};

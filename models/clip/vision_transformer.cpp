@@ -44,8 +44,8 @@ ClipAttentionBlockImpl::ClipAttentionBlockImpl(const ClipVisionConfig& c) : post
       c.activation == "quick_gelu"
           ? torch::nn::Functional([](const at::Tensor& x) { return x * at::sigmoid(1.702 * x); })
           : torch::nn::Functional([](const at::Tensor& x) { return at::gelu(x); });  // erf GELU
-  mlp = register_module("mlp",
-                        torch::nn::Sequential(make_linear(c.dim, hidden), activation, make_linear(hidden, c.dim)));
+  mlp =
+      register_module("mlp", torch::nn::Sequential(make_linear(c.dim, hidden), activation, make_linear(hidden, c.dim)));
 }
 
 at::Tensor ClipAttentionBlockImpl::forward(const at::Tensor& x) {

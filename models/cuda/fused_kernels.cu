@@ -39,9 +39,10 @@ __device__ float block_sum(float v) {
 // out = bf16(LayerNorm(x) * (1 + scale) + shift). Each thread touches the same
 // columns in every pass, so its own writes are what it reads back.
 __global__ void add_modulated_layer_norm_kernel(float* __restrict__ x, const uint16_t* __restrict__ y,
-                                                const uint16_t* __restrict__ y_bias, const float* __restrict__ gate, const float* __restrict__ shift,
-                                                const float* __restrict__ scale, uint16_t* __restrict__ out,
-                                                int64_t rows_per_batch, int64_t dim, float eps) {
+                                                const uint16_t* __restrict__ y_bias, const float* __restrict__ gate,
+                                                const float* __restrict__ shift, const float* __restrict__ scale,
+                                                uint16_t* __restrict__ out, int64_t rows_per_batch, int64_t dim,
+                                                float eps) {
   const int64_t row = blockIdx.x;
   const int64_t b = row / rows_per_batch;
   float* xr = x + row * dim;
@@ -68,7 +69,8 @@ __global__ void add_modulated_layer_norm_kernel(float* __restrict__ x, const uin
   const float* sh = shift + b * dim;
   const float* sc = scale + b * dim;
   uint16_t* o = out + row * dim;
-  for (int64_t c = threadIdx.x; c < dim; c += kThreads) o[c] = float_to_bf16((xr[c] - mean) * rstd * (1.f + sc[c]) + sh[c]);
+  for (int64_t c = threadIdx.x; c < dim; c += kThreads)
+    o[c] = float_to_bf16((xr[c] - mean) * rstd * (1.f + sc[c]) + sh[c]);
 }
 
 __global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, int64_t x_row_stride,
@@ -83,7 +85,8 @@ __global__ void rms_norm_rope_kernel(const uint16_t* __restrict__ x, int64_t x_r
   float ss = 0.f;
   // The input with its linear layer's bias, rounded to bf16 as that layer's output would be.
   const auto input = [&](int64_t c) {
-    return x_bias ? bf16_to_float(float_to_bf16(bf16_to_float(xr[c]) + bf16_to_float(x_bias[c]))) : bf16_to_float(xr[c]);
+    return x_bias ? bf16_to_float(float_to_bf16(bf16_to_float(xr[c]) + bf16_to_float(x_bias[c])))
+                  : bf16_to_float(xr[c]);
   };
   for (int64_t c = threadIdx.x; c < dim; c += kThreads) {
     const float f = input(c);
@@ -133,27 +136,25 @@ __global__ void gated_residual_kernel(float* __restrict__ x, const uint16_t* __r
 }  // namespace
 
 void launch_add_modulated_layer_norm(float* x, const uint16_t* y, const uint16_t* y_bias, const float* gate,
-                                     const float* shift,
-                                     const float* scale, uint16_t* out_bf16, int64_t batch, int64_t rows_per_batch,
-                                     int64_t dim, float eps, cudaStream_t stream) {
+                                     const float* shift, const float* scale, uint16_t* out_bf16, int64_t batch,
+                                     int64_t rows_per_batch, int64_t dim, float eps, cudaStream_t stream) {
   const int64_t rows = batch * rows_per_batch;
   if (rows == 0) return;
-  add_modulated_layer_norm_kernel<<<rows, kThreads, 0, stream>>>(x, y, y_bias, gate, shift, scale, out_bf16, rows_per_batch,
-                                                                 dim, eps);
+  add_modulated_layer_norm_kernel<<<rows, kThreads, 0, stream>>>(x, y, y_bias, gate, shift, scale, out_bf16,
+                                                                 rows_per_batch, dim, eps);
 }
 
-void launch_rms_norm_rope(const uint16_t* x, int64_t x_row_stride, const uint16_t* x_bias, const float* weight, const float* cos,
-                          const float* sin, const int64_t* valid_rows, uint16_t* out, int64_t batch,
+void launch_rms_norm_rope(const uint16_t* x, int64_t x_row_stride, const uint16_t* x_bias, const float* weight,
+                          const float* cos, const float* sin, const int64_t* valid_rows, uint16_t* out, int64_t batch,
                           int64_t rows_per_batch, int64_t heads, int64_t head_dim, float eps, cudaStream_t stream) {
   const int64_t rows = batch * rows_per_batch;
   if (rows == 0) return;
   rms_norm_rope_kernel<<<rows, kThreads, 0, stream>>>(x, x_row_stride, x_bias, weight, cos, sin, valid_rows, out,
-                                                      rows_per_batch, heads,
-                                                      head_dim, eps);
+                                                      rows_per_batch, heads, head_dim, eps);
 }
 
-void launch_gated_residual(float* x, const uint16_t* y, const uint16_t* y_bias, const float* gate, int64_t batch, int64_t rows_per_batch,
-                           int64_t dim, cudaStream_t stream) {
+void launch_gated_residual(float* x, const uint16_t* y, const uint16_t* y_bias, const float* gate, int64_t batch,
+                           int64_t rows_per_batch, int64_t dim, cudaStream_t stream) {
   const int64_t rows = batch * rows_per_batch;
   if (rows == 0) return;
   gated_residual_kernel<<<rows, kThreads, 0, stream>>>(x, y, y_bias, gate, rows_per_batch, dim);

@@ -36,9 +36,8 @@ const uint16_t* bf16_ptr_or_null(const at::Tensor& t) { return t.defined() ? bf1
 
 bool fused_ops_available() { return true; }
 
-at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
-                                    const at::Tensor& shift, const at::Tensor& scale, double eps,
-                                    const at::Tensor& y_bias) {
+at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const at::Tensor& shift,
+                                    const at::Tensor& scale, double eps, const at::Tensor& y_bias) {
   expect(x, at::kFloat, "x");
   const at::Tensor sh = shift.contiguous(), sc = scale.contiguous();
   expect(sh, at::kFloat, "shift");
@@ -88,9 +87,10 @@ at::Tensor rms_norm_rope(const at::Tensor& x_in, const at::Tensor& weight, const
   const at::Tensor valid = rotate ? valid_rows : at::zeros({x.size(0)}, x.options().dtype(at::kLong));
   const at::Tensor xb = bias_vector(x_bias, x.size(2));
   at::Tensor out = at::empty(x.sizes(), x.options());
-  launch_rms_norm_rope(bf16_ptr(x), x.stride(1), bf16_ptr_or_null(xb), w.data_ptr<float>(), rotate ? cos.data_ptr<float>() : nullptr,
-                       rotate ? sin.data_ptr<float>() : nullptr, valid.data_ptr<int64_t>(), bf16_ptr(out), x.size(0),
-                       x.size(1), heads, head_dim, static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
+  launch_rms_norm_rope(bf16_ptr(x), x.stride(1), bf16_ptr_or_null(xb), w.data_ptr<float>(),
+                       rotate ? cos.data_ptr<float>() : nullptr, rotate ? sin.data_ptr<float>() : nullptr,
+                       valid.data_ptr<int64_t>(), bf16_ptr(out), x.size(0), x.size(1), heads, head_dim,
+                       static_cast<float>(eps), at::cuda::getCurrentCUDAStream());
   return out;
 }
 
@@ -110,18 +110,20 @@ void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
   expect(g, at::kFloat, "gate");
   if (x.size(2) % 4 != 0) throw Error("fused op: gated_residual_ needs a width divisible by 4");
   const at::Tensor yb = bias_vector(y_bias, x.size(2));
-  launch_gated_residual(x.data_ptr<float>(), bf16_ptr(yc), bf16_ptr_or_null(yb), g.data_ptr<float>(), x.size(0), x.size(1), x.size(2),
-                        at::cuda::getCurrentCUDAStream());
+  launch_gated_residual(x.data_ptr<float>(), bf16_ptr(yc), bf16_ptr_or_null(yb), g.data_ptr<float>(), x.size(0),
+                        x.size(1), x.size(2), at::cuda::getCurrentCUDAStream());
 }
 
 #else
 
 bool fused_ops_available() { return false; }
 
-[[noreturn]] static void unavailable() { throw Error("this build has no CUDA kernels (configure with -Dcuda=enabled)"); }
+[[noreturn]] static void unavailable() {
+  throw Error("this build has no CUDA kernels (configure with -Dcuda=enabled)");
+}
 at::Tensor modulated_layer_norm(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { unavailable(); }
-at::Tensor rms_norm_rope(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                         const at::Tensor&, int64_t, int64_t, double, const at::Tensor&) {
+at::Tensor rms_norm_rope(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                         int64_t, int64_t, double, const at::Tensor&) {
   unavailable();
 }
 at::Tensor add_modulated_layer_norm(at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,

@@ -15,9 +15,8 @@ at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, co
 // (gate undefined = 1, y_bias undefined = 0) in place, then modulated_layer_norm(x, shift,
 // scale). y bf16 [B, L, C]; y_bias bf16 [C], the bias of the layer that made y (linear
 // layers here run without theirs: a separate bias pass over y costs more than the GEMM's tail).
-at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
-                                    const at::Tensor& shift, const at::Tensor& scale, double eps,
-                                    const at::Tensor& y_bias = at::Tensor());
+at::Tensor add_modulated_layer_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const at::Tensor& shift,
+                                    const at::Tensor& scale, double eps, const at::Tensor& y_bias = at::Tensor());
 
 // x bf16 [B, L, heads*head_dim]; weight float32 [heads*head_dim]; cos/sin float32 [L, head_dim/2];
 // valid_rows int64 [B] on the device (rows past it are not rotated; the tables need
@@ -35,6 +34,7 @@ at::Tensor add_layer_norm_affine(at::Tensor& x, const at::Tensor& y, const at::T
 
 // x += (y + y_bias) * gate in place; x float32 [B, L, C], y bf16 [B, L, C], gate float32
 // [B, 1, C], y_bias bf16 [C] or undefined.
-void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const at::Tensor& y_bias = at::Tensor());
+void gated_residual_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,
+                     const at::Tensor& y_bias = at::Tensor());
 
 }  // namespace wan::cuda

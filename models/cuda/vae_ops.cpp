@@ -58,8 +58,8 @@ at::Tensor channel_rms_norm(const at::Tensor& x, const at::Tensor& gamma, bool s
   at::Tensor out = at::empty_like(x);  // keeps the channels-last layout
   const int64_t outer = x.size(0), inner = x.numel() / (outer * x.size(1));
   launch_channel_rms_norm(x.data_ptr<float>(), plus.defined() ? plus.data_ptr<float>() : nullptr,
-                          bias.defined() ? bias.data_ptr<float>() : nullptr, x.stride(0),
-                          g.data_ptr<float>(), out.data_ptr<float>(), out.stride(0), outer, inner, x.size(1), silu,
+                          bias.defined() ? bias.data_ptr<float>() : nullptr, x.stride(0), g.data_ptr<float>(),
+                          out.data_ptr<float>(), out.stride(0), outer, inner, x.size(1), silu,
                           at::cuda::getCurrentCUDAStream());
   return out;
 }
@@ -88,9 +88,7 @@ at::Tensor channel_rms_norm(const at::Tensor&, const at::Tensor&, bool, const at
   throw Error("channel_rms_norm: this build has no CUDA kernels");
 }
 
-bool residual_sum_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) {
-  return false;
-}
+bool residual_sum_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
 
 at::Tensor& residual_sum_(at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) {
   throw Error("residual_sum_: this build has no CUDA kernels");

@@ -85,11 +85,11 @@ class BlockSwapper {
   std::vector<HostBlock> host_;
   std::array<at::Tensor, kSlots> slots_;
   std::array<int64_t, kSlots> slot_block_{{-1, -1}};  // the block each slot holds or receives
-  int leased_slot_ = -1;                               // the slot of the live lease
-  int last_slot_ = kSlots - 1;                         // the slot of the last lease
-  bool failed_ = false;                                // a release failed: slots may be in use
-  bool inference_ = false;                             // the blocks' tensors are inference tensors
-  std::unique_ptr<CudaSync> cuda_;                     // null on the CPU
+  int leased_slot_ = -1;                              // the slot of the live lease
+  int last_slot_ = kSlots - 1;                        // the slot of the last lease
+  bool failed_ = false;                               // a release failed: slots may be in use
+  bool inference_ = false;                            // the blocks' tensors are inference tensors
+  std::unique_ptr<CudaSync> cuda_;                    // null on the CPU
 };
 
 }  // namespace wan::dit

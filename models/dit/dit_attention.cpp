@@ -2,10 +2,10 @@
 
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "models/common/same_kind.h"
 #include "models/cuda/fused_ops.h"
 #include "models/dit/attention.h"
 #include "models/dit/dit_ops.h"
-#include "models/common/same_kind.h"
 
 namespace wan::dit {
 namespace {
@@ -21,7 +21,8 @@ at::Tensor stacked(const at::Tensor& a, const at::Tensor& b, const at::Tensor& c
   const int64_t n = a.numel();
   const bool back_to_back = a.is_contiguous() && b.is_contiguous() && c.is_contiguous() && b.sizes() == a.sizes() &&
                             c.sizes() == a.sizes() && a.is_alias_of(b) && a.is_alias_of(c) &&
-                            b.storage_offset() == a.storage_offset() + n && c.storage_offset() == b.storage_offset() + n;
+                            b.storage_offset() == a.storage_offset() + n &&
+                            c.storage_offset() == b.storage_offset() + n;
   if (!back_to_back) return {};
   std::vector<int64_t> sizes = a.sizes().vec();
   sizes[0] *= 3;

@@ -38,7 +38,8 @@ at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time,
   } else {
     normed = add_affine_norm(x, y, e[2], *norm3, dtype);
   }
-  const at::Tensor h = add_modulated_norm(x, cross_attn->forward(normed, context), at::Tensor(), e[3], e[4], eps, dtype);
+  const at::Tensor h =
+      add_modulated_norm(x, cross_attn->forward(normed, context), at::Tensor(), e[3], e[4], eps, dtype);
   gated_residual_(x, fc2()->project(fc1()->forward_gelu(h)), e[5]);
   return x;
 }

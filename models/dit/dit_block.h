@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "models/dit/dit_attention.h"
+#include "models/dit/dit_config.h"
 #include "models/dit/dit_embeddings.h"
 #include "models/dit/linear.h"
 #include "models/dit/token_counts.h"
-#include "models/dit/dit_config.h"
 
 namespace wan::dit {
 

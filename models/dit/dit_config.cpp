@@ -188,12 +188,9 @@ const at::Tensor& require(const TensorMap& weights, const std::string& name, int
 
 std::string to_string(DiTModelType type) {
   switch (type) {
-    case DiTModelType::T2V:
-      return "t2v";
-    case DiTModelType::I2V:
-      return "i2v";
-    case DiTModelType::FLF2V:
-      return "flf2v";
+    case DiTModelType::T2V: return "t2v";
+    case DiTModelType::I2V: return "i2v";
+    case DiTModelType::FLF2V: return "flf2v";
   }
   return "?";
 }

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "models/dit/wan_model.h"
 #include "models/dit/dit_config.h"
+#include "models/dit/wan_model.h"
 #include "models/weights/tensor_map.h"
 
 namespace wan {

@@ -12,9 +12,7 @@ bool fused(const at::Tensor& x, at::ScalarType dtype) {
          cuda::fused_ops_available();
 }
 
-bool fused(const at::Tensor& x, const Projection& y) {
-  return fused(x, y.y.scalar_type()) && y.y.is_cuda();
-}
+bool fused(const at::Tensor& x, const Projection& y) { return fused(x, y.y.scalar_type()) && y.y.is_cuda(); }
 
 at::Tensor heads_view(const at::Tensor& t, int64_t heads) { return t.view({t.size(0), t.size(1), heads, -1}); }
 
@@ -33,7 +31,8 @@ void gated_residual_(at::Tensor& x, const Projection& y, const at::Tensor& gate)
 
 at::Tensor add_modulated_norm(at::Tensor& x, const Projection& y, const at::Tensor& gate, const at::Tensor& shift,
                               const at::Tensor& scale, double eps, at::ScalarType dtype) {
-  if (fused(x, y) && dtype == at::kBFloat16) return cuda::add_modulated_layer_norm(x, y.y, gate, shift, scale, eps, y.bias);
+  if (fused(x, y) && dtype == at::kBFloat16)
+    return cuda::add_modulated_layer_norm(x, y.y, gate, shift, scale, eps, y.bias);
   x.add_(gate.defined() ? y.with_bias() * gate : y.with_bias());
   return modulated_norm(x, shift, scale, eps, dtype);
 }
@@ -57,10 +56,10 @@ at::Tensor qk_norm_rope(const Projection& p, const RMSNorm& norm, int64_t heads,
       cuda::fused_ops_available()) {
     const at::Tensor none;
     const RopeRotation* r = rotations ? &(*rotations)[0] : nullptr;
-    return heads_view(cuda::rms_norm_rope(p.y, norm->weight, r ? r->cos_f32 : none, r ? r->sin_f32 : none,
-                                          tokens ? tokens->device : none, tokens ? tokens->max : 0, heads,
-                                          norm->eps, p.bias),
-                      heads);
+    return heads_view(
+        cuda::rms_norm_rope(p.y, norm->weight, r ? r->cos_f32 : none, r ? r->sin_f32 : none,
+                            tokens ? tokens->device : none, tokens ? tokens->max : 0, heads, norm->eps, p.bias),
+        heads);
   }
   at::Tensor y = p.with_bias();
   if (!norm.is_empty()) y = norm->forward(y);

@@ -50,8 +50,7 @@ class InProcessCommunicator : public Communicator {
   }
 
   at::Tensor all_gather_cat(const at::Tensor& tensor, int64_t dim) override {
-    if (!tensor.defined())
-      throw Error("all_gather_cat: rank " + std::to_string(rank_) + " gave an undefined tensor");
+    if (!tensor.defined()) throw Error("all_gather_cat: rank " + std::to_string(rank_) + " gave an undefined tensor");
     return at::cat(all_to_all(std::vector<at::Tensor>(shared_->world, tensor)), dim);
   }
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "models/cuda/fused_ops.h"
 #include "models/common/parameter_init.h"
+#include "models/cuda/fused_ops.h"
 
 namespace wan::dit {
 namespace {
@@ -27,9 +27,7 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
   if (with_bias) bias = register_parameter("bias", make_uniform_parameter({out}, bound));
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) {
-  return at::linear(x.to(weight.scalar_type()), weight, bias);
-}
+at::Tensor LinearImpl::forward(const at::Tensor& x) { return at::linear(x.to(weight.scalar_type()), weight, bias); }
 
 Projection LinearImpl::project(const at::Tensor& x) {
   if (!fused_kernels_apply(weight)) return {forward(x), at::Tensor()};

@@ -7,8 +7,7 @@
 namespace wan::dit {
 
 ReusableBarrier::ReusableBarrier(int64_t participants) : participants_(participants) {
-  if (participants < 1)
-    throw Error("barrier: needs at least one participant, got " + std::to_string(participants));
+  if (participants < 1) throw Error("barrier: needs at least one participant, got " + std::to_string(participants));
 }
 
 void ReusableBarrier::arrive_and_wait() {

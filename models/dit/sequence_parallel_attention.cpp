@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "models/common/error.h"
 #include "models/dit/attention.h"
 #include "models/dit/sequence_parallel_layout.h"
-#include "models/common/error.h"
 
 namespace wan::dit {
 namespace {
@@ -24,8 +24,7 @@ at::Tensor heads_to_tokens(Communicator& comm, const at::Tensor& x) {
 
 at::Tensor sequence_parallel_attention(Communicator& comm, const at::Tensor& q, const at::Tensor& k,
                                        const at::Tensor& v, const at::Tensor& k_lens) {
-  if (!q.defined() || !k.defined() || !v.defined() || q.dim() != 4 || q.sizes() != k.sizes() ||
-      q.sizes() != v.sizes())
+  if (!q.defined() || !k.defined() || !v.defined() || q.dim() != 4 || q.sizes() != k.sizes() || q.sizes() != v.sizes())
     throw Error("sequence_parallel_attention: expected q, k, v of one shape [B, L_local, heads, head_dim]");
   const int64_t world = comm.world_size();
   const int64_t heads = q.size(2);

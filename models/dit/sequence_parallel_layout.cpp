@@ -63,9 +63,7 @@ std::vector<at::Tensor> split_sequence(const at::Tensor& x, int64_t world) {
   return split_evenly(x, 1, world, "split_sequence", "tokens");
 }
 
-at::Tensor gather_sequence(const std::vector<at::Tensor>& slices) {
-  return concatenate(slices, 1, "gather_sequence");
-}
+at::Tensor gather_sequence(const std::vector<at::Tensor>& slices) { return concatenate(slices, 1, "gather_sequence"); }
 
 std::vector<at::Tensor> split_heads_for_ranks(const at::Tensor& x, int64_t world) {
   expect_layout(x, "split_heads_for_ranks");

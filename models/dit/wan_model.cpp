@@ -6,9 +6,9 @@
 #include <optional>
 #include <sstream>
 
+#include "models/common/error.h"
 #include "models/dit/block_swap.h"
 #include "models/dit/precision.h"
-#include "models/common/error.h"
 
 namespace wan {
 namespace {
@@ -34,10 +34,10 @@ WanModelImpl::WanModelImpl(const DiTConfig& config, const at::TensorOptions& opt
   patch_embedding = register_module(
       "patch_embedding",
       torch::nn::Conv3d(torch::nn::Conv3dOptions(c.in_dim, c.dim, {p[0], p[1], p[2]}).stride({p[0], p[1], p[2]})));
-  text_embedding = register_module("text_embedding",
-                                   torch::nn::Sequential(make_linear(c.text_dim, c.dim),
-                                                         torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
-                                                         make_linear(c.dim, c.dim)));
+  text_embedding = register_module(
+      "text_embedding",
+      torch::nn::Sequential(make_linear(c.text_dim, c.dim),
+                            torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")), make_linear(c.dim, c.dim)));
   time_embedding = register_module(
       "time_embedding",
       torch::nn::Sequential(make_linear(c.freq_dim, c.dim), torch::nn::SiLU(), make_linear(c.dim, c.dim)));

@@ -15,12 +15,12 @@
 #include <memory>
 #include <vector>
 
+#include "models/common/parameter_init.h"
 #include "models/dit/dit_block.h"
+#include "models/dit/dit_config.h"
 #include "models/dit/dit_embeddings.h"
 #include "models/dit/dit_head.h"
 #include "models/dit/dit_image_embedding.h"
-#include "models/dit/dit_config.h"
-#include "models/common/parameter_init.h"
 
 namespace wan {
 namespace dit {

@@ -44,8 +44,8 @@ __attribute__((visibility("default"))) void wan_spm_free(void* model) {
 __attribute__((visibility("default"))) long wan_spm_encode(void* model, const char* text, size_t length, int* ids,
                                                            size_t capacity, char* error, size_t error_size) {
   std::vector<int> out;
-  const auto status = static_cast<sentencepiece::SentencePieceProcessor*>(model)->Encode(
-      absl::string_view(text, length), &out);
+  const auto status =
+      static_cast<sentencepiece::SentencePieceProcessor*>(model)->Encode(absl::string_view(text, length), &out);
   if (!status.ok()) {
     set_error(error, error_size, status.ToString());
     return -1;

@@ -55,8 +55,7 @@ T5Config T5Config::from_weights(const TensorMap& weights) {
 }
 
 void T5Config::validate() const {
-  if (vocab <= 0 || dim <= 0 || dim_attn <= 0 || dim_ffn <= 0 || num_heads <= 0 || num_layers < 0 ||
-      num_buckets < 4)
+  if (vocab <= 0 || dim <= 0 || dim_attn <= 0 || dim_ffn <= 0 || num_heads <= 0 || num_layers < 0 || num_buckets < 4)
     throw Error("umT5 config: sizes must be positive (and num_buckets >= 4)");
   if (dim_attn % num_heads != 0)
     throw Error("umT5 config: dim_attn " + std::to_string(dim_attn) + " is not a multiple of num_heads " +

@@ -66,9 +66,7 @@ T5FeedForwardImpl::T5FeedForwardImpl(int64_t dim, int64_t dim_ffn) {
   fc2 = register_module("fc2", make_linear(dim_ffn, dim, /*bias=*/false));
 }
 
-at::Tensor T5FeedForwardImpl::forward(const at::Tensor& x) {
-  return fc2(fc1(x) * at::gelu(gate->forward(x), "tanh"));
-}
+at::Tensor T5FeedForwardImpl::forward(const at::Tensor& x) { return fc2(fc1(x) * at::gelu(gate->forward(x), "tanh")); }
 
 at::Tensor relative_position_bucket(const at::Tensor& relative_position, int64_t num_buckets, int64_t max_distance) {
   const int64_t half = num_buckets / 2;  // one half per direction
@@ -76,14 +74,13 @@ at::Tensor relative_position_bucket(const at::Tensor& relative_position, int64_t
   at::Tensor bucket = (relative_position > 0).to(at::kLong) * half;
   const at::Tensor distance = relative_position.abs();
   // float32 log, truncated toward zero, exactly as the reference rounds it.
-  const at::Tensor log_ratio = at::log(distance.to(at::kFloat) / max_exact) /
-                               std::log(static_cast<double>(max_distance) / max_exact);
+  const at::Tensor log_ratio =
+      at::log(distance.to(at::kFloat) / max_exact) / std::log(static_cast<double>(max_distance) / max_exact);
   const at::Tensor large = at::clamp_max(max_exact + (log_ratio * (half - max_exact)).to(at::kLong), half - 1);
   return bucket + at::where(distance < max_exact, distance, large);
 }
 
-T5RelativeEmbeddingImpl::T5RelativeEmbeddingImpl(int64_t num_buckets, int64_t num_heads)
-    : num_buckets_(num_buckets) {
+T5RelativeEmbeddingImpl::T5RelativeEmbeddingImpl(int64_t num_buckets, int64_t num_heads) : num_buckets_(num_buckets) {
   embedding = register_module("embedding", make_embedding(num_buckets, num_heads));
 }
 
@@ -102,11 +99,12 @@ T5SelfAttentionImpl::T5SelfAttentionImpl(const T5Config& c) {
   if (!c.shared_pos) pos_embedding = register_module("pos_embedding", T5RelativeEmbedding(c.num_buckets, c.num_heads));
 }
 
-at::Tensor T5SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& shared_bias) {
+at::Tensor T5SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& key_mask,
+                                        const at::Tensor& shared_bias) {
   const at::Tensor positions = pos_embedding ? pos_embedding(x.size(1), x.size(1)) : shared_bias;
   // Padded keys get the dtype's lowest value instead of their position bias.
-  const at::Tensor bias = at::where(key_mask, positions.to(x.scalar_type()),
-                                    at::scalar_tensor(lowest_value(x.scalar_type()), x.options()));
+  const at::Tensor bias =
+      at::where(key_mask, positions.to(x.scalar_type()), at::scalar_tensor(lowest_value(x.scalar_type()), x.options()));
   at::Tensor h = clamp_fp16_overflow(x + attn(norm1(x), bias));
   return clamp_fp16_overflow(h + ffn(norm2(h)));
 }
@@ -129,8 +127,7 @@ T5EncoderImpl::T5EncoderImpl(const T5Config& config, const at::TensorOptions& op
 at::Tensor T5EncoderImpl::forward(const at::Tensor& ids, const at::Tensor& mask) {
   if (ids.dim() != 2 || mask.sizes() != ids.sizes())
     throw Error("umT5: expected token ids and mask of the same shape [batch, length]");
-  if (ids.scalar_type() != at::kLong && ids.scalar_type() != at::kInt)
-    throw Error("umT5: token ids must be int64");
+  if (ids.scalar_type() != at::kLong && ids.scalar_type() != at::kInt) throw Error("umT5: token ids must be int64");
   if (ids.numel() > 0) {
     const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
     if (lo < 0 || hi >= config_.vocab)

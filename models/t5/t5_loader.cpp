@@ -4,9 +4,9 @@
 
 #include <c10/core/GradMode.h>
 
+#include "models/common/error.h"
 #include "models/weights/checkpoint_file.h"
 #include "models/weights/checkpoint_layout.h"
-#include "models/common/error.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/scaled_fp8.h"
 #include "models/weights/state_dict.h"

@@ -26,11 +26,11 @@ using CharMap = std::unordered_map<char32_t, std::u32string>;
 
 const CharMap& latin_ligatures() {
   static const CharMap map = {
-      {U'\u0132', U"IJ"}, {U'\u0133', U"ij"}, {U'\u0149', U"\u02BCn"}, {U'\u01F1', U"DZ"},
-      {U'\u01F2', U"Dz"}, {U'\u01F3', U"dz"}, {U'\u01C4', U"D\u017D"}, {U'\u01C5', U"D\u017E"},
-      {U'\u01C6', U"d\u017E"}, {U'\u01C7', U"LJ"}, {U'\u01C8', U"Lj"}, {U'\u01C9', U"lj"},
-      {U'\u01CA', U"NJ"}, {U'\u01CB', U"Nj"}, {U'\u01CC', U"nj"}, {U'\uFB00', U"ff"},
-      {U'\uFB01', U"fi"}, {U'\uFB02', U"fl"}, {U'\uFB03', U"ffi"}, {U'\uFB04', U"ffl"},
+      {U'\u0132', U"IJ"},      {U'\u0133', U"ij"}, {U'\u0149', U"\u02BCn"}, {U'\u01F1', U"DZ"},
+      {U'\u01F2', U"Dz"},      {U'\u01F3', U"dz"}, {U'\u01C4', U"D\u017D"}, {U'\u01C5', U"D\u017E"},
+      {U'\u01C6', U"d\u017E"}, {U'\u01C7', U"LJ"}, {U'\u01C8', U"Lj"},      {U'\u01C9', U"lj"},
+      {U'\u01CA', U"NJ"},      {U'\u01CB', U"Nj"}, {U'\u01CC', U"nj"},      {U'\uFB00', U"ff"},
+      {U'\uFB01', U"fi"},      {U'\uFB02', U"fl"}, {U'\uFB03', U"ffi"},     {U'\uFB04', U"ffl"},
       {U'\uFB05', U"\u017Ft"}, {U'\uFB06', U"st"},
   };
   return map;
@@ -56,8 +56,10 @@ std::u32string translate(const std::u32string& text, const CharMap& map) {
   out.reserve(text.size());
   for (char32_t c : text) {
     auto it = map.find(c);
-    if (it == map.end()) out += c;
-    else out += it->second;
+    if (it == map.end())
+      out += c;
+    else
+      out += it->second;
   }
   return out;
 }
@@ -69,8 +71,10 @@ std::u32string fix_c1_controls(std::u32string text) {
 
 std::u32string uncurl_quotes(std::u32string text) {
   for (auto& c : text) {
-    if (c == 0x02BC || (c >= 0x2018 && c <= 0x201B)) c = U'\'';
-    else if (c >= 0x201C && c <= 0x201F) c = U'"';
+    if (c == 0x02BC || (c >= 0x2018 && c <= 0x201B))
+      c = U'\'';
+    else if (c >= 0x201C && c <= 0x201F)
+      c = U'"';
   }
   return text;
 }

@@ -9,8 +9,8 @@
 #include <c10/core/GradMode.h>
 
 #include "models/common/error.h"
-#include "models/weights/safetensors.h"
 #include "models/t5/t5_loader.h"
+#include "models/weights/safetensors.h"
 
 namespace wan {
 
@@ -41,8 +41,8 @@ std::string file_identity(const std::string& path) {
 }
 
 std::string sha256_hex(const std::string& text) {
-  gchar* hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, reinterpret_cast<const guchar*>(text.data()),
-                                           text.size());
+  gchar* hex =
+      g_compute_checksum_for_data(G_CHECKSUM_SHA256, reinterpret_cast<const guchar*>(text.data()), text.size());
   std::string out(hex);
   g_free(hex);
   return out;
@@ -61,7 +61,8 @@ TextEncoder::TextEncoder(TextEncoderOptions options)
     : options_(std::move(options)), tokenizer_(options_.tokenizer, options_.text_len) {
   std::error_code ec;
   if (!fs::exists(options_.checkpoint, ec)) throw Error("umT5 checkpoint not found: " + options_.checkpoint);
-  model_identity_ = "checkpoint=" + file_identity(options_.checkpoint) + "|tokenizer=" + file_identity(options_.tokenizer);
+  model_identity_ =
+      "checkpoint=" + file_identity(options_.checkpoint) + "|tokenizer=" + file_identity(options_.tokenizer);
 }
 
 void TextEncoder::load() {
@@ -71,8 +72,8 @@ void TextEncoder::load() {
 
 void TextEncoder::load_locked() {
   if (model_.is_empty())
-    model_ = load_t5_encoder(read_t5_checkpoint(options_.checkpoint), options_.checkpoint, options_.device,
-                             options_.dtype);
+    model_ =
+        load_t5_encoder(read_t5_checkpoint(options_.checkpoint), options_.checkpoint, options_.device, options_.dtype);
 }
 
 int64_t TextEncoder::encoder_runs() const {
@@ -151,8 +152,8 @@ std::vector<at::Tensor> TextEncoder::encode(const std::vector<std::string>& prom
     const TokenizedPrompts tokens = tokenizer_.encode(texts);
     for (size_t j = 0; j < misses.size(); ++j)
       if (tokens.truncated[j])
-        warn("prompt longer than " + std::to_string(options_.text_len - 1) +
-             " umT5 tokens; the rest is ignored: \"" + texts[j].substr(0, 80) + "...\"");
+        warn("prompt longer than " + std::to_string(options_.text_len - 1) + " umT5 tokens; the rest is ignored: \"" +
+             texts[j].substr(0, 80) + "...\"");
 
     load_locked();
     // Padded keys get exactly zero attention weight, so running only up to

@@ -27,7 +27,7 @@ struct TextEncoderOptions {
   int64_t text_len = 512;
   at::Device device = at::kCPU;
   at::ScalarType dtype = at::kFloat;
-  std::string cache_dir;   // on-disk prompt-embedding cache; "" = in memory only
+  std::string cache_dir;                               // on-disk prompt-embedding cache; "" = in memory only
   std::function<void(const std::string&)> on_warning;  // truncated prompts, cache trouble
 };
 

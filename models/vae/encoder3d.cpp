@@ -56,8 +56,7 @@ at::Tensor Encoder3dImpl::forward(const at::Tensor& chunk, Encoder3dCache& cache
   const size_t per_frame_until = downsamples_.first_time_resampling();
   std::vector<at::Tensor> outputs;
   for (const at::Tensor& piece : frame_pieces(chunk))
-    outputs.push_back(
-        downsamples_.forward(conv1_->forward(piece, cache.conv1), cache.downsamples, 0, per_frame_until));
+    outputs.push_back(downsamples_.forward(conv1_->forward(piece, cache.conv1), cache.downsamples, 0, per_frame_until));
   at::Tensor x = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
   outputs.clear();
   x = downsamples_.forward(std::move(x), cache.downsamples, per_frame_until);

@@ -10,8 +10,8 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "models/vae/attention_block.h"
-#include "models/vae/residual_block.h"
 #include "models/vae/resample.h"
+#include "models/vae/residual_block.h"
 
 namespace wan::vae {
 

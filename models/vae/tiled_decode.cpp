@@ -13,8 +13,8 @@ void DecodeOptions::validate() const {
                 "x" + std::to_string(tile_latent_w) + " overlap " + std::to_string(overlap));
   for (int64_t tile : {tile_latent_h, tile_latent_w})
     if (tile > 0 && overlap >= tile)
-      throw Error("VAE decode tiling: the overlap (" + std::to_string(overlap) + ") must be smaller than the tile size (" +
-                  std::to_string(tile) + " latent pixels)");
+      throw Error("VAE decode tiling: the overlap (" + std::to_string(overlap) +
+                  ") must be smaller than the tile size (" + std::to_string(tile) + " latent pixels)");
 }
 
 namespace vae {
@@ -62,7 +62,8 @@ at::Tensor latent_region(const at::Tensor& input, const Tile& tile) {
 
 // The tile's part of the video-sized `video` ([..., scale * h, scale * w]).
 at::Tensor video_region(const at::Tensor& video, const Tile& tile, int64_t scale) {
-  return video.narrow(-2, tile.y.start * scale, tile.y.size * scale).narrow(-1, tile.x.start * scale, tile.x.size * scale);
+  return video.narrow(-2, tile.y.start * scale, tile.y.size * scale)
+      .narrow(-1, tile.x.start * scale, tile.x.size * scale);
 }
 
 TileLayout layout_tiles(const WanVAEModelImpl& model, const at::Tensor& input, const DecodeOptions& options) {
@@ -119,9 +120,9 @@ void decode_tiles_in_step(const WanVAEModelImpl& model, const at::Tensor& input,
       const Tile& tile = layout.tiles[i];
       const at::Tensor chunk = model.decode_frame(latent_region(input, tile).narrow(2, f, 1), caches[i]);
       if (!blended.defined())
-        blended = at::zeros({chunk.size(0), chunk.size(1), chunk.size(2), layout.weight_sum.size(0),
-                             layout.weight_sum.size(1)},
-                            input.options().dtype(at::kFloat));
+        blended = at::zeros(
+            {chunk.size(0), chunk.size(1), chunk.size(2), layout.weight_sum.size(0), layout.weight_sum.size(1)},
+            input.options().dtype(at::kFloat));
       blend_into(blended, chunk, tile, layout.scale);
     }
     on_chunk(blended.div_(layout.weight_sum));

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/common/error.h"
 #include "models/weights/checkpoint_file.h"
 #include "models/weights/checkpoint_layout.h"
-#include "models/common/error.h"
 
 namespace wan {
 

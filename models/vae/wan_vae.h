@@ -11,10 +11,10 @@
 
 #include <ATen/ATen.h>
 
-#include "models/weights/tensor_map.h"
 #include "models/vae/tiled_decode.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/wan_vae_model.h"
+#include "models/weights/tensor_map.h"
 
 namespace wan {
 

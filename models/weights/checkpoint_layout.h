@@ -14,9 +14,9 @@ enum class ModelFamily { DiT, VAE, T5, CLIP };
 
 // How a row's tensors are combined or reshaped on the way to the official name.
 enum class LayoutTransform {
-  Rename,        // same tensor, new name
-  ConcatDim0,    // several source tensors ({part} = each of `parts`) concatenated on dim 0
-  AddUnitDims,   // same tensor with `unit_dims` leading size-1 axes: [D] -> [1, 1, D]
+  Rename,       // same tensor, new name
+  ConcatDim0,   // several source tensors ({part} = each of `parts`) concatenated on dim 0
+  AddUnitDims,  // same tensor with `unit_dims` leading size-1 axes: [D] -> [1, 1, D]
 };
 
 struct LayoutRule {

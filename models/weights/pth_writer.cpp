@@ -73,7 +73,8 @@ void save_pth(const std::string& path, const TensorMap& tensors) {
   p.mark();
   for (const auto& [name, tensor] : tensors) {
     const char* cls = storage_class(tensor.scalar_type());
-    if (!cls) throw Error("save_pth: tensor '" + name + "' has unsupported dtype " + c10::toString(tensor.scalar_type()));
+    if (!cls)
+      throw Error("save_pth: tensor '" + name + "' has unsupported dtype " + c10::toString(tensor.scalar_type()));
     const at::Tensor data = tensor.to(at::kCPU).contiguous();
     const std::string key = std::to_string(storages.size());
     storages.push_back(data);

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <set>
 
-#include <nlohmann/json.hpp>
-#include <torch/version.h>
 #include <ATen/ATen.h>
+#include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #include "models/common/error.h"
 
@@ -113,8 +113,8 @@ at::Tensor SafetensorsFile::make_tensor(const SafetensorsEntry& e) const {
   if (e.dtype == "F8_E4M3" || e.dtype == "F8_E5M2") {
 #if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 1
     const auto st = e.dtype == "F8_E4M3" ? at::kFloat8_e4m3fn : at::kFloat8_e5m2;
-    return at::empty(e.shape, at::TensorOptions().dtype(st)).copy_(
-        at::from_blob(const_cast<char*>(src), {static_cast<int64_t>(bytes)}, at::kByte).view(st).view(e.shape));
+    return at::empty(e.shape, at::TensorOptions().dtype(st))
+        .copy_(at::from_blob(const_cast<char*>(src), {static_cast<int64_t>(bytes)}, at::kByte).view(st).view(e.shape));
 #else
     at::Tensor out = at::empty(e.shape, at::kFloat);
     float* dst = out.data_ptr<float>();
@@ -132,7 +132,8 @@ at::Tensor SafetensorsFile::make_tensor(const SafetensorsEntry& e) const {
     return out;
   }
   auto keep = keepalive_;
-  return at::from_blob(const_cast<char*>(src), e.shape, [keep](void*) {}, at::TensorOptions().dtype(st));
+  return at::from_blob(
+      const_cast<char*>(src), e.shape, [keep](void*) {}, at::TensorOptions().dtype(st));
 }
 
 TensorMap SafetensorsFile::tensors() const {
@@ -158,9 +159,10 @@ TensorMap load_sharded(const std::string& index_path) {
   std::map<std::string, std::shared_ptr<SafetensorsFile>> shards;
   TensorMap out;
   for (auto it = doc["weight_map"].begin(); it != doc["weight_map"].end(); ++it) {
-    if (!it.value().is_string()) throw Error("index '" + index_path + "': weight_map['" + it.key() + "'] is not a file name");
+    if (!it.value().is_string())
+      throw Error("index '" + index_path + "': weight_map['" + it.key() + "'] is not a file name");
     const std::string shard = it.value().get<std::string>();
-    if (shard.find('/') != std::string::npos || shard == ".." )
+    if (shard.find('/') != std::string::npos || shard == "..")
       throw Error("index '" + index_path + "': shard name '" + shard + "' must be a file beside the index");
     auto& f = shards[shard];
     if (!f) f = SafetensorsFile::open((dir / shard).string());

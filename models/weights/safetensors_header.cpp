@@ -85,8 +85,8 @@ SafetensorsHeader parse_safetensors_header(const char* json, size_t json_size, u
                      std::to_string(data_size) + " bytes; file truncated?)");
     const unsigned __int128 bytes = numel * itemsize;
     if (bytes != e.end - e.begin)
-      fail(file, where + "shape needs " + std::to_string(static_cast<uint64_t>(bytes)) + " bytes of " +
-                     e.dtype + " but data_offsets span " + std::to_string(e.end - e.begin));
+      fail(file, where + "shape needs " + std::to_string(static_cast<uint64_t>(bytes)) + " bytes of " + e.dtype +
+                     " but data_offsets span " + std::to_string(e.end - e.begin));
     header.entries.push_back(std::move(e));
   }
 

@@ -11,15 +11,15 @@ namespace wan {
 
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;           // "F32", "BF16", "F16", "F8_E4M3", "I64", "U8", ...
+  std::string dtype;  // "F32", "BF16", "F16", "F8_E4M3", "I64", "U8", ...
   std::vector<int64_t> shape;
-  uint64_t begin = 0;          // byte offsets relative to the start of the data section
+  uint64_t begin = 0;  // byte offsets relative to the start of the data section
   uint64_t end = 0;
 };
 
 struct SafetensorsHeader {
-  std::vector<SafetensorsEntry> entries;          // in file order
-  std::map<std::string, std::string> metadata;    // "__metadata__"
+  std::vector<SafetensorsEntry> entries;        // in file order
+  std::map<std::string, std::string> metadata;  // "__metadata__"
 };
 
 // Parses and validates a header: JSON syntax, known dtypes, shape x itemsize ==

@@ -1,7 +1,7 @@
 #include <fstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #include "models/common/error.h"
 #include "models/weights/safetensors.h"

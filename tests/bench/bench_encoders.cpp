@@ -31,7 +31,8 @@ void sync() {
 
 double peak_gib() {
 #ifdef WAN_WITH_CUDA
-  if (kDevice.is_cuda()) return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].peak / double(1 << 30);
+  if (kDevice.is_cuda())
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].peak / double(1 << 30);
 #endif
   return 0;
 }
@@ -83,9 +84,10 @@ int main(int argc, char** argv) {
     const at::Tensor mask = at::ones({1, 512}, ids.options());
     reset_peak();
     const double s = best_seconds([&] { t5->forward(ids, mask); }, iters);
-    std::printf("{\"impl\": \"gst-wan\", \"component\": \"umt5-xxl\", \"tokens\": 512, \"dtype\": \"bfloat16\", "
-                "\"time_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f}\n",
-                s, peak_gib(), build_s);
+    std::printf(
+        "{\"impl\": \"gst-wan\", \"component\": \"umt5-xxl\", \"tokens\": 512, \"dtype\": \"bfloat16\", "
+        "\"time_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f}\n",
+        s, peak_gib(), build_s);
     std::fflush(stdout);
   }
   {
@@ -96,9 +98,10 @@ int main(int argc, char** argv) {
     const at::Tensor image = at::rand({3, 1, 480, 832}, at::TensorOptions().device(kDevice)) * 2 - 1;
     reset_peak();
     const double s = best_seconds([&] { clip.encode_video({image}); }, iters);
-    std::printf("{\"impl\": \"gst-wan\", \"component\": \"clip-vit-h-14\", \"images\": 1, \"dtype\": \"float16\", "
-                "\"time_s\": %.4f, \"peak_gib\": %.2f}\n",
-                s, peak_gib());
+    std::printf(
+        "{\"impl\": \"gst-wan\", \"component\": \"clip-vit-h-14\", \"images\": 1, \"dtype\": \"float16\", "
+        "\"time_s\": %.4f, \"peak_gib\": %.2f}\n",
+        s, peak_gib());
   }
   return 0;
 }

@@ -34,11 +34,11 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
-#include "models/weights/tensor_map.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/vae_loader.h"
 #include "models/vae/wan_vae.h"
 #include "models/vae/wan_vae_model.h"
+#include "models/weights/tensor_map.h"
 
 namespace {
 
@@ -176,15 +176,24 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--size") o.sizes = split(v, ',');
-    else if (k == "--frames") o.frames = std::stoi(v);
-    else if (k == "--iters") o.iters = std::stoi(v);
-    else if (k == "--dtype") o.dtype = v;
-    else if (k == "--tiles") o.tiles = v;
-    else if (k == "--only") o.only = v;
-    else if (k == "--weights") o.weights = v;
-    else if (k == "--channels-last") o.channels_last = v != "0";
-    else if (k == "--cudnn-benchmark") o.cudnn_benchmark = v != "0";
+    if (k == "--size")
+      o.sizes = split(v, ',');
+    else if (k == "--frames")
+      o.frames = std::stoi(v);
+    else if (k == "--iters")
+      o.iters = std::stoi(v);
+    else if (k == "--dtype")
+      o.dtype = v;
+    else if (k == "--tiles")
+      o.tiles = v;
+    else if (k == "--only")
+      o.only = v;
+    else if (k == "--weights")
+      o.weights = v;
+    else if (k == "--channels-last")
+      o.channels_last = v != "0";
+    else if (k == "--cudnn-benchmark")
+      o.cudnn_benchmark = v != "0";
     else {
       std::fprintf(stderr, "bench-vae: unknown option %s\n", k.c_str());
       return 2;

@@ -536,8 +536,8 @@ GST_START_TEST(test_corrupt_model) {
 GST_END_TEST;
 
 GST_START_TEST(test_missing_image) {
-  expect_start_failure({{"image-location", "/nonexistent/cat.png"}}, GST_RESOURCE_ERROR,
-                       GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/cat.png");
+  expect_start_failure({{"image-location", "/nonexistent/cat.png"}}, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+                       "/nonexistent/cat.png");
 }
 GST_END_TEST;
 

@@ -1,8 +1,8 @@
 // kind "dit": WanModel.forward on a batch given as lists (t2v, i2v, flf2v).
 #include <c10/core/GradMode.h>
 
-#include "models/dit/wan_model.h"
 #include "models/dit/dit_config.h"
+#include "models/dit/wan_model.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "tests/parity/parity_case.h"

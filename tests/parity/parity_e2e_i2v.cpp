@@ -26,8 +26,8 @@ void run(const ParityCase& c, ParityReport& report) {
 
   Request request;
   request.image = read_image_file((c.dir() / args.at("image-location").get<std::string>()).string());
-  const at::Tensor decoded = at::from_blob(request.image->pixels.data(),
-                                           {request.image->height, request.image->width, 3}, at::kByte);
+  const at::Tensor decoded =
+      at::from_blob(request.image->pixels.data(), {request.image->height, request.image->width, 3}, at::kByte);
   report.compare("in.image (decoded input file)", decoded, c.tensor("in.image"));
   request.prompt = args.at("prompt").get<std::string>();
   request.negative_prompt = args.at("negative-prompt").get<std::string>();
@@ -40,7 +40,8 @@ void run(const ParityCase& c, ParityReport& report) {
   request.max_area = args.at("max-area").get<int64_t>();
 
   const auto size = pipeline.output_size(request);
-  report.check("width x height", size.first == args.at("width").get<int>() && size.second == args.at("height").get<int>(),
+  report.check("width x height",
+               size.first == args.at("width").get<int>() && size.second == args.at("height").get<int>(),
                std::to_string(size.first) + "x" + std::to_string(size.second));
 
   std::vector<std::string> prompts;

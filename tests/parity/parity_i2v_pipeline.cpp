@@ -5,12 +5,12 @@
 #include <c10/core/GradMode.h>
 
 #include "models/clip/clip_loader.h"
-#include "models/dit/wan_model.h"
-#include "models/dit/dit_config.h"
 #include "models/common/error.h"
+#include "models/dit/dit_config.h"
+#include "models/dit/wan_model.h"
+#include "models/vae/wan_vae.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
-#include "models/vae/wan_vae.h"
 #include "pipeline/denoise_loop.h"
 #include "pipeline/image_conditioning.h"
 #include "pipeline/names.h"
@@ -55,8 +55,8 @@ void run(const ParityCase& c, ParityReport& report) {
   const at::Tensor img = image_to_tensor(image);
   report.compare("out.img", img, c.tensor("out.img"));
   const int frame_num = args.at("frame_num").get<int>();
-  const VideoGeometry g =
-      geometry_from_area(args.at("max_area").get<int64_t>(), static_cast<double>(image.height) / image.width, frame_num);
+  const VideoGeometry g = geometry_from_area(args.at("max_area").get<int64_t>(),
+                                             static_cast<double>(image.height) / image.width, frame_num);
   const bool size_ok = g.lat_h == args.at("lat_h").get<int64_t>() && g.lat_w == args.at("lat_w").get<int64_t>() &&
                        g.seq_len == args.at("max_seq_len").get<int64_t>() &&
                        g.latent_frames == args.at("latent_frames").get<int64_t>();
@@ -65,8 +65,8 @@ void run(const ParityCase& c, ParityReport& report) {
 
   // 3. noise from the seed
   const at::Tensor noise = c.tensor("in.noise");
-  report.compare("in.noise (randn from seed)",
-                 seeded_randn(noise.sizes(), args.at("seed").get<uint64_t>(), at::kCPU), noise);
+  report.compare("in.noise (randn from seed)", seeded_randn(noise.sizes(), args.at("seed").get<uint64_t>(), at::kCPU),
+                 noise);
 
   // 5-6. CLIP on the original image, VAE conditioning
   report.compare("out.img_resized", resize_bicubic(img, g.height, g.width), c.tensor("out.img_resized"));

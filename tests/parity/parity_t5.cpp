@@ -1,9 +1,9 @@
 // kind "t5": the umT5 encoder on stored token ids (out.hidden) and the
 // per-prompt contexts trimmed to their tokens (out.context.*).
-#include "models/weights/safetensors.h"
-#include "models/weights/state_dict.h"
 #include "models/t5/t5_encoder.h"
 #include "models/t5/text_encoder.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/state_dict.h"
 #include "tests/parity/parity_case.h"
 
 namespace {

@@ -1,8 +1,8 @@
 // kind "vae": WanVAE.encode of in.video (normalised latent and the encoder
 // mean before normalisation), then the decode of out.latent, raw and clamped.
-#include "models/weights/safetensors.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/vae_loader.h"
+#include "models/weights/safetensors.h"
 #include "tests/parity/parity_case.h"
 
 namespace {

@@ -26,7 +26,7 @@ std::string case_dir = "?";
 // A crash in a runner is a failed case with its name, not a core dump: one line, then
 // the exit status every other problem gets. Only async-signal-safe calls in here.
 void on_fatal_signal(int sig) {
-  const char* what = sig == SIGSEGV ? "segmentation fault"
+  const char* what = sig == SIGSEGV  ? "segmentation fault"
                      : sig == SIGBUS ? "bus error"
                      : sig == SIGFPE ? "arithmetic exception"
                      : sig == SIGILL ? "illegal instruction"
@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
     argv += 2, argc -= 2;
   }
   if (!usable || argc != 2 || (dtype != "float32" && dtype != "bfloat16")) {
-    std::fprintf(stderr, "usage: wan-parity [--device cpu|cuda[:N]] [--dtype float32|bfloat16] [--tolerance X] CASE_DIR\n");
+    std::fprintf(stderr,
+                 "usage: wan-parity [--device cpu|cuda[:N]] [--dtype float32|bfloat16] [--tolerance X] CASE_DIR\n");
     return 2;
   }
   case_dir = argv[1];

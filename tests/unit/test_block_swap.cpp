@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "models/dit/block_swap.h"
-#include "models/dit/wan_model.h"
 #include "models/dit/dit_config.h"
 #include "models/dit/dit_loader.h"
+#include "models/dit/wan_model.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "tests/unit/check.h"
@@ -119,9 +119,9 @@ void abandoned_pass_leaves_the_model_usable() {
     stopped = true;
   }
   EXPECT(stopped && blocks == 2);
-  EXPECT_MSG(same(swapped->forward(in.x, in.t, in.context, in.seq_len),
-                  resident->forward(in.x, in.t, in.context, in.seq_len)),
-             "the pass after an abandoned one differs");
+  EXPECT_MSG(
+      same(swapped->forward(in.x, in.t, in.context, in.seq_len), resident->forward(in.x, in.t, in.context, in.seq_len)),
+      "the pass after an abandoned one differs");
 }
 
 void blocks_hold_their_own_weights_between_passes() {
@@ -137,9 +137,9 @@ void blocks_hold_their_own_weights_between_passes() {
   const wan::dit::BlockSwapper& swapper = *swapped->block_swapper();
   EXPECT(swapper.num_blocks() == 3);
   // Each slot holds one block (plus alignment), the host all of them.
-  EXPECT_MSG(swapper.slot_bytes() >= block_bytes && swapper.slot_bytes() < 2 * block_bytes,
-             "slot of " + std::to_string(swapper.slot_bytes()) + " bytes for a block of " +
-                 std::to_string(block_bytes));
+  EXPECT_MSG(
+      swapper.slot_bytes() >= block_bytes && swapper.slot_bytes() < 2 * block_bytes,
+      "slot of " + std::to_string(swapper.slot_bytes()) + " bytes for a block of " + std::to_string(block_bytes));
   EXPECT(swapper.host_bytes() >= 3 * block_bytes);
   EXPECT_ERROR(swapped->stream_blocks_from_host(at::kCPU), "already");
 }

@@ -7,8 +7,8 @@
 
 #include <filesystem>
 
-#include "models/dit/wan_model.h"
 #include "models/dit/dit_config.h"
+#include "models/dit/wan_model.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "pipeline/denoise_loop.h"
@@ -81,7 +81,8 @@ void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
   EXPECT_MSG(blocks == 2, std::to_string(blocks) + " between-blocks calls for one batched forward of 2 blocks");
   const auto cond = single.predict(latent, t, {wan::Branch::Cond}, c);
   const auto uncond = single.predict(latent, t, {wan::Branch::Uncond}, c);
-  EXPECT(both.size() == 2 && at::allclose(both[0], cond[0], 1e-5, 1e-6) && at::allclose(both[1], uncond[0], 1e-5, 1e-6));
+  EXPECT(both.size() == 2 && at::allclose(both[0], cond[0], 1e-5, 1e-6) &&
+         at::allclose(both[1], uncond[0], 1e-5, 1e-6));
   EXPECT(!at::allclose(cond[0], uncond[0]));
   // The prompt's prediction is the reference's.
   const at::Tensor expected = io.at("out.pred.0").to(at::kFloat);

@@ -5,10 +5,10 @@
 #include <stdexcept>
 
 #include <ATen/ATen.h>
-#include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
 
 #include "pipeline/device_visit.h"
 #include "tests/unit/check.h"

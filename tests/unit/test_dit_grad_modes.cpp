@@ -14,8 +14,8 @@
 #include <functional>
 #include <optional>
 
-#include "models/dit/wan_model.h"
 #include "models/dit/dit_config.h"
+#include "models/dit/wan_model.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "tests/unit/check.h"
@@ -98,7 +98,8 @@ void same_prediction_in_every_mode(const at::Device& device, at::ScalarType dtyp
   wan::WanModel plain = load(block_swap ? at::Device(at::kCPU) : device, dtype);
   prepare(plain);
   const at::Tensor reference = under(std::nullopt, [&] { return predict(plain, in); });
-  EXPECT_MSG(rel_l2(reference, in.expected) < to_reference, what + ": " + std::to_string(rel_l2(reference, in.expected)));
+  EXPECT_MSG(rel_l2(reference, in.expected) < to_reference,
+             what + ": " + std::to_string(rel_l2(reference, in.expected)));
 
   for (Mode mode : {Mode::NoGradGuard, Mode::InferenceMode}) {
     const std::string name = what + (mode == Mode::NoGradGuard ? " NoGradGuard" : " InferenceMode");

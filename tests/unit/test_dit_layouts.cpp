@@ -12,8 +12,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "models/weights/checkpoint_layout.h"
 #include "models/dit/dit_loader.h"
+#include "models/weights/checkpoint_layout.h"
 #include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 

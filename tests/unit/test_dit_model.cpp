@@ -11,8 +11,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "models/dit/wan_model.h"
 #include "models/dit/dit_config.h"
+#include "models/dit/wan_model.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "tests/unit/check.h"

@@ -12,10 +12,10 @@
 #include <c10/core/GradMode.h>
 #include <nlohmann/json.hpp>
 
-#include "models/weights/checkpoint_layout.h"
 #include "models/clip/clip_loader.h"
-#include "models/weights/safetensors.h"
 #include "models/t5/t5_loader.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;
@@ -48,7 +48,7 @@ void t5_layouts(const fs::path& dir) {
   EXPECT(transformers.count("shared.weight") && transformers.count("encoder.final_layer_norm.weight") &&
          transformers.count("encoder.block.1.layer.1.DenseReluDense.wi_0.weight"));
   transformers["encoder.embed_tokens.weight"] = transformers.at("shared.weight");  // tied copy
-  transformers["spiece_model"] = at::zeros({16}, at::kByte);                     // ComfyUI's tokenizer blob
+  transformers["spiece_model"] = at::zeros({16}, at::kByte);                       // ComfyUI's tokenizer blob
   std::string layout;
   EXPECT(same_maps(wan::t5_official_weights(transformers, &layout), official));
   EXPECT(layout == "transformers");

@@ -22,7 +22,9 @@ WorkerItem frame(uint8_t value) {
 
 // True when `f` is still blocked after a short while.
 template <typename T>
-bool blocked(std::future<T>& f) { return f.wait_for(100ms) == std::future_status::timeout; }
+bool blocked(std::future<T>& f) {
+  return f.wait_for(100ms) == std::future_status::timeout;
+}
 
 void keeps_order() {
   FrameQueue queue(4);

@@ -137,7 +137,8 @@ void channel_rms_norm() {
   EXPECT(!wan::cuda::channel_rms_norm_applies(a, b, bias.narrow(0, 0, 48)));
   // Layouts the kernel does not read are refused, so callers fall back.
   EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 8, 2, 3, 3}, opts)));
-  EXPECT(!wan::cuda::channel_rms_norm_applies(at::randn({1, 6, 2, 3, 3}, opts).contiguous(at::MemoryFormat::ChannelsLast3d)));
+  EXPECT(!wan::cuda::channel_rms_norm_applies(
+      at::randn({1, 6, 2, 3, 3}, opts).contiguous(at::MemoryFormat::ChannelsLast3d)));
 }
 
 // A residual block's output ((conv + rest) + bias) + skip in one pass, vectorised or not.

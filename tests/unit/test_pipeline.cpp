@@ -8,8 +8,8 @@
 #include <c10/util/intrusive_ptr.h>
 
 #include "models/common/error.h"
-#include "pipeline/names.h"
 #include "pipeline/model_registry.h"
+#include "pipeline/names.h"
 #include "pipeline/wan_pipeline.h"
 #include "tests/unit/check.h"
 
@@ -168,8 +168,7 @@ void test_block_swap_matches_resident() {
   const wan::ModelPlacement& p = swapped.placement();
   EXPECT(p.dit_block_swap && p.text_device.is_cpu() && !p.batch_guidance);
   EXPECT(!resident.placement().dit_block_swap);
-  EXPECT_MSG(at::equal(decoded_video(swapped), decoded_video(resident)),
-             "block swap changes the generated video");
+  EXPECT_MSG(at::equal(decoded_video(swapped), decoded_video(resident)), "block swap changes the generated video");
 }
 
 void test_bad_requests_name_the_field() {

@@ -69,13 +69,11 @@ void sharded() {
   const auto all = wan::load_safetensors((tmpdir() / "m.safetensors.index.json").string());
   EXPECT(all.size() == 2 && all.at("y").numel() == 3);
 
-  std::ofstream(tmpdir() / "bad.safetensors.index.json")
-      << R"({"weight_map":{"x":"m-00002-of-00002.safetensors"}})";
+  std::ofstream(tmpdir() / "bad.safetensors.index.json") << R"({"weight_map":{"x":"m-00002-of-00002.safetensors"}})";
   EXPECT_ERROR(wan::load_safetensors((tmpdir() / "bad.safetensors.index.json").string()), "no such tensor");
   std::ofstream(tmpdir() / "missing.safetensors.index.json") << R"({"weight_map":{"x":"absent.safetensors"}})";
   EXPECT_ERROR(wan::load_safetensors((tmpdir() / "missing.safetensors.index.json").string()), "cannot open");
-  std::ofstream(tmpdir() / "partial.safetensors.index.json")
-      << R"({"weight_map":{"a.weight":"round.safetensors"}})";
+  std::ofstream(tmpdir() / "partial.safetensors.index.json") << R"({"weight_map":{"a.weight":"round.safetensors"}})";
   EXPECT_ERROR(wan::load_safetensors((tmpdir() / "partial.safetensors.index.json").string()), "does not list");
 }
 

@@ -56,8 +56,9 @@ void layouts_round_trip() {
                  tokens.slice(1, 10).abs().sum().item<double>() == 0.0,
              "tokens padded with zeros to a multiple of the world");
   const at::Tensor heads = pad_heads_to_multiple(x, 4);
-  EXPECT_MSG(heads.size(2) == 8 && at::equal(heads.slice(2, 0, 6), x) && heads.slice(2, 6).abs().sum().item<double>() == 0.0,
-             "heads padded with zeros to a multiple of the world");
+  EXPECT_MSG(
+      heads.size(2) == 8 && at::equal(heads.slice(2, 0, 6), x) && heads.slice(2, 6).abs().sum().item<double>() == 0.0,
+      "heads padded with zeros to a multiple of the world");
   EXPECT_MSG(pad_tokens_to_multiple(x, 4).data_ptr() == x.data_ptr(), "a dividing length is left as it is");
 
   EXPECT_ERROR(split_sequence(short_x, 4), "10 tokens do not divide over 4 ranks");

@@ -10,9 +10,9 @@
 
 #include <c10/core/GradMode.h>
 
+#include "models/t5/t5_loader.h"
 #include "models/weights/checkpoint_layout.h"
 #include "models/weights/safetensors.h"
-#include "models/t5/t5_loader.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;
@@ -44,7 +44,8 @@ E4m3 quantize_e4m3(const at::Tensor& x) {
 }
 
 bool is_linear_weight(const std::string& name, const at::Tensor& t) {
-  return name.rfind("encoder.block.", 0) == 0 && t.dim() == 2 && name.find("relative_attention_bias") == std::string::npos;
+  return name.rfind("encoder.block.", 0) == 0 && t.dim() == 2 &&
+         name.find("relative_attention_bias") == std::string::npos;
 }
 
 double relative_l2(const at::Tensor& out, const at::Tensor& ref) {

@@ -9,9 +9,9 @@
 #include <c10/core/GradMode.h>
 
 #include "models/common/error.h"
-#include "models/weights/safetensors.h"
 #include "models/t5/t5_loader.h"
 #include "models/t5/text_encoder.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;

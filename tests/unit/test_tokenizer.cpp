@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "models/common/error.h"
-#include "models/weights/safetensors.h"
 #include "models/t5/text_cleaning.h"
 #include "models/t5/tokenizer.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;
@@ -52,11 +52,13 @@ std::vector<int64_t> row(const at::Tensor& t, int64_t i) {
 
 fs::path train_model(const std::string& spm_train, const fs::path& work) {
   fs::create_directories(work);
-  const std::vector<std::string> english = {"a small red house", "on a green hill", "under a bright yellow sun",
-                                            "the camera slowly pans right", "white clouds drift by",
-                                            "a cat walks along the river", "night city lights"};
+  const std::vector<std::string> english = {"a small red house",         "on a green hill",
+                                            "under a bright yellow sun", "the camera slowly pans right",
+                                            "white clouds drift by",     "a cat walks along the river",
+                                            "night city lights"};
   const std::vector<std::string> chinese = {"一只红色的小房子", "镜头晃动", "色调艳丽", "过曝", "静态",
-                                            "细节模糊不清", "字幕", "风格", "作品", "画面", "最差质量"};
+                                            "细节模糊不清",     "字幕",     "风格",     "作品", "画面",
+                                            "最差质量"};
   {
     std::ofstream corpus(work / "corpus.txt");
     for (size_t i = 0; i < 300; ++i)
@@ -64,11 +66,11 @@ fs::path train_model(const std::string& spm_train, const fs::path& work) {
              << english[(i * 3 + 1) % english.size()] << ' ' << chinese[(i * 5 + 2) % chinese.size()] << '\n';
   }
   const fs::path prefix = work / "spiece";
-  const std::string cmd = "'" + spm_train + "' --input='" + (work / "corpus.txt").string() + "' --model_prefix='" +
-                          prefix.string() +
-                          "' --vocab_size=150 --model_type=unigram --character_coverage=1.0 --pad_id=0 --eos_id=1"
-                          " --unk_id=2 --bos_id=-1 --hard_vocab_limit=false --num_threads=1 --random_seed=1 --minloglevel=2 > '" +
-                          (work / "spm_train.log").string() + "' 2>&1";
+  const std::string cmd =
+      "'" + spm_train + "' --input='" + (work / "corpus.txt").string() + "' --model_prefix='" + prefix.string() +
+      "' --vocab_size=150 --model_type=unigram --character_coverage=1.0 --pad_id=0 --eos_id=1"
+      " --unk_id=2 --bos_id=-1 --hard_vocab_limit=false --num_threads=1 --random_seed=1 --minloglevel=2 > '" +
+      (work / "spm_train.log").string() + "' 2>&1";
   if (std::system(cmd.c_str()) != 0) throw wan::Error("spm_train failed; see " + (work / "spm_train.log").string());
   return prefix.string() + ".model";
 }
@@ -124,9 +126,7 @@ int trained(const std::string& spm_train, const fs::path& work) {
 
   EXPECT_ERROR(tokenizer.encode({"bad \xff"}), "UTF-8");
   EXPECT_ERROR(wan::T5Tokenizer((work / "missing.model").string()), "not found");
-  {
-    std::ofstream((work / "garbage.model").string()) << "not a model";
-  }
+  { std::ofstream((work / "garbage.model").string()) << "not a model"; }
   EXPECT_ERROR(wan::T5Tokenizer((work / "garbage.model").string()), "cannot read");
   return wan::test::check_exit("test-tokenizer trained");
 }
