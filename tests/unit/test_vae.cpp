@@ -14,14 +14,14 @@
 #include <c10/core/GradMode.h>
 #include <nlohmann/json.hpp>
 
-#include "models/weights/checkpoint_layout.h"
-#include "models/weights/safetensors.h"
 #include "models/vae/causal_conv3d.h"
 #include "models/vae/frames.h"
 #include "models/vae/tiled_decode.h"
 #include "models/vae/vae_config.h"
 #include "models/vae/vae_loader.h"
 #include "models/vae/wan_vae.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;
@@ -180,8 +180,9 @@ void tile_grid_and_blend_weights() {
   at::Tensor sum = at::zeros({13 * scale});
   for (const auto& s : spans)
     sum.narrow(0, s.start * scale, s.size * scale).add_(wan::vae::span_blend_weights(s, scale, at::kFloat));
-  EXPECT_MSG(at::allclose(sum, at::ones_like(sum), 0, 1e-6), "weight sums from " + std::to_string(sum.min().item<double>()) +
-                                                                 " to " + std::to_string(sum.max().item<double>()));
+  EXPECT_MSG(at::allclose(sum, at::ones_like(sum), 0, 1e-6), "weight sums from " +
+                                                                 std::to_string(sum.min().item<double>()) + " to " +
+                                                                 std::to_string(sum.max().item<double>()));
 }
 
 // A smooth video's latent, larger than the fixture's, so that it can be tiled.
@@ -238,7 +239,8 @@ void tiled_decode_puts_tiles_together(const fs::path& fixtures, const wan::WanVA
 
   std::vector<at::Tensor> pieces;
   const wan::DecodeOptions tiles = tiling(4, 4, 2);
-  vae.decode_streaming(latent, [&](const at::Tensor& frames) { pieces.push_back(frames.clone()); }, tiles);
+  vae.decode_streaming(
+      latent, [&](const at::Tensor& frames) { pieces.push_back(frames.clone()); }, tiles);
   EXPECT(pieces.size() == 3);
   const at::Tensor tiled = vae.decode(latent, tiles);
   EXPECT(at::equal(at::cat(pieces, 1), tiled));
@@ -250,11 +252,21 @@ void tiled_decode_puts_tiles_together(const fs::path& fixtures, const wan::WanVA
   EXPECT_MSG(err > 0, "a tiled decode equal to the untiled one: were the tiles decoded on their own?");
 
   EXPECT_ERROR(vae.decode(latent, tiling(4, 8, 4)), "overlap (4) must be smaller than the tile size (4 latent pixels)");
-  EXPECT_ERROR(vae.decode_streaming(latent, [](const at::Tensor&) {}, tiling(-1, 0, 0)), "must be >= 0");
+  EXPECT_ERROR(vae.decode_streaming(
+                   latent, [](const at::Tensor&) {}, tiling(-1, 0, 0)),
+               "must be >= 0");
 }
 
-// bfloat16 compute against float32 on the fixture (the rel. L2 printed here
-// is quoted in wan_vae.h).
+// Whether this CPU's bfloat16 products accumulate in float32 (oneDNN on CPUs with AVX-512)
+// or in bfloat16 (libtorch's fallback elsewhere, e.g. AVX2-only CPUs), measured on one
+// product of 2048 terms: about 3e-3 against 5e-2 relative error.
+bool cpu_bfloat16_accumulates_in_float32() {
+  const at::Tensor a = at::randn({64, 2048}).to(at::kBFloat16), b = at::randn({2048, 64}).to(at::kBFloat16);
+  return rel_l2(at::matmul(a, b), at::matmul(a.to(at::kDouble), b.to(at::kDouble))) < 1e-2;
+}
+
+// bfloat16 compute against float32 on the fixture (the rel. L2 printed here, on a CPU
+// that accumulates in float32, is quoted in wan_vae.h).
 void bfloat16_stays_close_to_float32(const fs::path& fixtures, const wan::WanVAE& vae, const at::Tensor& video) {
   const fs::path dir = fixtures / "vae-tiny";
   const wan::WanVAE bf16(wan::vae::vae_config_from_json(read_json(dir / "config.json")),
@@ -264,9 +276,15 @@ void bfloat16_stays_close_to_float32(const fs::path& fixtures, const wan::WanVAE
   const at::Tensor decoded = bf16.decode(latent);
   EXPECT(decoded.scalar_type() == at::kFloat);
   const double decode_err = rel_l2(decoded, vae.decode(latent));
-  std::printf("bfloat16 against float32: encode rel. L2 %.3g, decode rel. L2 %.3g\n", encode_err, decode_err);
-  EXPECT_MSG(encode_err < 5e-2, "encode rel. L2 " + std::to_string(encode_err));
-  EXPECT_MSG(decode_err < 5e-2, "decode rel. L2 " + std::to_string(decode_err));
+  // Products accumulated in bfloat16 lose about 15x more: the bound follows the CPU.
+  const bool f32_sums = cpu_bfloat16_accumulates_in_float32();
+  const double bound = f32_sums ? 5e-2 : 0.2;
+  std::printf(
+      "bfloat16 against float32: encode rel. L2 %.3g, decode rel. L2 %.3g (this CPU accumulates bfloat16 "
+      "products in %s: bound %.2g)\n",
+      encode_err, decode_err, f32_sums ? "float32" : "bfloat16", bound);
+  EXPECT_MSG(encode_err < bound, "encode rel. L2 " + std::to_string(encode_err));
+  EXPECT_MSG(decode_err < bound, "decode rel. L2 " + std::to_string(decode_err));
 }
 
 // Wan2.1_VAE.pth of the e2e checkpoint folder: width 4 read off the weights.
