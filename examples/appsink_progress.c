@@ -68,6 +68,7 @@ static void print_progress(const GstStructure* s) {
 }
 
 static gboolean on_bus_message(GstBus* bus, GstMessage* message, gpointer user_data) {
+  (void)bus;
   App* app = user_data;
 
   switch (GST_MESSAGE_TYPE(message)) {
@@ -114,7 +115,8 @@ static gboolean on_bus_message(GstBus* bus, GstMessage* message, gpointer user_d
 int main(int argc, char** argv) {
   App app = {NULL, NULL, 0, 0};
   GstElement *pipeline, *src, *sink;
-  GstAppSinkCallbacks callbacks = {NULL, NULL, on_new_sample};
+  GstAppSinkCallbacks callbacks = {0};
+  callbacks.new_sample = on_new_sample;
   GstBus* bus;
   GError* error = NULL;
 

@@ -26,6 +26,9 @@ struct PipelineOptions {
   std::string text_encoder_device;  // "" = same as device
   MemoryMode memory_mode = MemoryMode::Resident;
   std::string cache_dir;  // on-disk prompt-embedding cache; "" = memory only
+  // Where the initial noise is drawn: "" = the generation device, as generate.py does (a
+  // CUDA generator's numbers differ from the CPU's); "cpu" = the same noise on any device.
+  std::string noise_device;
 };
 
 enum class Phase { Load, Encode, Denoise, Decode };

@@ -65,6 +65,7 @@ ModelPlacement resolve_placement(const PipelineOptions& o) {
   p.clip_dtype = (o.dtype == "auto" && !p.device.is_cpu()) ? at::kHalf : dtype;
   p.text_device = o.text_encoder_device.empty() ? p.device : parse_device(o.text_encoder_device, "text_encoder_device");
   p.dit_home = p.device;
+  p.noise_device = o.noise_device.empty() ? p.device : parse_device(o.noise_device, "noise_device");
   switch (o.memory_mode) {
     case MemoryMode::Resident: break;
     case MemoryMode::TextEncoderCpu: p.text_device = at::kCPU; break;
@@ -199,7 +200,8 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
                                const std::function<void(const Progress&)>& progress, const CancelToken& cancel) {
   const int64_t z_dim = vae_->model->config().z_dim;
   const at::Tensor noise =
-      seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed), placement_.device);
+      seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed), placement_.noise_device)
+          .to(placement_.device);
   auto scheduler = make_flow_scheduler(request.solver);
   const int steps = *request.steps;
   scheduler->set_timesteps(steps, *request.shift);

@@ -42,6 +42,7 @@ struct ModelPlacement {
   bool text_encoder_per_request = false;  // Sequential: umT5 occupies the device only while encoding
   bool dit_block_swap = false;            // BlockSwap: DiT blocks stream from host memory
   bool batch_guidance = false;            // cond and uncond in one forward
+  at::Device noise_device = at::kCPU;     // where the initial noise is drawn
 };
 ModelPlacement resolve_placement(const PipelineOptions& options);
 

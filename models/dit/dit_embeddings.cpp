@@ -45,7 +45,9 @@ const RopeRotation& RopeCache::rotation(const PatchGrid& grid, const at::Device&
                                      width.view({1, 1, grid.w, cw}).expand({grid.f, grid.h, grid.w, cw})},
                                     -1)
                                 .reshape({grid.tokens(), 1, cf + ch + cw});
-  RopeRotation r{at::cos(angles).to(device), at::sin(angles).to(device)};
+  RopeRotation r;
+  r.cos = at::cos(angles).to(device);
+  r.sin = at::sin(angles).to(device);
   if (device.is_cuda()) {
     r.cos_f32 = r.cos.view({grid.tokens(), -1}).to(at::kFloat).contiguous();
     r.sin_f32 = r.sin.view({grid.tokens(), -1}).to(at::kFloat).contiguous();

@@ -39,6 +39,26 @@ def element_properties(case_dir, args, device):
     return ['%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"')) for k, v in props.items()]
 
 
+def check_demuxed(mp4, args):
+    run = subprocess.run(["gst-launch-1.0", "-v", "filesrc", f"location={mp4}", "!", "qtdemux", "!",
+                          "fakesink", "silent=false"], capture_output=True, text=True, timeout=120)
+    out = run.stdout
+    caps = [line for line in out.splitlines() if "caps = video/x-h264" in line]
+    frames = [line for line in out.splitlines() if "last-message = chain" in line]
+    failures = []
+    if run.returncode != 0:
+        failures.append(f"demuxing failed ({run.returncode}): {run.stderr.strip()}")
+    for want in ("width=(int)%d" % args["width"], "height=(int)%d" % args["height"], "framerate=(fraction)16/1"):
+        if not any(want in c for c in caps):
+            failures.append(f"no {want} in the stream caps {caps[:1]}")
+    if len(frames) != NUM_FRAMES:
+        failures.append(f"{len(frames)} H.264 frames in the file, expected {NUM_FRAMES}")
+    if failures:
+        sys.exit("the MP4 disagrees:\n  " + "\n  ".join(failures))
+    print("ok: an MP4 of %d H.264 frames, %sx%s at 16 fps (demuxed: no H.264 decoder for gst-discoverer here)"
+          % (NUM_FRAMES, args["width"], args["height"]))
+
+
 def main():
     case_dir = os.path.abspath(sys.argv[1])
     device = sys.argv[2] if len(sys.argv) > 2 else "cpu"
@@ -62,6 +82,11 @@ def main():
         report = subprocess.run(["gst-discoverer-1.0", "-v", mp4], capture_output=True, text=True,
                                 timeout=120).stdout
         print(report)
+        if "Missing plugins" in report and "decoder-video/x-h264" in report:
+            # No H.264 decoder here (a staged GPU host): gst-discoverer sees no stream, so
+            # read the demuxed stream itself: its caps and one buffer per frame.
+            check_demuxed(mp4, args)
+            return
 
     expected = {
         "Width": str(args["width"]),

@@ -21,6 +21,7 @@ void run(const ParityCase& c, ParityReport& report) {
   PipelineOptions options;
   options.model_path = c.file("ckpt").string();
   options.device = c.device().str();
+  options.noise_device = "cpu";  // the reference drew its noise on the CPU
   options.dtype = "float32";
   WanPipeline pipeline(options, {});
 

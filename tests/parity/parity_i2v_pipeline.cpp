@@ -22,7 +22,7 @@ namespace wan::parity {
 namespace {
 
 RgbImage image_from_tensor(const at::Tensor& hwc) {
-  const at::Tensor u8 = hwc.to(at::kByte).contiguous();
+  const at::Tensor u8 = hwc.to(at::kCPU, at::kByte).contiguous();  // its bytes are read on the host
   RgbImage image;
   image.height = static_cast<int>(u8.size(0));
   image.width = static_cast<int>(u8.size(1));
