@@ -2,11 +2,12 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include "models/common/error.h"
 #include "pipeline/seeded_noise.h"
 
 namespace wan::gst {
 
-ClipWorker::ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int clips, RequestSource next_request,
+ClipWorker::ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int64_t clips, RequestSource next_request,
                        Events events)
     : pipeline_(std::move(pipeline)),
       queue_(queue),
@@ -32,14 +33,14 @@ void ClipWorker::run() {
   c10::InferenceMode inference_mode;
   WorkerItem last;
   try {
-    for (int clip = 0; clips_ == 0 || clip < clips_; ++clip) run_clip(clip);
+    for (int64_t clip = 0; clips_ == 0 || clip < clips_; ++clip) run_clip(clip);
     last.kind = WorkerItem::Kind::End;
   } catch (const Cancelled&) {
     return;  // stop() asked; nobody reads the queue any more
   } catch (const std::exception& e) {
     if (cancel_.cancelled()) return;
     last.kind = WorkerItem::Kind::Error;
-    last.error = e.what();
+    last.error = one_line_message(e);  // no libtorch backtrace on the bus
   } catch (...) {
     last.kind = WorkerItem::Kind::Error;
     last.error = "unknown error during generation";

@@ -27,7 +27,7 @@ class ClipWorker {
   // clips = 0: generate until stopped. Each clip after the first continues
   // from the last frame of the one before (for image-conditioned tasks) and
   // leaves out its own first frame, which repeats that frame.
-  ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int clips, RequestSource next_request,
+  ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int64_t clips, RequestSource next_request,
              Events events);
   ~ClipWorker();
 
@@ -44,7 +44,7 @@ class ClipWorker {
 
   std::shared_ptr<Pipeline> pipeline_;
   FrameQueue& queue_;
-  const int clips_;
+  const int64_t clips_;
   RequestSource next_request_;
   Events events_;
   CancelToken cancel_;

@@ -325,8 +325,9 @@ Session open_session(GstWanVideoSrc* self) {
   } catch (const std::exception& e) {
     // wan::Error says which file and tensor; other exceptions come from
     // libtorch itself (out of memory, a device that went away).
-    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
-                       "Could not load the model from " + quoted(settings.model_path) + ": " + e.what());
+    throw ElementError(
+        GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "Could not load the model from " + quoted(settings.model_path) + ": " + wan::one_line_message(e));
   }
   session.model_name = basename_of(settings.model_path);
 
@@ -386,7 +387,7 @@ void start_worker(GstWanVideoSrc* self) {
   events.on_clip_start = [self](const ClipInfo& info) { post_clip_message(self, info); };
   events.on_progress = [self](int clip, const wan::Progress& progress) { post_progress_message(self, clip, progress); };
   state->session->worker = std::make_unique<ClipWorker>(
-      state->session->pipeline, state->queue, int(settings.clips),
+      state->session->pipeline, state->queue, gint64(settings.clips),
       [self](int clip) { return request_for_clip(self, clip); }, std::move(events));
   state->session->worker->start();
 }
@@ -501,7 +502,7 @@ static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
     POST_ERROR(self, e);
   } catch (const std::exception& e) {
     POST_ERROR(self,
-               ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, std::string("Could not start: ") + e.what()));
+               ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "Could not start: " + wan::one_line_message(e)));
   } catch (...) {
     POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "Could not start: unknown error"));
   }
@@ -632,7 +633,8 @@ static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer)
   try {
     if (!session.worker) start_worker(self);
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start generating: %s", e.what()), (nullptr));
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start generating: %s", wan::one_line_message(e).c_str()),
+                      (nullptr));
     return GST_FLOW_ERROR;
   }
 
