@@ -35,7 +35,7 @@ wan::DiTConfig config_for(const std::string& model) {
   return c;
 }
 
-double peak_gib(const at::Device& device) {
+double peak_gib([[maybe_unused]] const at::Device& device) {
 #ifdef WAN_WITH_CUDA
   if (device.is_cuda()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
@@ -45,7 +45,7 @@ double peak_gib(const at::Device& device) {
   return 0;
 }
 
-void reset_peak(const at::Device& device) {
+void reset_peak([[maybe_unused]] const at::Device& device) {
 #ifdef WAN_WITH_CUDA
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 #endif

@@ -46,13 +46,13 @@ struct Peak {
   double peak_gib = 0, before_gib = 0;  // before: weights and inputs already held
 };
 
-void reset_peak(const at::Device& device) {
+void reset_peak([[maybe_unused]] const at::Device& device) {
 #ifdef WAN_WITH_CUDA
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 #endif
 }
 
-double allocated_gib(const at::Device& device, bool peak) {
+double allocated_gib([[maybe_unused]] const at::Device& device, [[maybe_unused]] bool peak) {
 #ifdef WAN_WITH_CUDA
   if (device.is_cuda()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
