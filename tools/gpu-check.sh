@@ -109,12 +109,24 @@ for dir in tests/fixtures/*/; do
 done
 
 # 5. Each bench binary as a smoke run: 2 layers, a small size.
+# A bench's last line in short: its timings and peak memory when it is JSON.
+summarize() {
+  python3 -c '
+import json, sys
+line = sys.stdin.read().strip()
+try:
+    r = json.loads(line)
+except ValueError:
+    print(" ".join(line.split())[:160]); sys.exit()
+keys = [k for k in r if k.endswith("_s") or k.endswith("_gib")]
+print(", ".join(f"{k} {r[k]}" for k in keys))'
+}
 bench() {  # bench LABEL COMMAND...
   local label=$1; shift
   local out status
   out=$(timeout 300 "$@" 2>&1); status=$?
   echo "$out" | tail -n 20
-  if [ $status -eq 0 ]; then row "$label" ok "$(echo "$out" | tail -n 1 | cut -c1-160)"
+  if [ $status -eq 0 ]; then row "$label" ok "$(echo "$out" | tail -n 1 | summarize)"
   else row "$label" FAIL "exit $status: $(echo "$out" | tail -n 3 | tr '\n' ' ' | cut -c1-300)"; fi
 }
 bench "bench-dit i2v-14B" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 --iters 1
