@@ -10,6 +10,11 @@ namespace {
 // The reference's timestep grid has 1000 entries; more steps than that would
 // repeat timesteps.
 constexpr int kMaxSteps = 1000;
+// Far beyond what the models make (81 frames, 1280x720), small enough that no size,
+// token count or buffer computed from them overflows.
+constexpr int kMaxFrames = 4097;
+constexpr int kMaxSide = 16384;
+constexpr int64_t kMaxArea = int64_t{kMaxSide} * kMaxSide;
 
 [[noreturn]] void bad(const std::string& field, const std::string& message) {
   throw Error("invalid request: " + field + ": " + message);
@@ -37,19 +42,24 @@ void Request::validate() const {
   if (image) validate_image(*image, "image");
   if (last_image) validate_image(*last_image, "last_image");
 
-  if (num_frames < 1 || (num_frames - 1) % 4 != 0)
-    bad("num_frames", "must be 4n+1 (1, 5, 9, ..., 81), got " + std::to_string(num_frames));
+  if (num_frames < 1 || (num_frames - 1) % 4 != 0 || num_frames > kMaxFrames)
+    bad("num_frames", "must be 4n+1 (1, 5, 9, ..., 81) up to " + std::to_string(kMaxFrames) + ", got " +
+                          std::to_string(num_frames));
   if (task() == Task::FirstLastFrameToVideo && num_frames < 2)
     bad("num_frames", "first-last-frame generation needs at least 5 frames, got " + std::to_string(num_frames));
 
   if ((width != 0) != (height != 0))
     bad(width == 0 ? "width" : "height", "give both width and height, or neither (then max_area decides)");
   if (width != 0) {
-    if (width < 16 || width % 16 != 0) bad("width", "must be a positive multiple of 16, got " + std::to_string(width));
-    if (height < 16 || height % 16 != 0)
-      bad("height", "must be a positive multiple of 16, got " + std::to_string(height));
-  } else if (max_area < 16 * 16) {
-    bad("max_area", "must be at least 256 pixels (16x16), got " + std::to_string(max_area));
+    if (width < 16 || width % 16 != 0 || width > kMaxSide)
+      bad("width", "must be a positive multiple of 16 up to " + std::to_string(kMaxSide) + ", got " +
+                       std::to_string(width));
+    if (height < 16 || height % 16 != 0 || height > kMaxSide)
+      bad("height", "must be a positive multiple of 16 up to " + std::to_string(kMaxSide) + ", got " +
+                        std::to_string(height));
+  } else if (max_area < 16 * 16 || max_area > kMaxArea) {
+    bad("max_area", "must be 256 (16x16) to " + std::to_string(kMaxArea) + " pixels (" + std::to_string(kMaxSide) +
+                        "x" + std::to_string(kMaxSide) + "), got " + std::to_string(max_area));
   }
 
   if (steps && (*steps < 1 || *steps > kMaxSteps))

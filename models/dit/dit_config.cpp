@@ -181,6 +181,13 @@ const at::Tensor& require(const TensorMap& weights, const std::string& name, int
   if (t->dim() != rank)
     throw Error("DiT weights: tensor " + name + " has shape " + shape_string(*t) + ", expected " +
                 std::to_string(rank) + " dimensions");
+  // The config is read off these sizes (divisions and products among them): each must be a
+  // real size before any arithmetic.
+  constexpr int64_t kLargestSize = int64_t{1} << 20;
+  for (int64_t size : t->sizes())
+    if (size < 1 || size > kLargestSize)
+      throw Error("DiT weights: tensor " + name + " has shape " + shape_string(*t) + ": every size must be 1 to " +
+                  std::to_string(kLargestSize));
   return *t;
 }
 

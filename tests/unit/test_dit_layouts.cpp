@@ -233,6 +233,13 @@ void broken_checkpoints_name_the_problem() {
   w.erase("blocks.0.self_attn.norm_k.weight");
   EXPECT_ERROR(load_and_run(write_official_folder("missing", w, &i2v().config)), "blocks.0.self_attn.norm_k.weight");
 
+  // A zero size read off the weights divided by zero before the config was checked (SIGFPE).
+  w = i2v().weights;
+  w["patch_embedding.weight"] = at::zeros({64, 36, 0, 2, 2});
+  EXPECT_ERROR(load_and_run(write_official_folder("zero-size", w, &i2v().config)), "every size must be 1 to");
+  wan::DiTConfig zero;
+  EXPECT_ERROR(zero.infer_from_weights(w), "patch_embedding.weight has shape");
+
   w = i2v().weights;
   w.erase("patch_embedding.weight");
   EXPECT_ERROR(load_and_run(write_official_folder("no-patch", w, &i2v().config)), "patch_embedding.weight");

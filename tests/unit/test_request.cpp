@@ -3,6 +3,8 @@
 // sampling settings take generate.py's defaults per task and size; clips continue.
 #include <ATen/ATen.h>
 
+#include <cstdint>
+
 #include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/default_prompts.h"
@@ -59,6 +61,16 @@ void test_bad_fields_are_named() {
   r = i2v_request();
   r.max_area = 10;
   EXPECT_ERROR(r.validate(), "max_area");
+  // Sizes so large that the size arithmetic overflowed (a 16x16 video came out) are refused.
+  r = i2v_request();
+  r.max_area = INT64_MAX;
+  EXPECT_ERROR(r.validate(), "max_area: must be 256 (16x16) to 268435456 pixels");
+  r = i2v_request();
+  r.width = 1 << 20, r.height = 64;
+  EXPECT_ERROR(r.validate(), "width: must be a positive multiple of 16 up to 16384");
+  r = i2v_request();
+  r.num_frames = 4 * 1000000 + 1;
+  EXPECT_ERROR(r.validate(), "num_frames");
   r = i2v_request();
   r.steps = -1;
   EXPECT_ERROR(r.validate(), "steps");
