@@ -294,6 +294,17 @@ bool match_rule(const LayoutRule& rule, const CompiledPattern& from, const std::
   return true;
 }
 
+// std::regex matches recursively, a stack frame per character: a crafted name of 30k
+// characters overflowed the stack. Released checkpoints' names are under 200 characters.
+constexpr size_t kLongestName = 1024;
+
+void check_name_lengths(const TensorMap& weights) {
+  for (const auto& kv : weights)
+    if (kv.first.size() > kLongestName)
+      throw Error("a tensor name of " + std::to_string(kv.first.size()) + " characters ('" + kv.first.substr(0, 48) +
+                  "...'): tensor names are at most " + std::to_string(kLongestName) + " characters");
+}
+
 at::Tensor with_unit_dims(const at::Tensor& t, int count) {
   std::vector<int64_t> shape(static_cast<size_t>(count), 1);
   shape.insert(shape.end(), t.sizes().begin(), t.sizes().end());
@@ -303,6 +314,7 @@ at::Tensor with_unit_dims(const at::Tensor& t, int count) {
 }  // namespace
 
 TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* layout) {
+  check_name_lengths(weights);
   std::string detected = "official";
 
   for (const auto& p : layout_prefixes()) {
@@ -388,6 +400,7 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
 }
 
 TensorMap from_official_names(ModelFamily family, const std::string& layout, const TensorMap& weights) {
+  check_name_lengths(weights);
   std::vector<std::pair<const LayoutRule*, CompiledPattern>> rows;
   for (const auto& r : layout_rules())
     if (r.family == family && layout == r.layout && r.transform == LayoutTransform::Rename)

@@ -57,8 +57,22 @@ void every_layout_round_trips() {
 
 }  // namespace
 
+// A crafted name of 30k+ characters overflowed the stack inside std::regex_match (SIGSEGV).
+void overlong_names_are_refused() {
+  wan::TensorMap w;
+  w["proj_out." + std::string(40000, 'a')] = at::zeros({1});
+  std::string layout;
+  EXPECT_ERROR(wan::to_official_names(wan::ModelFamily::DiT, w, &layout),
+               "a tensor name of 40009 characters ('proj_out.aaaa");
+  EXPECT_ERROR(wan::from_official_names(wan::ModelFamily::DiT, "diffusers", w), "tensor names are at most 1024");
+  wan::TensorMap fine;
+  fine["blocks.0." + std::string(900, 'b')] = at::zeros({1});
+  EXPECT(wan::to_official_names(wan::ModelFamily::DiT, fine, &layout).size() == 1);
+}
+
 int main() {
   official_passes_unchanged();
+  overlong_names_are_refused();
   comfyui_prefix_is_stripped();
   every_layout_round_trips();
   return wan::test::check_exit("test-checkpoint-layout");
