@@ -3,7 +3,6 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "models/common/same_kind.h"
-#include "models/cuda/fused_ops.h"
 #include "models/dit/attention.h"
 #include "models/dit/dit_ops.h"
 
@@ -71,12 +70,13 @@ std::pair<at::Tensor, at::Tensor> SelfAttentionImpl::stacked_qkv() {
 std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
   // Where the fused kernels run (bf16 on CUDA), one GEMM for the three; the reference's
   // three otherwise.
-  const at::Tensor& w = q->weight;
-  if (!(w.is_cuda() && w.scalar_type() == at::kBFloat16 && cuda::fused_ops_available()))
+  if (!q->fused_kernels_apply())
     return {Projection{q->forward(x), {}}, Projection{k->forward(x), {}}, Projection{v->forward(x), {}}};
   const auto [weight, bias] = stacked_qkv();
-  const std::vector<at::Tensor> qkv = at::linear(x.to(w.scalar_type()), weight, bias).chunk(3, -1);
-  return {Projection{qkv[0], {}}, Projection{qkv[1], {}}, Projection{qkv[2], {}}};
+  const at::Tensor xw = x.to(weight.scalar_type());
+  const std::vector<at::Tensor> qkv = at::linear(xw, weight, bias).chunk(3, -1);
+  return {Projection{q->add_adapters(xw, qkv[0]), {}}, Projection{k->add_adapters(xw, qkv[1]), {}},
+          Projection{v->add_adapters(xw, qkv[2]), {}}};
 }
 
 Projection SelfAttentionImpl::forward(const at::Tensor& x, const TokenCounts& tokens,

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "models/common/error.h"
+#include "models/dit/lora_adapters.h"
 #include "models/weights/checkpoint_layout.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/scaled_fp8.h"
@@ -58,7 +59,7 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path) {
 }
 
 WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
-                  const std::optional<DiTConfig>& config, DiTBlocks blocks) {
+                  const std::optional<DiTConfig>& config, DiTBlocks blocks, const DiTLoras& loras) {
   if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
     throw Error(std::string("DiT compute dtype must be float32, bfloat16 or float16, got ") + c10::toString(dtype));
   DiTCheckpoint ckpt = read_dit_checkpoint(path);
@@ -70,9 +71,27 @@ WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dty
   WanModel model(resolved, at::TensorOptions().device(streamed ? at::Device(at::kCPU) : device).dtype(dtype),
                  ParameterInit::Uninitialized);
   load_state_dict(*model, ckpt.weights, ckpt.weights_path);
+  apply_loras(*model, loras, ckpt.weights);
   if (streamed) model->stream_blocks_from_host(device);
   model->eval();
   return model;
+}
+
+void apply_loras(WanModelImpl& model, const DiTLoras& loras, const TensorMap& base) {
+  if (loras.files.empty()) return;
+  const ParameterShapes shapes = parameter_shapes(model);
+  std::vector<LoraFile> files;
+  std::vector<double> strengths;
+  for (const auto& spec : loras.files) {
+    files.push_back(read_lora_file(spec.path, shapes));
+    strengths.push_back(spec.strength);
+  }
+  if (loras.mode == LoraMode::Merge) {
+    merge_loras(model, files, strengths, base, loras.compute);
+  } else {
+    model.runtime_loras = std::make_shared<RuntimeLoras>(model, std::move(files), loras.compute);
+    model.runtime_loras->set_strengths(strengths);
+  }
 }
 
 }  // namespace wan

@@ -14,6 +14,7 @@
 
 #include "models/dit/dit_config.h"
 #include "models/dit/wan_model.h"
+#include "models/weights/lora_spec.h"
 #include "models/weights/tensor_map.h"
 
 namespace wan {
@@ -34,12 +35,25 @@ enum class DiTBlocks {
   StreamedFromHost  // block swap: host memory, each block visits the device for its turn
 };
 
+// LoRAs to apply at load (lora_adapters.h); every file is read and checked against the
+// model before any is applied.
+struct DiTLoras {
+  std::vector<LoraSpec> files;
+  LoraMode mode = LoraMode::Merge;
+  at::Device compute = at::kCPU;  // where merging runs and run-time factors live
+};
+
 // Builds the model on `device` with its matrix-heavy layers in `dtype` (float32 islands
 // stay float32) and loads the weights strictly. `config` replaces the checkpoint's own
 // config.json (fields in config->given are checked against the weights, the rest inferred).
 // With DiTBlocks::StreamedFromHost the model is built and loaded in host memory, so the
 // device never holds more than two blocks.
 WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
-                  const std::optional<DiTConfig>& config = std::nullopt, DiTBlocks blocks = DiTBlocks::OnDevice);
+                  const std::optional<DiTConfig>& config = std::nullopt, DiTBlocks blocks = DiTBlocks::OnDevice,
+                  const DiTLoras& loras = {});
+
+// Applies `loras` to a loaded model; `base` holds the checkpoint's own tensors (see
+// merge_loras). In run-time mode the model's runtime_loras is set, at the files' strengths.
+void apply_loras(WanModelImpl& model, const DiTLoras& loras, const TensorMap& base);
 
 }  // namespace wan

@@ -8,14 +8,6 @@
 #include "models/cuda/fused_ops.h"
 
 namespace wan::dit {
-namespace {
-
-// bf16 on CUDA with our kernels built: where the fused elementwise kernels take over.
-bool fused_kernels_apply(const at::Tensor& weight) {
-  return weight.is_cuda() && weight.scalar_type() == at::kBFloat16 && cuda::fused_ops_available();
-}
-
-}  // namespace
 
 at::Tensor Projection::with_bias() const { return bias.defined() ? y + bias.to(y.scalar_type()) : y; }
 
@@ -27,16 +19,40 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
   if (with_bias) bias = register_parameter("bias", make_uniform_parameter({out}, bound));
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) { return at::linear(x.to(weight.scalar_type()), weight, bias); }
+bool LinearImpl::fused_kernels_apply() const {
+  // bf16 on CUDA with our kernels built: where the fused elementwise kernels take over.
+  return weight.is_cuda() && weight.scalar_type() == at::kBFloat16 && cuda::fused_ops_available();
+}
+
+bool LinearImpl::adapted() const {
+  for (const auto& a : adapters)
+    if (a.scale != 0) return true;
+  return false;
+}
+
+at::Tensor LinearImpl::add_adapters(const at::Tensor& x, at::Tensor y) const {
+  for (const auto& a : adapters)
+    if (a.scale != 0) {
+      const at::Tensor xa = x.to(a.down.scalar_type());
+      y = y + at::matmul(at::matmul(xa, a.down.t()), a.up.t()).mul_(a.scale).to(y.scalar_type());
+    }
+  return y;
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& x) {
+  const at::Tensor xw = x.to(weight.scalar_type());
+  return add_adapters(xw, at::linear(xw, weight, bias));
+}
 
 Projection LinearImpl::project(const at::Tensor& x) {
-  if (!fused_kernels_apply(weight)) return {forward(x), at::Tensor()};
-  return {at::matmul(x.to(weight.scalar_type()), weight.t()), bias};
+  if (!fused_kernels_apply()) return {forward(x), at::Tensor()};
+  const at::Tensor xw = x.to(weight.scalar_type());
+  return {add_adapters(xw, at::matmul(xw, weight.t())), bias};
 }
 
 at::Tensor LinearImpl::forward_gelu(const at::Tensor& x) {
 #if TORCH_VERSION_MAJOR >= 2
-  if (fused_kernels_apply(weight) && bias.defined()) {
+  if (fused_kernels_apply() && bias.defined() && !adapted()) {
     // cuBLASLt's GELU epilogue is the tanh form.
     const at::Tensor x2 = x.to(weight.scalar_type()).reshape({-1, in_features});
     std::vector<int64_t> sizes = x.sizes().vec();

@@ -5,7 +5,8 @@
 // project() may leave the bias pending: where a fused CUDA kernel reads the output next,
 // that kernel adds the bias in its own pass (left to the GEMM, libtorch adds it in a
 // separate broadcast pass over the whole output, which costs more than the GEMM's tail).
-// fp8 weights and run-time adapters belong here, behind the same three calls.
+// Run-time LoRAs live here too (y += scale * up(down x), the weight untouched), so their
+// strengths can change between generations; fp8 weights belong here, behind the same calls.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -13,6 +14,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace wan::dit {
 
@@ -22,6 +24,13 @@ struct Projection {
   at::Tensor bias;  // the pending bias [out], or undefined
   // y with the bias added (in y's dtype, as the GEMM would).
   at::Tensor with_bias() const;
+};
+
+// A low-rank adapter applied at run time: y += scale * (x down^T) up^T.
+struct LowRankAdapter {
+  at::Tensor down;  // [rank, in], in the weight's dtype, on the generation device
+  at::Tensor up;    // [out, rank]
+  double scale = 0;  // strength * alpha / rank; 0 = off
 };
 
 struct LinearImpl : torch::nn::Module {
@@ -35,8 +44,16 @@ struct LinearImpl : torch::nn::Module {
   // gelu_tanh(x W^T + b); on CUDA in bf16 the GEMM's epilogue adds the bias and applies GELU.
   at::Tensor forward_gelu(const at::Tensor& x);
 
+  // True while an adapter with a non-zero scale is attached.
+  bool adapted() const;
+  // True where the fused bf16 CUDA kernels take over the elementwise work around this layer.
+  bool fused_kernels_apply() const;
+  // y plus every attached adapter's term for input x.
+  at::Tensor add_adapters(const at::Tensor& x, at::Tensor y) const;
+
   int64_t in_features, out_features;
   at::Tensor weight, bias;
+  std::vector<LowRankAdapter> adapters;  // not parameters: never saved, loaded or swapped
 };
 TORCH_MODULE(Linear);
 

@@ -26,6 +26,7 @@ namespace wan {
 namespace dit {
 class BlockSwapper;
 }
+class RuntimeLoras;
 
 // Called after every transformer block; throwing from it abandons the forward pass
 // (how a pipeline cancels within one block).
@@ -69,6 +70,9 @@ struct WanModelImpl : torch::nn::Module {
   torch::nn::ModuleList blocks{nullptr};
   dit::Head head{nullptr};
   dit::ImageEmbedding img_emb{nullptr};  // i2v / flf2v only
+
+  // LoRAs applied at run time (lora_adapters.h), when the model was loaded with them.
+  std::shared_ptr<RuntimeLoras> runtime_loras;
 
  private:
   // Concatenates y, patch-embeds every sample and pads it to seq_len tokens: [B, seq_len, dim].

@@ -1,6 +1,7 @@
 #include "models/weights/checkpoint_layout.h"
 
 #include <cstring>
+#include <mutex>
 #include <regex>
 #include <set>
 
@@ -397,6 +398,28 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
   }
   if (layout) *layout = detected;
   return weights;
+}
+
+std::optional<std::string> official_name(ModelFamily family, const std::string& layout, const std::string& name) {
+  if (name.size() > kLongestName) return std::nullopt;
+  // Compiled once per layout: adapter files ask for thousands of names.
+  using Rows = std::vector<std::pair<const LayoutRule*, CompiledPattern>>;
+  static std::mutex mutex;
+  static std::map<std::pair<int, std::string>, Rows> compiled;
+  const Rows* rows = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto [it, fresh] = compiled.try_emplace({static_cast<int>(family), layout});
+    if (fresh)
+      for (const auto& r : layout_rules())
+        if (r.family == family && layout == r.layout && r.transform == LayoutTransform::Rename)
+          it->second.emplace_back(&r, compile(r.from, nullptr));
+    rows = &it->second;
+  }
+  Match m;
+  for (const auto& [rule, pat] : *rows)
+    if (match_rule(*rule, pat, name, &m)) return m.target;
+  return std::nullopt;
 }
 
 TensorMap from_official_names(ModelFamily family, const std::string& layout, const TensorMap& weights) {

@@ -3,6 +3,7 @@
 // row per renamed tensor pattern, for every model family; detection picks the
 // layout whose rows explain the checkpoint's names.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ const std::vector<LayoutPrefix>& layout_prefixes();
 // matches is "official". Sets *layout to what was detected. Names that are
 // still wrong are reported by load_state_dict.
 TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* layout = nullptr);
+
+// One name of `layout` under its official name (Rename rows only; the prefixes are not
+// stripped); nullopt when no row of that layout matches it.
+std::optional<std::string> official_name(ModelFamily family, const std::string& layout, const std::string& name);
 
 // The inverse (official -> `layout`), for tests that build checkpoints in
 // other layouts. Rename rows only.

@@ -2,6 +2,7 @@
 // case.json, config.json and io.safetensors, with inputs and expected outputs.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,13 @@ class ParityCase {
   std::vector<at::Tensor> tensor_list(const std::string& name) const;
   const TensorMap& io() const { return io_; }
 
+  // A runner option given on the command line (--lora-mode runtime), or `fallback`.
+  std::string option(const std::string& name, const std::string& fallback) const {
+    auto it = options_.find(name);
+    return it == options_.end() ? fallback : it->second;
+  }
+  void set_option(const std::string& name, const std::string& value) { options_[name] = value; }
+
  private:
   std::filesystem::path dir_;
   at::Device device_;
@@ -45,6 +53,7 @@ class ParityCase {
   nlohmann::json meta_;
   nlohmann::json config_;
   TensorMap io_;
+  std::map<std::string, std::string> options_;
 };
 
 // Collects comparisons, prints one line per output, decides the exit code.

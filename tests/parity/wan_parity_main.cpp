@@ -1,4 +1,4 @@
-// wan-parity [--device cuda] [--dtype bfloat16] [--tolerance 2e-2] CASE_DIR: runs
+// wan-parity [--device cuda] [--dtype bfloat16] [--tolerance 2e-2] [--lora-mode runtime] CASE_DIR: runs
 // the component a reference case names (its `kind`) on the device (default cpu),
 // in float32 unless told otherwise, and prints each output's relative L2 error
 // against the reference. Exits non-zero when any output is past the tolerance
@@ -56,7 +56,7 @@ void on_fatal_signal(int sig) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string device = "cpu", dtype = "float32";
+  std::string device = "cpu", dtype = "float32", lora_mode = "merge";
   double tolerance = 1e-4;
   bool usable = true;
   while (argc >= 4 && std::string(argv[1]).rfind("--", 0) == 0) {
@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
       device = value;
     else if (flag == "--dtype")
       dtype = value;
+    else if (flag == "--lora-mode")
+      lora_mode = value;
     else if (flag == "--tolerance") {
       char* end = nullptr;
       tolerance = std::strtod(value.c_str(), &end);
@@ -73,9 +75,11 @@ int main(int argc, char** argv) {
       break;
     argv += 2, argc -= 2;
   }
-  if (!usable || argc != 2 || (dtype != "float32" && dtype != "bfloat16")) {
+  if (!usable || argc != 2 || (dtype != "float32" && dtype != "bfloat16") ||
+      (lora_mode != "merge" && lora_mode != "runtime")) {
     std::fprintf(stderr,
-                 "usage: wan-parity [--device cpu|cuda[:N]] [--dtype float32|bfloat16] [--tolerance X] CASE_DIR\n");
+                 "usage: wan-parity [--device cpu|cuda[:N]] [--dtype float32|bfloat16] [--tolerance X] "
+                 "[--lora-mode merge|runtime] CASE_DIR\n");
     return 2;
   }
   case_dir = argv[1];
@@ -87,6 +91,7 @@ int main(int argc, char** argv) {
     at::globalContext().setAllowTF32CuBLAS(false);
     at::globalContext().setAllowTF32CuDNN(false);
     wan::parity::ParityCase c(argv[1], at::Device(device), dtype == "bfloat16" ? at::kBFloat16 : at::kFloat);
+    c.set_option("lora-mode", lora_mode);
     auto runner = wan::parity::find_runner(c.kind());
     if (!runner) {
       std::string kinds;
