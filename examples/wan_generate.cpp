@@ -21,6 +21,7 @@
 #include "examples/y4m_writer.h"
 #include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
+#include "pipeline/flow_step_distill.h"
 #include "pipeline/image_file.h"
 #include "pipeline/model_family.h"
 #include "pipeline/names.h"
@@ -50,7 +51,14 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
   --sample_steps N         default 50 (i2v: 40)
   --sample_shift X         default 5 (i2v at 480p, 832*480 pixels or fewer: 3; flf2v: 16)
   --sample_guide_scale X   classifier-free guidance scale (default 5)
-  --sample_solver NAME     unipc (default), dpm++ or euler
+  --sample_solver NAME     unipc (default), dpm++, euler; for step-distilled models
+                           distill (LightX2V's few-step sampler) or renoise (CausVid /
+                           Self-Forcing's), which default to 4 steps, shift 5, guidance 1
+  --timesteps LIST         distill / renoise: the denoising steps, e.g. 1000,750,500,250
+  --lora PATH[:STRENGTH]   a LoRA for the DiT (strength 1 by default); repeatable, applied
+                           in order
+  --lora_mode NAME         merge (default: into the weights at load) or runtime (beside
+                           the weights, as fp8 models need)
   --base_seed N            noise seed (default: random; the seed used is printed)
   --device DEV             cpu (default), cuda, cuda:N
   --dtype NAME             auto (default), float32, bfloat16, float16
@@ -93,7 +101,10 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv) {
       if (i + 1 >= argc) usage_error(name + " needs a value");
       value = argv[++i];
     }
-    flags[name] = is_switch && eq == std::string::npos ? "true" : value;
+    if (name == "--lora" && flags.count(name))
+      flags[name] += "," + value;  // repeatable
+    else
+      flags[name] = is_switch && eq == std::string::npos ? "true" : value;
   }
   return flags;
 }
@@ -204,6 +215,9 @@ int run(int argc, char** argv) {
                                 "--sample_shift",
                                 "--sample_guide_scale",
                                 "--sample_solver",
+                                "--timesteps",
+                                "--lora",
+                                "--lora_mode",
                                 "--base_seed",
                                 "--clips",
                                 "--device",
@@ -224,6 +238,12 @@ int run(int argc, char** argv) {
 
   wan::PipelineOptions options;
   options.model_path = flag("--ckpt_dir");
+  options.loras = wan::parse_lora_list(flag("--lora"));
+  const std::string lora_mode = flag("--lora_mode");
+  if (lora_mode == "runtime")
+    options.lora_mode = wan::LoraMode::Runtime;
+  else if (!lora_mode.empty() && lora_mode != "merge")
+    usage_error("--lora_mode expects merge or runtime, got '" + lora_mode + "'");
   if (!flag("--device").empty()) options.device = flag("--device");
   if (!flag("--dtype").empty()) options.dtype = flag("--dtype");
   const std::string offload = flag("--offload_model");
@@ -264,6 +284,7 @@ int run(int argc, char** argv) {
   request.shift = optional_number<double>(flags, "--sample_shift");
   request.guidance_scale = optional_number<double>(flags, "--sample_guide_scale");
   if (!flag("--sample_solver").empty()) request.solver = wan::parse_solver(flag("--sample_solver"));
+  request.timesteps = wan::parse_distill_steps(flag("--timesteps"));
   request.seed = number<int64_t>(flags, "--base_seed", -1);
   // Draw a random seed here so it can be printed (and name the file) up front.
   if (request.seed < 0) request.seed = wan::draw_random_seed();

@@ -60,6 +60,7 @@ void ClipWorker::run_clip(int clip) {
   info.steps = resolved.steps.value_or(0);
   info.guidance_scale = resolved.guidance_scale.value_or(0);
   info.prompt = resolved.prompt;
+  if (resolved.loras) info.loras = lora_list_text(*resolved.loras);
   if (events_.on_clip_start) events_.on_clip_start(info);
 
   bool clip_start_sent = false;

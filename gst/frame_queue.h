@@ -22,6 +22,7 @@ struct ClipInfo {
   int steps = 0;  // as run (the task default resolved)
   double guidance_scale = 0;
   std::string prompt;
+  std::string loras;  // "path:strength,..." as run; empty without LoRAs
 };
 
 struct WorkerItem {

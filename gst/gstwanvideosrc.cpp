@@ -21,7 +21,7 @@
  * downstream caps fix width and height (multiples of 16).
  *
  * Each clip starts with a tag event (title: the prompt; comment: model, seed,
- * steps, guidance scale; encoder: gst-wan) and a `wan-clip` element message:
+ * steps, guidance scale, LoRAs; encoder: gst-wan) and a `wan-clip` element message:
  *
  * * `clip` (#guint): the clip's index, from 0
  * * `seed` (#gint64): the seed the clip is generated with (also in
@@ -60,6 +60,15 @@
  *     prompt="A drone flies over endless hills" ! videoconvert ! x264enc tune=zerolatency \
  *     ! rtph264pay ! udpsink host=127.0.0.1 port=5000
  * ]| An endless stream of continued clips, sent as RTP.
+ * |[
+ * gst-launch-1.0 wanvideosrc model-path=Wan2.1-I2V-14B-480P image-location=cat.jpg prompt="A cat walks" \
+ *     loras=Wan21_I2V_14B_lightx2v_cam2v_distill_lora_rank64.safetensors:1.0 solver=distill \
+ *     ! videoconvert ! x264enc ! mp4mux ! filesink location=cat4.mp4
+ * ]| Four steps without guidance (one forward per step) with a step-distillation LoRA.
+ * |[
+ * gst-launch-1.0 wanvideosrc model-path=wan2.1_i2v_480p_14B_distill_fp8_e4m3_scaled.safetensors ... solver=distill
+ * ]| The same with a distilled single-file checkpoint (ComfyUI scaled-fp8 layout; the VAE,
+ * text and image encoders are then looked for beside it).
  */
 #include "gst/gstwanvideosrc.h"
 
@@ -78,6 +87,7 @@
 #include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
+#include "pipeline/flow_step_distill.h"
 #include "pipeline/model_family.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_wan_video_src_debug);
@@ -124,6 +134,9 @@ enum {
   PROP_MEMORY_MODE,
   PROP_TEXT_ENCODER_DEVICE,
   PROP_CLIPS,
+  PROP_TIMESTEPS,
+  PROP_LORAS,
+  PROP_LORA_MODE,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -145,6 +158,9 @@ struct Settings {
   GstWanMemoryMode memory_mode = GST_WAN_MEMORY_MODE_RESIDENT;
   std::string text_encoder_device;
   guint clips = 1;
+  std::string timesteps;  // "1000,750,500,250"; empty = the solver's default
+  std::string loras;      // "path:strength,..."
+  GstWanLoraMode lora_mode = GST_WAN_LORA_MODE_MERGE;
 };
 
 // What lives from start() to stop().
@@ -197,6 +213,8 @@ wan::Solver to_solver(GstWanSolver solver) {
   switch (solver) {
     case GST_WAN_SOLVER_DPMPP: return wan::Solver::DPMpp;
     case GST_WAN_SOLVER_EULER: return wan::Solver::Euler;
+    case GST_WAN_SOLVER_DISTILL: return wan::Solver::Distill;
+    case GST_WAN_SOLVER_RENOISE: return wan::Solver::Renoise;
     case GST_WAN_SOLVER_UNIPC: break;
   }
   return wan::Solver::UniPC;
@@ -244,6 +262,8 @@ wan::Request request_for_clip(GstWanVideoSrc* self, int clip) {
   request.negative_prompt = settings.negative_prompt;
   set_sampling(request, settings);
   request.solver = to_solver(settings.solver);
+  request.timesteps = wan::parse_distill_steps(settings.timesteps);
+  request.loras = wan::parse_lora_list(settings.loras);
   request.seed = settings.seed < 0 ? -1 : gint64((guint64(settings.seed) + guint64(clip)) & G_MAXINT64);
   return request;
 }
@@ -315,6 +335,13 @@ Session open_session(GstWanVideoSrc* self) {
   options.dtype = dtype_name(settings.dtype);
   options.text_encoder_device = settings.text_encoder_device;
   options.memory_mode = to_memory_mode(settings.memory_mode);
+  options.lora_mode = settings.lora_mode == GST_WAN_LORA_MODE_RUNTIME ? wan::LoraMode::Runtime : wan::LoraMode::Merge;
+  try {
+    options.loras = wan::parse_lora_list(settings.loras);
+    (void)wan::parse_distill_steps(settings.timesteps);  // read per clip; checked here to fail the start
+  } catch (const wan::Error& e) {
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, e.what());
+  }
   post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Loading the model from " + settings.model_path);
   try {
     session.pipeline = wan::Pipeline::load(options, [self](const wan::Progress& progress) {
@@ -372,8 +399,9 @@ void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& 
 // state lock, which a state change may hold while it waits for this thread.
 void send_clip_tags(GstWanVideoSrc* self, const ClipInfo& info) {
   gchar* comment =
-      g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g",
-                      self->state->session->model_name.c_str(), gint64(info.seed), info.steps, info.guidance_scale);
+      g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g%s%s",
+                      self->state->session->model_name.c_str(), gint64(info.seed), info.steps, info.guidance_scale,
+                      info.loras.empty() ? "" : " loras=", info.loras.c_str());
   GstTagList* tags = gst_tag_list_new(GST_TAG_COMMENT, comment, GST_TAG_ENCODER, "gst-wan", nullptr);
   g_free(comment);
   if (!info.prompt.empty()) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, info.prompt.c_str(), nullptr);
@@ -453,6 +481,9 @@ static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const
     case PROP_MEMORY_MODE: s.memory_mode = GstWanMemoryMode(g_value_get_enum(value)); break;
     case PROP_TEXT_ENCODER_DEVICE: s.text_encoder_device = str(); break;
     case PROP_CLIPS: s.clips = g_value_get_uint(value); break;
+    case PROP_TIMESTEPS: s.timesteps = str(); break;
+    case PROP_LORAS: s.loras = str(); break;
+    case PROP_LORA_MODE: s.lora_mode = GstWanLoraMode(g_value_get_enum(value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -481,6 +512,9 @@ static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValu
     case PROP_MEMORY_MODE: g_value_set_enum(value, s.memory_mode); break;
     case PROP_TEXT_ENCODER_DEVICE: g_value_set_string(value, s.text_encoder_device.c_str()); break;
     case PROP_CLIPS: g_value_set_uint(value, s.clips); break;
+    case PROP_TIMESTEPS: g_value_set_string(value, s.timesteps.c_str()); break;
+    case PROP_LORAS: g_value_set_string(value, s.loras.c_str()); break;
+    case PROP_LORA_MODE: g_value_set_enum(value, s.lora_mode); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -792,6 +826,26 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
           "Clips to generate before EOS, each continuing from the last frame of the one before; 0 = endless", 0,
           G_MAXUINT, 1, ready));
 
+  g_object_class_install_property(
+      gobject_class, PROP_TIMESTEPS,
+      g_param_spec_string("timesteps", "Timesteps",
+                          "Denoising steps of the distill and renoise solvers, e.g. \"1000,750,500,250\" (integers "
+                          "1..1000, decreasing); empty = N steps at round(1000 (N - k) / N)",
+                          nullptr, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_LORAS,
+      g_param_spec_string("loras", "LoRAs",
+                          "LoRA files for the diffusion model, \"path:strength,path:strength\" (strength 1 when left "
+                          "out; kohya, Wan-Fun, official, lightx2v and diffusers formats); applies from the next clip "
+                          "when changed while playing",
+                          nullptr, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_LORA_MODE,
+      g_param_spec_enum("lora-mode", "LoRA mode",
+                        "How LoRAs are applied: merged into the weights (changing them while playing reloads the "
+                        "model) or at run time (changing their strengths reloads nothing)",
+                        GST_TYPE_WAN_LORA_MODE, GST_WAN_LORA_MODE_MERGE, ready));
+
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",
       "Generates video from a prompt and optional first/last frames with the Wan2.1 diffusion models",
@@ -811,6 +865,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_SOLVER, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_MEMORY_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_DTYPE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_LORA_MODE, GstPluginAPIFlags(0));
 
   GST_DEBUG_CATEGORY_INIT(gst_wan_video_src_debug, "wanvideosrc", 0, "Wan2.1 video generator");
 }

@@ -5,6 +5,10 @@ GType gst_wan_solver_get_type(void) {
       {GST_WAN_SOLVER_UNIPC, "UniPC multistep (the official default)", "unipc"},
       {GST_WAN_SOLVER_DPMPP, "DPM-Solver++ multistep", "dpm++"},
       {GST_WAN_SOLVER_EULER, "Flow-matching Euler", "euler"},
+      {GST_WAN_SOLVER_DISTILL, "Few-step sampler of step-distilled models (LightX2V's; default 4 steps, no guidance)",
+       "distill"},
+      {GST_WAN_SOLVER_RENOISE, "Few-step re-noising sampler (CausVid / Self-Forcing; default 4 steps, no guidance)",
+       "renoise"},
       {0, nullptr, nullptr},
   };
   static const GType type = g_enum_register_static("GstWanSolver", values);
@@ -35,5 +39,16 @@ GType gst_wan_dtype_get_type(void) {
       {0, nullptr, nullptr},
   };
   static const GType type = g_enum_register_static("GstWanDtype", values);
+  return type;
+}
+
+GType gst_wan_lora_mode_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_LORA_MODE_MERGE, "Merged into the weights at load (no cost per step)", "merge"},
+      {GST_WAN_LORA_MODE_RUNTIME,
+       "Applied at run time beside the weights (strength changes reload nothing; a little cost per step)", "runtime"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanLoraMode", values);
   return type;
 }

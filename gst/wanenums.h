@@ -9,7 +9,14 @@ typedef enum {
   GST_WAN_SOLVER_UNIPC,
   GST_WAN_SOLVER_DPMPP,
   GST_WAN_SOLVER_EULER,
+  GST_WAN_SOLVER_DISTILL,
+  GST_WAN_SOLVER_RENOISE,
 } GstWanSolver;
+
+typedef enum {
+  GST_WAN_LORA_MODE_MERGE,
+  GST_WAN_LORA_MODE_RUNTIME,
+} GstWanLoraMode;
 
 typedef enum {
   GST_WAN_MEMORY_MODE_RESIDENT,
@@ -27,6 +34,9 @@ typedef enum {
 
 #define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type())
 GType gst_wan_solver_get_type(void);
+
+#define GST_TYPE_WAN_LORA_MODE (gst_wan_lora_mode_get_type())
+GType gst_wan_lora_mode_get_type(void);
 
 #define GST_TYPE_WAN_MEMORY_MODE (gst_wan_memory_mode_get_type())
 GType gst_wan_memory_mode_get_type(void);

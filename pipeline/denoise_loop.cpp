@@ -10,8 +10,9 @@ at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tenso
   at::Tensor latent = noise.to(at::kFloat);
   const at::Tensor timesteps = scheduler.timesteps();
   for (int i = 0; i < scheduler.num_steps(); ++i) {
-    const int64_t t = timesteps[i].item<int64_t>();
-    const at::Tensor timestep = at::full({1}, t, latent.options().dtype(at::kLong));
+    const double t = timesteps[i].item<double>();
+    // In the schedule's own dtype: integers for the official solvers, floats for distilled ones.
+    const at::Tensor timestep = timesteps.slice(0, i, i + 1).to(latent.device());
     const GuidedPrediction p = guided_prediction(denoiser, latent, timestep, c, options.guidance_scale);
     latent = scheduler.step(p.guided, t, latent);
     if (options.on_step) options.on_step(DenoiseStep{i, t, &p, latent});

@@ -13,7 +13,7 @@ namespace wan {
 
 struct DenoiseStep {
   int index = 0;  // 0-based
-  int64_t timestep = 0;
+  double timestep = 0;
   const GuidedPrediction* prediction = nullptr;
   at::Tensor latent;  // after the solver update
 };

@@ -29,7 +29,7 @@ class Denoiser {
  public:
   virtual ~Denoiser() = default;
   // One prediction (float32, the latent's shape) per branch, in order; several branches
-  // may run as one batch. timestep: int64 [1].
+  // may run as one batch. timestep: [1], int64 or float32.
   virtual std::vector<at::Tensor> predict(const at::Tensor& latent, const at::Tensor& timestep,
                                           const std::vector<Branch>& branches, const DiTConditioning& c) = 0;
 };

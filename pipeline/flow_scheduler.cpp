@@ -5,6 +5,7 @@
 #include "models/common/error.h"
 #include "pipeline/flow_dpm_solver_multistep.h"
 #include "pipeline/flow_euler.h"
+#include "pipeline/flow_step_distill.h"
 #include "pipeline/flow_unipc_multistep.h"
 
 namespace wan {
@@ -15,11 +16,11 @@ void FlowScheduler::set_schedule(at::Tensor timesteps, at::Tensor sigmas) {
   step_index_ = 0;
 }
 
-at::Tensor FlowScheduler::step(const at::Tensor& model_output, int64_t timestep, const at::Tensor& sample) {
+at::Tensor FlowScheduler::step(const at::Tensor& model_output, double timestep, const at::Tensor& sample) {
   if (step_index_ >= num_steps())
     throw Error("scheduler: step " + std::to_string(step_index_ + 1) + " requested, but the schedule has " +
                 std::to_string(num_steps()) + " steps (call set_timesteps first)");
-  const int64_t expected = timesteps_[step_index_].item<int64_t>();
+  const double expected = timesteps_[step_index_].item<double>();
   if (timestep != expected)
     throw Error("scheduler: timestep " + std::to_string(timestep) + " given at step " +
                 std::to_string(step_index_ + 1) + ", the schedule has " + std::to_string(expected));
@@ -34,6 +35,8 @@ std::unique_ptr<FlowScheduler> make_flow_scheduler(Solver solver) {
     case Solver::UniPC: return std::make_unique<FlowUniPCMultistep>();
     case Solver::DPMpp: return std::make_unique<FlowDPMSolverMultistep>();
     case Solver::Euler: return std::make_unique<FlowEuler>();
+    case Solver::Distill: return std::make_unique<FlowStepDistill>();
+    case Solver::Renoise: return std::make_unique<FlowRenoise>();
   }
   throw Error("unknown solver");
 }

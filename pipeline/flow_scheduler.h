@@ -18,14 +18,15 @@ class FlowScheduler {
   // state of any previous run.
   virtual void set_timesteps(int steps, double shift) = 0;
 
-  const at::Tensor& timesteps() const { return timesteps_; }  // int64 [steps], what the DiT receives
+  // What the DiT receives: int64 [steps] (float32 for the distilled schedules).
+  const at::Tensor& timesteps() const { return timesteps_; }
   const at::Tensor& sigmas() const { return sigmas_; }        // float32 [steps + 1], last 0
   int num_steps() const { return timesteps_.defined() ? static_cast<int>(timesteps_.numel()) : 0; }
 
   // The latent after the current timestep: `model_output` is the (guided) flow
   // prediction at `sample`, `timestep` the schedule's current entry (checked).
   // Float32 in, float32 out; the shapes have no batch axis.
-  at::Tensor step(const at::Tensor& model_output, int64_t timestep, const at::Tensor& sample);
+  at::Tensor step(const at::Tensor& model_output, double timestep, const at::Tensor& sample);
 
  protected:
   // The solver's update for step index `index` (0-based).

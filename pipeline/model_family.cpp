@@ -11,8 +11,14 @@ Task task_of(DiTModelType type) {
   return Task::TextToVideo;
 }
 
-SamplingDefaults sampling_defaults(Task task, int width, int height) {
+SamplingDefaults sampling_defaults(Task task, int width, int height, Solver solver) {
   SamplingDefaults d;
+  if (solver == Solver::Distill || solver == Solver::Renoise) {
+    d.steps = 4;
+    d.shift = 5.0;
+    d.guidance_scale = 1.0;
+    return d;
+  }
   if (task == Task::ImageToVideo) {
     d.steps = 40;
     // generate.py lowers the shift for its 480p sizes (832*480, 480*832); any smaller
@@ -25,9 +31,9 @@ SamplingDefaults sampling_defaults(Task task, int width, int height) {
 }
 
 Request with_sampling_defaults(const Request& request, Task task, int width, int height) {
-  const SamplingDefaults d = sampling_defaults(task, width, height);
+  const SamplingDefaults d = sampling_defaults(task, width, height, request.solver);
   Request r = request;
-  if (!r.steps) r.steps = d.steps;
+  if (!r.steps) r.steps = r.timesteps.empty() ? d.steps : static_cast<int>(r.timesteps.size());
   if (!r.shift) r.shift = d.shift;
   if (!r.guidance_scale) r.guidance_scale = d.guidance_scale;
   return r;

@@ -9,14 +9,16 @@ const char* solver_name(Solver solver) {
     case Solver::UniPC: return "unipc";
     case Solver::DPMpp: return "dpm++";
     case Solver::Euler: return "euler";
+    case Solver::Distill: return "distill";
+    case Solver::Renoise: return "renoise";
   }
   return "?";
 }
 
 Solver parse_solver(const std::string& name) {
-  for (Solver s : {Solver::UniPC, Solver::DPMpp, Solver::Euler})
+  for (Solver s : {Solver::UniPC, Solver::DPMpp, Solver::Euler, Solver::Distill, Solver::Renoise})
     if (name == solver_name(s)) return s;
-  throw Error("unknown solver '" + name + "' (expected unipc, dpm++ or euler)");
+  throw Error("unknown solver '" + name + "' (expected unipc, dpm++, euler, distill or renoise)");
 }
 
 const char* task_name(Task task) {

@@ -29,6 +29,11 @@ struct PipelineOptions {
   // Where the initial noise is drawn: "" = the generation device, as generate.py does (a
   // CUDA generator's numbers differ from the CPU's); "cpu" = the same noise on any device.
   std::string noise_device;
+  // LoRAs loaded with the model (a request may ask for others later). Merged LoRAs make a
+  // model of their own; run-time LoRAs share one model per set of files, and a request
+  // that changes only their strengths reloads nothing.
+  std::vector<LoraSpec> loras;
+  LoraMode lora_mode = LoraMode::Merge;
 };
 
 enum class Phase { Load, Encode, Denoise, Decode };
@@ -68,6 +73,7 @@ struct GenerationResult {
   int width = 0, height = 0, num_frames = 0;
   int steps = 0;  // the sampling settings used (the task's defaults where the request set none)
   double shift = 0, guidance_scale = 0;
+  std::vector<LoraSpec> loras;  // the LoRAs the DiT carried
 };
 
 class Pipeline {

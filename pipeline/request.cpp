@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "models/common/error.h"
+#include "pipeline/flow_step_distill.h"
 
 namespace wan {
 namespace {
@@ -68,6 +69,23 @@ void Request::validate() const {
     bad("shift", "must be a positive number, got " + std::to_string(*shift));
   if (guidance_scale && (!std::isfinite(*guidance_scale) || *guidance_scale < 0))
     bad("guidance_scale", "must be a number >= 0, got " + std::to_string(*guidance_scale));
+
+  if (!timesteps.empty()) {
+    if (solver != Solver::Distill && solver != Solver::Renoise)
+      bad("timesteps", "a list of denoising steps is for the distill and renoise solvers only");
+    try {
+      check_distill_steps(timesteps);
+    } catch (const Error& e) {
+      bad("timesteps", e.what() + std::string("timesteps: ").size());
+    }
+    if (steps && static_cast<size_t>(*steps) != timesteps.size())
+      bad("steps", std::to_string(*steps) + " steps disagree with the " + std::to_string(timesteps.size()) +
+                       " denoising steps of the timestep list");
+  }
+  for (const auto& lora : loras.value_or(std::vector<LoraSpec>{})) {
+    if (lora.path.empty()) bad("loras", "a LoRA without a file name");
+    if (!std::isfinite(lora.strength)) bad("loras", "the strength of " + lora.path + " is not a finite number");
+  }
 }
 
 }  // namespace wan

@@ -7,10 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "models/weights/lora_spec.h"
+
 namespace wan {
 
 enum class Task { TextToVideo, ImageToVideo, FirstLastFrameToVideo };
-enum class Solver { UniPC, DPMpp, Euler };
+// UniPC, DPM++ and Euler sample the released models; Distill and Renoise are the few-step
+// samplers of step-distilled models (pipeline/flow_step_distill.h).
+enum class Solver { UniPC, DPMpp, Euler, Distill, Renoise };
 
 // A decoded 8-bit RGB image, rows packed (stride = 3 * width).
 struct RgbImage {
@@ -33,11 +37,18 @@ struct Request {
   std::optional<double> shift;           // unset: the task's default for the size
   std::optional<double> guidance_scale;  // unset: the task's default
   Solver solver = Solver::UniPC;
+  // Distill / Renoise: the denoising steps (1..1000, decreasing); empty = the default list
+  // for `steps` (pipeline/flow_step_distill.h).
+  std::vector<int> timesteps;
   int64_t seed = -1;  // negative = random; the seed used is reported
+  // LoRAs on the DiT, applied in order; unset = the pipeline's current ones. When they
+  // differ, the pipeline takes the model they need (pipeline/pipeline.h).
+  std::optional<std::vector<LoraSpec>> loras;
 
   Task task() const;
   // Throws wan::Error naming the field: frames not 4n+1, size not a multiple
-  // of 16, zero steps, negative guidance, missing image for i2v, ...
+  // of 16, zero steps, negative guidance, missing image for i2v, a timestep list that is
+  // not decreasing or disagrees with steps, ...
   void validate() const;
 };
 

@@ -1,6 +1,7 @@
 #include "pipeline/wan_pipeline.h"
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include <ATen/Context.h>
@@ -9,12 +10,14 @@
 #include "models/clip/clip_loader.h"
 #include "models/common/error.h"
 #include "models/dit/dit_loader.h"
+#include "models/dit/lora_adapters.h"
 #include "models/vae/vae_loader.h"
 #include "models/weights/checkpoint_file.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/default_prompts.h"
 #include "pipeline/device_name.h"
 #include "pipeline/device_visit.h"
+#include "pipeline/flow_step_distill.h"
 #include "pipeline/image_conditioning.h"
 #include "pipeline/model_family.h"
 #include "pipeline/names.h"
@@ -46,6 +49,33 @@ void check_task(Task checkpoint, const Request& r) {
       throw Error(std::string("invalid request: ") + (r.image ? "last_image" : "image") +
                   ": this first-last-frame checkpoint needs both a first and a last frame");
   }
+}
+
+// What distinguishes DiTs with LoRAs in the registry: merged LoRAs by file and strength,
+// run-time LoRAs by file only (strengths are set per generation).
+std::string lora_key(const std::vector<LoraSpec>& loras, LoraMode mode) {
+  if (loras.empty()) return "";
+  std::string key = mode == LoraMode::Merge ? "|merged:" : "|runtime:";
+  for (const auto& l : loras) {
+    std::error_code ec;
+    const auto canonical = std::filesystem::weakly_canonical(l.path, ec);
+    key += (ec ? l.path : canonical.string()) + (mode == LoraMode::Merge ? "@" + std::to_string(l.strength) : "") + ";";
+  }
+  return key;
+}
+
+bool same_files(const std::vector<LoraSpec>& a, const std::vector<LoraSpec>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].path != b[i].path) return false;
+  return true;
+}
+
+bool same_loras(const std::vector<LoraSpec>& a, const std::vector<LoraSpec>& b) {
+  if (!same_files(a, b)) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].strength != b[i].strength) return false;
+  return true;
 }
 
 template <class Model>
@@ -106,12 +136,8 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   const ModelPlacement& pl = placement_;
   auto& registry = ModelRegistry::instance();
 
-  // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
-  const DiTBlocks dit_blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
-  dit_ = registry.get<WanModel>(
-      "dit", files.dit, pl.dit_home, pl.dit_dtype,
-      [&] { return load_dit(files.dit, pl.dit_home, pl.dit_dtype, std::nullopt, dit_blocks); },
-      pl.dit_block_swap ? "block-swap" : "");
+  dit_path_ = files.dit;
+  use_loras(options.loras);
   task_ = task_of(dit_->model->config().model_type);
   progress();
 
@@ -147,6 +173,27 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
         },
         "cache=" + options.cache_dir);
   progress();
+}
+
+void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
+  const ModelPlacement& pl = placement_;
+  const bool runtime = options_.lora_mode == LoraMode::Runtime;
+  if (dit_ && (same_loras(loras, loras_) || (runtime && same_files(loras, loras_)))) {
+    loras_ = loras;  // run-time strengths are set under the model's lock when sampling
+    return;
+  }
+  dit_.reset();  // frees the old model first, unless another pipeline holds it
+  // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
+  const DiTBlocks blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
+  DiTLoras with;
+  with.files = loras;
+  with.mode = options_.lora_mode;
+  with.compute = pl.device;
+  dit_ = ModelRegistry::instance().get<WanModel>(
+      "dit", dit_path_, pl.dit_home, pl.dit_dtype,
+      [&] { return load_dit(dit_path_, pl.dit_home, pl.dit_dtype, std::nullopt, blocks, with); },
+      std::string(pl.dit_block_swap ? "block-swap" : "") + lora_key(loras, options_.lora_mode));
+  loras_ = loras;
 }
 
 std::pair<int, int> WanPipeline::output_size(const Request& request) const {
@@ -204,7 +251,12 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
           .to(placement_.device);
   auto scheduler = make_flow_scheduler(request.solver);
   const int steps = *request.steps;
-  scheduler->set_timesteps(steps, *request.shift);
+  if (auto* distill = dynamic_cast<FlowStepDistill*>(scheduler.get()))
+    distill->set_denoising_steps(request.timesteps.empty() ? default_distill_steps(steps) : request.timesteps,
+                                 *request.shift);
+  else
+    scheduler->set_timesteps(steps, *request.shift);
+  if (auto* renoise = dynamic_cast<FlowRenoise*>(scheduler.get())) renoise->set_noise_seed(static_cast<uint64_t>(seed));
   if (trace_.on_noise) trace_.on_noise(noise, *scheduler);
 
   DenoiseOptions d;
@@ -217,6 +269,11 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
 
   auto lock = use(dit_);
   WanModel& dit = dit_->model;
+  if (dit->runtime_loras) {
+    std::vector<double> strengths;
+    for (const auto& l : loras_) strengths.push_back(l.strength);
+    dit->runtime_loras->set_strengths(strengths);
+  }
   std::optional<DeviceVisit> visit;  // Sequential: the DiT is on the device for the denoise only
   if (placement_.dit_home != placement_.device) visit.emplace(*dit, placement_.device);
   // One batched forward only for small videos: at 480p (32,760 tokens, 81 frames) one sample
@@ -265,6 +322,8 @@ GenerationResult WanPipeline::generate(const Request& asked, const GenerationCal
   result.steps = *request.steps;
   result.shift = *request.shift;
   result.guidance_scale = *request.guidance_scale;
+  if (request.loras) use_loras(*request.loras);
+  result.loras = loras_;
   result.width = g.width;
   result.height = g.height;
   result.num_frames = g.num_frames;

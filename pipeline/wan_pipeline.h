@@ -63,6 +63,8 @@ class WanPipeline : public Pipeline {
   struct TextContexts {
     at::Tensor context, context_null;
   };
+  // Makes dit_ the model carrying `loras` (loading it unless it is already shared).
+  void use_loras(const std::vector<LoraSpec>& loras);
   TextContexts encode_text(const std::string& prompt, const std::string& negative_prompt);
   DiTConditioning condition(const Request& request, const VideoGeometry& geometry);
   at::Tensor sample(const Request& request, const VideoGeometry& geometry, const DiTConditioning& conditioning,
@@ -74,6 +76,8 @@ class WanPipeline : public Pipeline {
   ModelPlacement placement_;
   Task task_ = Task::ImageToVideo;
   TextEncoderOptions text_options_;
+  std::string dit_path_;
+  std::vector<LoraSpec> loras_;  // what dit_ carries (strengths: this pipeline's, in run-time mode)
   std::shared_ptr<SharedModel<WanModel>> dit_;
   std::shared_ptr<SharedModel<std::shared_ptr<WanVAE>>> vae_;
   std::shared_ptr<SharedModel<std::shared_ptr<ClipVisionEncoder>>> clip_;  // i2v / flf2v

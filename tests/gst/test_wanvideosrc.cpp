@@ -513,6 +513,82 @@ GST_START_TEST(test_two_elements_share_one_model) {
 }
 GST_END_TEST;
 
+// A kohya-format LoRA on every matrix of the fixture checkpoint's DiT blocks, written once.
+std::string tiny_lora() {
+  static const std::string path = [] {
+    const std::string dit = model_path() + "/diffusion_pytorch_model.safetensors";
+    wan::TensorMap lora;
+    at::manual_seed(11);
+    for (const auto& [name, t] : wan::load_safetensors(dit)) {
+      if (t.dim() != 2 || name.rfind("blocks.", 0) != 0 || !g_str_has_suffix(name.c_str(), ".weight")) continue;
+      std::string module = name.substr(0, name.size() - 7);
+      std::replace(module.begin(), module.end(), '.', '_');
+      lora["lora_unet_" + module + ".lora_down.weight"] = at::randn({4, t.size(1)});
+      lora["lora_unet_" + module + ".lora_up.weight"] = at::randn({t.size(0), 4});
+    }
+    const std::string out = temp_dir() + "/tiny-lora.safetensors";
+    wan::save_safetensors(out, lora);
+    return out;
+  }();
+  return path;
+}
+
+std::vector<std::vector<uint8_t>> frames_of(std::vector<GstBuffer*>& buffers) {
+  std::vector<std::vector<uint8_t>> out;
+  for (GstBuffer* b : buffers) {
+    GstMapInfo m;
+    fail_unless(b && gst_buffer_map(b, &m, GST_MAP_READ));
+    out.emplace_back(m.data, m.data + m.size);
+    gst_buffer_unmap(b, &m);
+  }
+  unref_all(buffers);
+  return out;
+}
+
+std::vector<std::vector<uint8_t>> generate_alone(const Overrides& settings) {
+  Harnessed t(settings);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  return frames_of(buffers);
+}
+
+// One process, one checkpoint, two elements: the one with a LoRA and the one without give
+// the frames each gives alone (a merged LoRA never leaks into the shared plain model).
+GST_START_TEST(test_lora_and_plain_elements_side_by_side) {
+  const Overrides plain = {{"num-frames", "5"}, {"steps", "2"}, {"seed", "7"}};
+  Overrides with_lora = plain;
+  with_lora.emplace_back("loras", tiny_lora() + ":0.05");
+  const auto alone_plain = generate_alone(plain);
+  const auto alone_lora = generate_alone(with_lora);
+  fail_unless(alone_plain.size() == 5 && alone_lora.size() == 5);
+  fail_unless(alone_plain != alone_lora, "the LoRA changed nothing");
+
+  Harnessed a(with_lora), b(plain);
+  gst_harness_play(b.h);
+  gst_harness_play(a.h);
+  std::vector<GstBuffer*> from_a, from_b;
+  for (int i = 0; i < 5; ++i) {
+    from_a.push_back(gst_harness_pull(a.h));
+    from_b.push_back(gst_harness_pull(b.h));
+  }
+  fail_unless(frames_of(from_a) == alone_lora, "the LoRA element's frames changed beside the plain one");
+  fail_unless(frames_of(from_b) == alone_plain, "the plain element's frames changed beside the LoRA one");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bad_lora) {
+  expect_start_failure({{"loras", tiny_lora() + ":strong"}}, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                       "the strength after ':' must be a number, got 'strong'");
+  const std::string other = temp_dir() + "/other-model-lora.safetensors";
+  wan::save_safetensors(other, {{"lora_unet_blocks_0_self_attn_q.lora_down.weight", at::randn({4, 4096})},
+                                {"lora_unet_blocks_0_self_attn_q.lora_up.weight", at::randn({4096, 4})}});
+  expect_start_failure({{"loras", other}}, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                       "which does not fit blocks.0.self_attn.q.weight");
+  expect_start_failure({{"solver", "distill"}, {"timesteps", "1000,1000"}}, GST_LIBRARY_ERROR,
+                       GST_LIBRARY_ERROR_SETTINGS, "the list must decrease strictly");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_missing_model) {
   expect_start_failure({{"model-path", "/nonexistent/Wan2.1-I2V-14B-480P"}}, GST_RESOURCE_ERROR,
                        GST_RESOURCE_ERROR_NOT_FOUND, "/nonexistent/Wan2.1-I2V-14B-480P");
@@ -597,6 +673,8 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_progress_messages);
   tcase_add_test(tc, test_stop_mid_generation);
   tcase_add_test(tc, test_two_elements_share_one_model);
+  tcase_add_test(tc, test_lora_and_plain_elements_side_by_side);
+  tcase_add_test(tc, test_bad_lora);
   tcase_add_test(tc, test_missing_model);
   tcase_add_test(tc, test_corrupt_model);
   tcase_add_test(tc, test_missing_image);

@@ -2,6 +2,7 @@
 // stored model outputs.
 #include "models/common/error.h"
 #include "pipeline/flow_scheduler.h"
+#include "pipeline/flow_step_distill.h"
 #include "pipeline/names.h"
 #include "tests/parity/parity_case.h"
 
@@ -28,7 +29,26 @@ void run(const ParityCase& c, ParityReport& report) {
   report.compare("out.samples", at::stack(samples), c.tensor("out.samples"));
 }
 
+// kind "sched-distill": LightX2V's step-distill schedule from its list of denoising steps.
+void run_distill(const ParityCase& c, ParityReport& report) {
+  FlowStepDistill scheduler;
+  scheduler.set_denoising_steps(c.args().at("denoising_step_list").get<std::vector<int>>(),
+                                c.args().at("shift").get<double>());
+  const int steps = scheduler.num_steps();
+  report.compare("out.timesteps", scheduler.timesteps(), c.tensor("out.timesteps"));
+  report.compare("out.sigmas", scheduler.sigmas().slice(0, 0, steps), c.tensor("out.sigmas"));
+  const at::Tensor model_outputs = c.tensor("in.model_outputs");
+  at::Tensor latent = c.tensor("in.sample");
+  std::vector<at::Tensor> samples;
+  for (int i = 0; i < steps; ++i) {
+    latent = scheduler.step(model_outputs[i], scheduler.timesteps()[i].item<double>(), latent);
+    samples.push_back(latent);
+  }
+  report.compare("out.samples", at::stack(samples), c.tensor("out.samples"));
+}
+
 ParityKind reg("sched", run);
+ParityKind reg_distill("sched-distill", run_distill);
 
 }  // namespace
 }  // namespace wan::parity

@@ -1,0 +1,297 @@
+// LoRA files as users download them: the same LoRA written in every format (kohya, Wan-Fun,
+// official names with and without `diffusion_model.`, lora_A/lora_B, diffusers PEFT, a
+// torch.save archive) changes the same parameters by the same amounts; run-time LoRAs give
+// the merged forward and follow strength changes; several LoRAs (negative strengths too)
+// add up; bad files and lists fail with errors that name the problem.
+//   test-lora FIXTURES_DIR
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include <unistd.h>
+
+#include "models/common/error.h"
+#include "models/dit/dit_config.h"
+#include "models/dit/dit_loader.h"
+#include "models/dit/lora_adapters.h"
+#include "models/dit/wan_model.h"
+#include "models/weights/checkpoint_layout.h"
+#include "models/weights/pth_writer.h"
+#include "models/weights/safetensors.h"
+#include "models/weights/state_dict.h"
+#include "tests/unit/check.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fixtures, scratch;
+
+struct TinyDiT {
+  wan::WanModel model{nullptr};
+  wan::TensorMap weights;
+};
+
+TinyDiT load_t2v() {
+  const fs::path dir = fixtures / "dit-t2v-tiny";
+  std::ifstream in(dir / "config.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  TinyDiT dit;
+  dit.model = wan::WanModel(wan::DiTConfig::from_json_text(text, "config.json"), at::TensorOptions(),
+                            wan::ParameterInit::Uninitialized);
+  dit.weights = wan::load_safetensors((dir / "weights.safetensors").string());
+  wan::load_state_dict(*dit.model, dit.weights, "dit-t2v-tiny");
+  dit.model->eval();
+  return dit;
+}
+
+std::map<std::string, at::Tensor> params(wan::WanModelImpl& m) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : m.named_parameters()) out.emplace(p.key(), p.value().clone());
+  return out;
+}
+
+double max_difference(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b) {
+  double worst = 0;
+  for (const auto& [name, t] : a) worst = std::max(worst, (t - b.at(name)).abs().max().item<double>());
+  return worst;
+}
+
+// The kohya fixture's LoRA under official module names: "blocks.0.self_attn.q" -> its tensors.
+std::map<std::string, std::map<std::string, at::Tensor>> official_lora() {
+  const wan::TensorMap kohya = wan::load_safetensors((fixtures / "dit-lora-kohya" / "lora0.safetensors").string());
+  TinyDiT dit = load_t2v();
+  std::map<std::string, std::string> by_kohya;
+  for (const auto& p : dit.model->named_parameters()) {
+    std::string m = p.key().substr(0, p.key().rfind('.')), k = m;
+    for (auto& c : k)
+      if (c == '.') c = '_';
+    by_kohya["lora_unet_" + k] = m;
+  }
+  std::map<std::string, std::map<std::string, at::Tensor>> out;
+  for (const auto& [key, t] : kohya) {
+    const size_t dot = key.find('.');
+    out[by_kohya.at(key.substr(0, dot))][key.substr(dot + 1)] = t;
+  }
+  return out;
+}
+
+fs::path write(const std::string& name, const wan::TensorMap& tensors) {
+  const fs::path path = scratch / name;
+  if (path.extension() == ".pt")
+    wan::save_pth(path.string(), tensors);
+  else
+    wan::save_safetensors(path.string(), tensors);
+  return path;
+}
+
+// The fixture LoRA written in another format: `module` maps an official module path to the
+// file's, `down` / `up` name the pair.
+fs::path write_as(const std::string& name, const std::function<std::string(const std::string&)>& module,
+                  const char* down, const char* up, bool with_alpha) {
+  wan::TensorMap out;
+  for (const auto& [m, parts] : official_lora()) {
+    const std::string k = module(m);
+    out[k + "." + down] = parts.at("lora_down.weight");
+    out[k + "." + up] = parts.at("lora_up.weight");
+    if (with_alpha) out[k + ".alpha"] = parts.at("alpha");
+  }
+  return write(name, out);
+}
+
+std::string underscored(std::string s) {
+  for (auto& c : s)
+    if (c == '.') c = '_';
+  return s;
+}
+
+std::map<std::string, at::Tensor> merged_with(const fs::path& lora, double strength) {
+  TinyDiT dit = load_t2v();
+  wan::DiTLoras loras;
+  loras.files = {{lora.string(), strength}};
+  wan::apply_loras(*dit.model, loras, dit.weights);
+  return params(*dit.model);
+}
+
+void every_format_changes_the_same_parameters() {
+  const fs::path kohya = fixtures / "dit-lora-kohya" / "lora0.safetensors";
+  const auto expected = merged_with(kohya, 0.8);
+  const auto base = params(*load_t2v().model);
+  EXPECT(max_difference(expected, base) > 1e-3);  // the LoRA does change the model
+
+  // alpha 2 / rank 4: files without .alpha have alpha / rank = 1, so they carry half the up.
+  auto without_alpha = [&](const std::string& name, const std::function<std::string(const std::string&)>& module,
+                           const char* down, const char* up) {
+    wan::TensorMap out;
+    for (const auto& [m, parts] : official_lora()) {
+      const double alpha_over_rank = parts.at("alpha").item<double>() / parts.at("lora_down.weight").size(0);
+      out[module(m) + "." + down] = parts.at("lora_down.weight");
+      out[module(m) + "." + up] = parts.at("lora_up.weight") * alpha_over_rank;
+    }
+    return write(name, out);
+  };
+  const std::vector<std::pair<std::string, fs::path>> files = {
+      {"official with prefix, lora_down/up",
+       write_as("official.safetensors", [](const std::string& m) { return "diffusion_model." + m; }, "lora_down.weight",
+                "lora_up.weight", true)},
+      {"official without prefix, lora_A/B",
+       without_alpha("bare.safetensors", [](const std::string& m) { return m; }, "lora_A.weight", "lora_B.weight")},
+      {"Wan-Fun (lora_unet__)",
+       write_as("wanfun.safetensors", [](const std::string& m) { return "lora_unet__" + underscored(m); },
+                "lora_down.weight", "lora_up.weight", true)},
+      {"diffusers PEFT",
+       without_alpha(
+           "peft.safetensors",
+           [](const std::string& m) {
+             const auto diffusers = wan::from_official_names(wan::ModelFamily::DiT, "diffusers",
+                                                             {{m + ".weight", at::zeros({1})}});
+             const std::string name = diffusers.begin()->first;
+             return "transformer." + name.substr(0, name.size() - 7);
+           },
+           "lora_A.weight", "lora_B.weight")},
+      {"torch.save archive",
+       write_as("kohya.pt", [](const std::string& m) { return "lora_unet_" + underscored(m); }, "lora_down.weight",
+                "lora_up.weight", true)},
+  };
+  for (const auto& [what, path] : files) {
+    const double d = max_difference(merged_with(path, 0.8), expected);
+    EXPECT_MSG(d < 1e-6, what + ": max difference " + std::to_string(d));
+  }
+}
+
+void full_deltas_reach_norms_biases_and_modulation() {
+  TinyDiT dit = load_t2v();
+  const auto base = params(*dit.model);
+  const at::Tensor norm = at::randn_like(base.at("blocks.0.norm3.weight"));
+  const at::Tensor bias = at::randn_like(base.at("blocks.1.ffn.2.bias"));
+  const at::Tensor modulation = at::randn_like(base.at("blocks.0.modulation"));
+  const fs::path file = write("diffs.safetensors", {{"diffusion_model.blocks.0.norm3.diff", norm},
+                                                    {"diffusion_model.blocks.1.ffn.2.diff_b", bias},
+                                                    {"diffusion_model.blocks.0.modulation.diff", modulation}});
+  const auto merged = merged_with(file, -0.5);
+  EXPECT(at::allclose(merged.at("blocks.0.norm3.weight"), base.at("blocks.0.norm3.weight") - 0.5 * norm));
+  EXPECT(at::allclose(merged.at("blocks.1.ffn.2.bias"), base.at("blocks.1.ffn.2.bias") - 0.5 * bias));
+  EXPECT(at::allclose(merged.at("blocks.0.modulation"), base.at("blocks.0.modulation") - 0.5 * modulation));
+}
+
+std::vector<at::Tensor> forward(wan::WanModelImpl& model) {
+  c10::AutoGradMode no_grad(false);
+  at::manual_seed(7);
+  const at::Tensor x = at::randn({16, 2, 4, 4}), context = at::randn({6, model.config().text_dim});
+  return model.forward({x}, at::full({1}, 500.0), {context}, 8);
+}
+
+void runtime_loras_follow_their_strengths() {
+  const fs::path kohya = fixtures / "dit-lora-kohya" / "lora0.safetensors";
+  TinyDiT merged = load_t2v();
+  wan::apply_loras(*merged.model, wan::DiTLoras{{{kohya.string(), 0.8}}, wan::LoraMode::Merge, at::kCPU},
+                   merged.weights);
+  TinyDiT base = load_t2v();
+  TinyDiT runtime = load_t2v();
+  wan::apply_loras(*runtime.model, wan::DiTLoras{{{kohya.string(), 0.8}}, wan::LoraMode::Runtime, at::kCPU},
+                   runtime.weights);
+  EXPECT(runtime.model->runtime_loras != nullptr);
+  // The weights themselves stay the base model's.
+  EXPECT(max_difference(params(*runtime.model), params(*base.model)) == 0);
+
+  const at::Tensor want = forward(*merged.model)[0], plain = forward(*base.model)[0];
+  auto rel = [](const at::Tensor& a, const at::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); };
+  EXPECT_MSG(rel(forward(*runtime.model)[0], want) < 1e-5, std::to_string(rel(forward(*runtime.model)[0], want)));
+  runtime.model->runtime_loras->set_strengths({0.0});
+  EXPECT(rel(forward(*runtime.model)[0], plain) == 0);
+  runtime.model->runtime_loras->set_strengths({0.8});
+  EXPECT(rel(forward(*runtime.model)[0], want) < 1e-5);
+  EXPECT_ERROR(runtime.model->runtime_loras->set_strengths({1.0, 2.0}), "2 given for 1 files");
+}
+
+void several_loras_add_up() {
+  const fs::path kohya = fixtures / "dit-lora-kohya" / "lora0.safetensors";
+  TinyDiT dit = load_t2v();
+  const auto base = params(*dit.model);
+  wan::apply_loras(*dit.model, wan::DiTLoras{{{kohya.string(), 0.7}, {kohya.string(), -0.7}}}, dit.weights);
+  EXPECT(max_difference(params(*dit.model), base) < 1e-6);
+}
+
+void bad_files_are_named() {
+  TinyDiT dit = load_t2v();
+  const wan::ParameterShapes shapes = wan::parameter_shapes(*dit.model);
+  const auto down = at::randn({4, 32}), up = at::randn({32, 4});
+  EXPECT_ERROR(wan::read_lora_file(write("loha.safetensors", {{"lora_unet_blocks_0_self_attn_q.hada_w1_a", down}})
+                                       .string(),
+                                   shapes),
+               "is a LoHa adapter");
+  EXPECT_ERROR(wan::read_lora_file(write("lokr.safetensors", {{"lora_unet_blocks_0_ffn_0.lokr_w1", down}}).string(),
+                                   shapes),
+               "is a LoKr adapter");
+  // Keys of another model: named, with the format.
+  EXPECT_ERROR(wan::read_lora_file(write("other.safetensors", {{"lora_unet_blocks_0_cross_attn_k_img.lora_down.weight",
+                                                                down},
+                                                               {"lora_unet_blocks_0_cross_attn_k_img.lora_up.weight",
+                                                                up}})
+                                       .string(),
+                                   shapes),
+               "(kohya format, by its keys): 1 of its keys reach no parameter of this model: "
+               "'lora_unet_blocks_0_cross_attn_k_img.lora_down.weight'");
+  // A LoRA for a wider model: the key and both shapes.
+  EXPECT_ERROR(wan::read_lora_file(write("wide.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight",
+                                                               at::randn({4, 128})},
+                                                              {"diffusion_model.blocks.0.self_attn.q.lora_B.weight",
+                                                               at::randn({128, 4})}})
+                                       .string(),
+                                   shapes),
+               "'diffusion_model.blocks.0.self_attn.q.lora_B.weight' has shape [128, 128], which does not fit "
+               "blocks.0.self_attn.q.weight [64, 64]");
+  EXPECT_ERROR(wan::read_lora_file(write("half.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight",
+                                                               down}})
+                                       .string(),
+                                   shapes),
+               "has no up matrix");
+  // A truncated download.
+  const fs::path whole = fixtures / "dit-lora-kohya" / "lora0.safetensors";
+  const fs::path cut = scratch / "truncated.safetensors";
+  fs::copy_file(whole, cut, fs::copy_options::overwrite_existing);
+  fs::resize_file(cut, fs::file_size(whole) / 2);
+  EXPECT_ERROR(wan::read_lora_file(cut.string(), shapes), "LoRA " + cut.string() + ":");
+  EXPECT_ERROR(wan::read_lora_file((scratch / "missing.safetensors").string(), shapes), "does not exist");
+
+  // Nothing is half-applied: a bad second file leaves the model as it was.
+  const auto before = params(*dit.model);
+  EXPECT_ERROR(wan::apply_loras(*dit.model, wan::DiTLoras{{{whole.string(), 1.0}, {cut.string(), 1.0}}}, dit.weights),
+               "truncated.safetensors");
+  EXPECT(max_difference(params(*dit.model), before) == 0);
+}
+
+void lists_parse() {
+  const auto list = wan::parse_lora_list(" a.safetensors:0.5, /x/b.pt ,c:d/e.safetensors:-1.25");
+  EXPECT(list.size() == 3);
+  EXPECT(list[0].path == "a.safetensors" && list[0].strength == 0.5);
+  EXPECT(list[1].path == "/x/b.pt" && list[1].strength == 1.0);
+  EXPECT(list[2].path == "c:d/e.safetensors" && list[2].strength == -1.25);
+  EXPECT(wan::parse_lora_list("").empty());
+  EXPECT_ERROR(wan::parse_lora_list("a.safetensors:strong"), "must be a number, got 'strong'");
+  EXPECT_ERROR(wan::parse_lora_list("a.safetensors:nan"), "must be a number");
+  EXPECT(wan::lora_list_text(list) == "a.safetensors:0.5,/x/b.pt:1,c:d/e.safetensors:-1.25");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: test-lora FIXTURES_DIR\n");
+    return 2;
+  }
+  fixtures = argv[1];
+  scratch = fs::temp_directory_path() / ("test-lora-" + std::to_string(::getpid()));
+  fs::create_directories(scratch);
+  lists_parse();
+  every_format_changes_the_same_parameters();
+  full_deltas_reach_norms_biases_and_modulation();
+  runtime_loras_follow_their_strengths();
+  several_loras_add_up();
+  bad_files_are_named();
+  fs::remove_all(scratch);
+  return wan::test::check_exit("test-lora");
+}
