@@ -85,7 +85,8 @@ PY
 row "meson test" "${summary%%$'\t'*}" "${summary#*$'\t'} ($(seconds_since "$t0"))"
 grep -E "^(FAIL|ERROR|TIMEOUT)|\bFAIL\b" "$build/meson-test.out" | head -40
 
-# 4. Every reference case on CUDA in float32 (TF32 off inside wan-parity), the DiT cases in bfloat16 too.
+# 4. Every reference case on CUDA in float32 (TF32 off inside wan-parity), the DiT cases in bfloat16
+#    too, the LoRA cases merged and at run time.
 parity() {  # parity LABEL ARGS...: one row, with the largest relative L2 error printed
   local label=$1; shift
   local out status
@@ -102,10 +103,16 @@ parity() {  # parity LABEL ARGS...: one row, with the largest relative L2 error 
 for dir in tests/fixtures/*/; do
   [ -f "$dir/case.json" ] || continue
   name=$(basename "$dir")
+  kind=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kind"])' "$dir/case.json")
   parity "parity $name cuda f32" --device cuda "$dir"
-  if python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["kind"] != "dit")' "$dir/case.json"; then
-    parity "parity $name cuda bf16" --device cuda --dtype bfloat16 --tolerance 2e-2 "$dir"
-  fi
+  case $kind in
+    dit) parity "parity $name cuda bf16" --device cuda --dtype bfloat16 --tolerance 2e-2 "$dir" ;;
+    dit-lora)
+      parity "parity $name cuda f32 runtime" --device cuda --lora-mode runtime "$dir"
+      for mode in merge runtime; do
+        parity "parity $name cuda bf16 $mode" --device cuda --dtype bfloat16 --tolerance 2e-2 --lora-mode $mode "$dir"
+      done ;;
+  esac
 done
 
 # 5. Each bench binary as a smoke run: 2 layers, a small size.
@@ -130,6 +137,8 @@ bench() {  # bench LABEL COMMAND...
   else row "$label" FAIL "exit $status: $(echo "$out" | tail -n 3 | tr '\n' ' ' | cut -c1-300)"; fi
 }
 bench "bench-dit i2v-14B" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 --iters 1
+bench "bench-dit i2v-14B + run-time LoRA" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 \
+  --iters 1 --lora-rank 16
 bench "bench-dit t2v-1.3B f32" "$build/tests/bench-dit" --model t2v-1.3B --size 320x192 --frames 17 --layers 2 \
   --iters 1 --dtype float32
 bench "bench-vae" "$build/tests/bench-vae" --size 320x192 --frames 17 --iters 1

@@ -5,6 +5,9 @@
 //
 // usage: bench-dit [--model i2v-14B|t2v-14B|t2v-1.3B] [--size 832x480] [--frames 81]
 //                  [--batch 1] [--iters 2] [--layers N] [--dtype bfloat16|float32]
+//                  [--lora-rank R [--lora-mode runtime|merge]]
+// --lora-rank puts a random LoRA of that rank on every Linear of the blocks and reports the
+// time to merge or attach it (lora_apply_s); the forward then includes it.
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <torch/cuda.h>
@@ -19,6 +22,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include "models/dit/lora_adapters.h"
 #include "models/dit/wan_model.h"
 
 namespace {
@@ -55,7 +59,8 @@ void reset_peak([[maybe_unused]] const at::Device& device) {
 
 int main(int argc, char** argv) {
   std::string model = "i2v-14B", size = "832x480", dtype_name = "bfloat16";
-  int frames = 81, batch = 1, iters = 2, layers = -1;
+  std::string lora_mode = "runtime";
+  int frames = 81, batch = 1, iters = 2, layers = -1, lora_rank = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--model")
@@ -72,6 +77,10 @@ int main(int argc, char** argv) {
       layers = std::stoi(v);
     else if (k == "--dtype")
       dtype_name = v;
+    else if (k == "--lora-rank")
+      lora_rank = std::stoi(v);
+    else if (k == "--lora-mode")
+      lora_mode = v;
     else {
       std::fprintf(stderr, "bench-dit: unknown option %s\n", k.c_str());
       return 2;
@@ -87,6 +96,30 @@ int main(int argc, char** argv) {
   wan::WanModel dit(config, at::TensorOptions().device(device).dtype(dtype), wan::ParameterInit::Uninitialized);
   for (auto& p : dit->parameters()) p.normal_(0, 0.02);
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_build).count();
+
+  // A random LoRA of --lora-rank on every Linear of the blocks, merged or kept at run time.
+  double lora_s = 0;
+  std::shared_ptr<wan::RuntimeLoras> keep;
+  if (lora_rank > 0) {
+    wan::LoraFile lora;
+    for (const auto& p : dit->named_parameters())
+      if (p.key().rfind("blocks.", 0) == 0 && p.value().dim() == 2) {
+        wan::LoraPatch patch;
+        patch.down = at::randn({lora_rank, p.value().size(1)}) * 0.01;
+        patch.up = at::randn({p.value().size(0), lora_rank}) * 0.01;
+        lora.patches[p.key()] = patch;
+      }
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (lora_mode == "merge") {
+      wan::merge_loras(*dit, {lora}, {1.0}, {}, device);
+    } else {
+      dit->runtime_loras = std::make_shared<wan::RuntimeLoras>(*dit, std::vector<wan::LoraFile>{lora}, device);
+      dit->runtime_loras->set_strengths({1.0});
+    }
+    if (device.is_cuda()) torch::cuda::synchronize();
+    lora_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
 
   // --size takes a comma-separated list: the model is built once for all of them.
   for (size_t start = 0; start < size.size();) {
@@ -118,9 +151,11 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "{\"impl\": \"gst-wan\", \"model\": \"%s\", \"size\": \"%s\", \"frames\": %d, \"batch\": %d, \"layers\": %lld, "
-        "\"tokens\": %lld, \"dtype\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f}\n",
+        "\"tokens\": %lld, \"dtype\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
+        "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f}\n",
         model.c_str(), one.c_str(), frames, batch, static_cast<long long>(config.num_layers),
-        static_cast<long long>(seq_len), dtype_name.c_str(), best, peak_gib(device), build_s);
+        static_cast<long long>(seq_len), dtype_name.c_str(), best, peak_gib(device), build_s, lora_rank,
+        lora_rank > 0 ? lora_mode.c_str() : "none", lora_s);
     std::fflush(stdout);
   }
   return 0;
