@@ -67,8 +67,9 @@
  * ]| Four steps without guidance (one forward per step) with a step-distillation LoRA.
  * |[
  * gst-launch-1.0 wanvideosrc model-path=wan2.1_i2v_480p_14B_distill_fp8_e4m3_scaled.safetensors ... solver=distill
- * ]| The same with a distilled single-file checkpoint (ComfyUI scaled-fp8 layout; the VAE,
- * text and image encoders are then looked for beside it).
+ * ]| The same with a distilled single-file DiT (LightX2V's or ComfyUI's, scaled-fp8 layout
+ * included) as model-path: the VAE, text and image encoders are looked for beside it, under
+ * their official names.
  */
 #include "gst/gstwanvideosrc.h"
 
@@ -743,7 +744,8 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       gobject_class, PROP_MODEL_PATH,
       g_param_spec_string(
           "model-path", "Model path",
-          "Wan2.1 checkpoint folder (official or diffusers layout, e.g. Wan2.1-I2V-14B-480P) or DiT file; "
+          "Wan2.1 checkpoint folder (official or diffusers layout, e.g. Wan2.1-I2V-14B-480P), or a single-file "
+          "DiT (.safetensors) with the official VAE, umT5, tokenizer and CLIP files beside it; "
           "what it holds decides the task (t2v, i2v or flf2v)",
           nullptr, ready));
   g_object_class_install_property(

@@ -19,15 +19,19 @@ std::string first_existing(const fs::path& folder, const std::vector<std::string
 
 }  // namespace
 
-CheckpointFiles locate_checkpoint_files(const std::string& folder) {
+CheckpointFiles locate_checkpoint_files(const std::string& path) {
   std::error_code ec;
+  // A single DiT file (ComfyUI / LightX2V distilled or fp8 releases): the other models are
+  // looked for in its folder.
+  const bool dit_file = fs::is_regular_file(path, ec) && fs::path(path).extension() == ".safetensors";
+  const std::string folder = dit_file ? fs::path(path).parent_path().string() : path;
   if (!fs::is_directory(folder, ec))
     throw Error("model path '" + folder +
                 "' is not a folder: give the checkpoint folder (e.g. Wan2.1-I2V-14B-480P) holding the DiT, VAE, "
                 "text encoder and tokenizer");
   const fs::path dir(folder);
   CheckpointFiles f;
-  f.dit = fs::exists(dir / "transformer", ec) ? (dir / "transformer").string() : folder;
+  f.dit = dit_file ? path : fs::exists(dir / "transformer", ec) ? (dir / "transformer").string() : folder;
   f.vae = first_existing(dir, {"Wan2.1_VAE.pth", "vae/diffusion_pytorch_model.safetensors", "Wan2.1_VAE.safetensors"});
   f.t5 = first_existing(dir, {"models_t5_umt5-xxl-enc-bf16.pth", "text_encoder"});
   f.tokenizer = first_existing(dir, {"google/umt5-xxl/spiece.model", "tokenizer/spiece.model"});

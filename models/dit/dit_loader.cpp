@@ -46,6 +46,9 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path) {
     if (!ends_with(path, ".safetensors") && !ends_with(path, ".safetensors.index.json"))
       throw Error("DiT checkpoint " + path + " is not a .safetensors file (or a folder holding one)");
     weights_path = p;
+    // A single file inside a checkpoint folder: that folder's config is checked against the
+    // weights like any other (a file of another size fails), and names what they cannot say.
+    if (fs::exists(p.parent_path() / "config.json")) config_path = p.parent_path() / "config.json";
   } else {
     throw Error("DiT checkpoint " + path + " does not exist");
   }

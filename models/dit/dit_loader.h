@@ -3,7 +3,7 @@
 //     (or the sharded diffusion_pytorch_model.safetensors.index.json);
 //   * a diffusers pipeline folder (its transformer/ subfolder) or that subfolder itself;
 //   * a single .safetensors file (ComfyUI; "model.diffusion_model." prefix or none), whose
-//     hyper-parameters are read off the tensor shapes.
+//     hyper-parameters are read off the tensor shapes (and a config.json beside it).
 #pragma once
 
 #include <c10/core/Device.h>

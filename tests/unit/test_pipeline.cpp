@@ -3,11 +3,16 @@
 // progress arrives in order with frames streamed in sequence, a cancelled
 // request stops at the next DiT block and lets go of its tensors, block swap
 // generates what the resident models do, and bad requests fail naming the field.
+#include <algorithm>
+#include <filesystem>
 #include <optional>
+
+#include <unistd.h>
 
 #include <c10/util/intrusive_ptr.h>
 
 #include "models/common/error.h"
+#include "models/weights/safetensors.h"
 #include "pipeline/model_registry.h"
 #include "pipeline/names.h"
 #include "pipeline/wan_pipeline.h"
@@ -145,13 +150,13 @@ void test_cancel_stops_at_the_next_block() {
 }
 
 // The decoded video (float, before the uint8 conversion) of one small request.
-at::Tensor decoded_video(wan::WanPipeline& pipeline) {
+at::Tensor decoded_video(wan::WanPipeline& pipeline, const wan::Request& request = small_request()) {
   std::vector<at::Tensor> pieces;
   wan::GenerationTrace trace;
   trace.on_decoded = [&](const at::Tensor& video) { pieces.push_back(video.clone()); };
   pipeline.set_trace(trace);
   wan::CancelToken cancel;
-  pipeline.generate(small_request(), {}, cancel);
+  pipeline.generate(request, {}, cancel);
   return at::cat(pieces, 1);
 }
 
@@ -169,6 +174,67 @@ void test_block_swap_matches_resident() {
   EXPECT(p.dit_block_swap && p.text_device.is_cpu() && !p.batch_guidance);
   EXPECT(!resident.placement().dit_block_swap);
   EXPECT_MSG(at::equal(decoded_video(swapped), decoded_video(resident)), "block swap changes the generated video");
+}
+
+// A random kohya LoRA on every matrix of the checkpoint's DiT blocks.
+std::string write_lora() {
+  wan::TensorMap lora;
+  at::manual_seed(3);
+  for (const auto& [name, t] : wan::load_safetensors(g_ckpt + "/diffusion_pytorch_model.safetensors")) {
+    if (t.dim() != 2 || name.rfind("blocks.", 0) != 0) continue;
+    std::string module = name.substr(0, name.size() - 7);
+    std::replace(module.begin(), module.end(), '.', '_');
+    lora["lora_unet_" + module + ".lora_down.weight"] = at::randn({4, t.size(1)});
+    lora["lora_unet_" + module + ".lora_up.weight"] = at::randn({t.size(0), 4});
+  }
+  const std::string path = std::filesystem::temp_directory_path() / ("test-pipeline-lora-" +
+                                                                       std::to_string(::getpid()) + ".safetensors");
+  wan::save_safetensors(path, lora);
+  return path;
+}
+
+// Run-time LoRAs: requests change strengths without a new model; strength 0 is the plain
+// model exactly; merged LoRAs make a model of their own and give (nearly) the same video.
+void test_lora_requests() {
+  const std::string lora = write_lora();
+  auto& registry = wan::ModelRegistry::instance();
+  const size_t before = registry.live_models();
+  wan::PipelineOptions o = options();
+  o.lora_mode = wan::LoraMode::Runtime;
+  o.loras = {{lora, 0.05}};
+  wan::WanPipeline runtime(o, {});
+  wan::WanPipeline plain(options(), {});
+  const size_t loaded = registry.live_models();
+  EXPECT_MSG(loaded == before + 5, std::to_string(loaded - before) + " models (expected two DiTs, VAE, CLIP, umT5)");
+
+  const at::Tensor base = decoded_video(plain);
+  wan::Request r = small_request();
+  const at::Tensor with_lora = decoded_video(runtime, r);
+  EXPECT_MSG(!at::equal(with_lora, base), "the LoRA changed nothing");
+  r.loras = std::vector<wan::LoraSpec>{{lora, 0.0}};
+  EXPECT_MSG(at::equal(decoded_video(runtime, r), base), "strength 0 is not the plain model");
+  EXPECT_MSG(registry.live_models() == loaded, "a strength change loaded a model");
+  r.loras = std::vector<wan::LoraSpec>{{lora, 0.05}};
+  EXPECT(at::equal(decoded_video(runtime, r), with_lora));
+  r.loras = std::vector<wan::LoraSpec>{};
+  EXPECT_MSG(at::equal(decoded_video(runtime, r), base), "dropping the LoRA did not give the plain model back");
+
+  wan::PipelineOptions merged_options = options();
+  merged_options.loras = {{lora, 0.05}};
+  wan::WanPipeline merged(merged_options, {});
+  const double rel = ((decoded_video(merged) - with_lora).norm() / with_lora.norm()).item<double>();
+  EXPECT_MSG(rel < 1e-4, "merged and run-time LoRAs differ by " + std::to_string(rel));
+  EXPECT_MSG(at::equal(decoded_video(plain), base), "the plain pipeline's model changed");
+  std::filesystem::remove(lora);
+}
+
+// A single-file DiT: the other models are found in its folder.
+void test_single_file_dit() {
+  wan::PipelineOptions o = options();
+  o.model_path = g_ckpt + "/diffusion_pytorch_model.safetensors";
+  wan::WanPipeline from_file(o, {});
+  wan::WanPipeline from_folder(options(), {});
+  EXPECT(at::equal(decoded_video(from_file), decoded_video(from_folder)));
 }
 
 void test_bad_requests_name_the_field() {
@@ -216,6 +282,8 @@ int main(int argc, char** argv) {
     test_progress_and_frames_in_order();
     test_cancel_stops_at_the_next_block();
     test_block_swap_matches_resident();
+    test_lora_requests();
+    test_single_file_dit();
     test_bad_requests_name_the_field();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
