@@ -489,30 +489,6 @@ GST_START_TEST(test_stop_mid_generation) {
 }
 GST_END_TEST;
 
-// Two elements on one checkpoint run at the same time and agree.
-GST_START_TEST(test_two_elements_share_one_model) {
-  const Overrides settings = {{"num-frames", "5"}, {"steps", "2"}, {"seed", "7"}};
-  Harnessed a(settings), b(settings);
-  gst_harness_play(a.h);
-  gst_harness_play(b.h);
-  std::vector<GstBuffer*> from_a, from_b;
-  for (int i = 0; i < 5; ++i) {
-    from_a.push_back(gst_harness_pull(a.h));
-    from_b.push_back(gst_harness_pull(b.h));
-  }
-  for (int i = 0; i < 5; ++i) {
-    fail_unless(from_a[i] && from_b[i]);
-    GstMapInfo ma, mb;
-    fail_unless(gst_buffer_map(from_a[i], &ma, GST_MAP_READ) && gst_buffer_map(from_b[i], &mb, GST_MAP_READ));
-    fail_unless(ma.size == mb.size && std::memcmp(ma.data, mb.data, ma.size) == 0, "frame %d differs", i);
-    gst_buffer_unmap(from_a[i], &ma);
-    gst_buffer_unmap(from_b[i], &mb);
-  }
-  unref_all(from_a);
-  unref_all(from_b);
-}
-GST_END_TEST;
-
 // A kohya-format LoRA on every matrix of the fixture checkpoint's DiT blocks, written once.
 std::string tiny_lora() {
   static const std::string path = [] {
@@ -545,12 +521,35 @@ std::vector<std::vector<uint8_t>> frames_of(std::vector<GstBuffer*>& buffers) {
   return out;
 }
 
+using Frames = std::vector<std::vector<uint8_t>>;
+
+// Two elements playing at once, their first `n` frames pulled in turn.
+std::pair<Frames, Frames> side_by_side(const Overrides& first, const Overrides& second, int n) {
+  Harnessed a(first), b(second);
+  gst_harness_play(a.h);
+  gst_harness_play(b.h);
+  std::vector<GstBuffer*> from_a, from_b;
+  for (int i = 0; i < n; ++i) {
+    from_a.push_back(gst_harness_pull(a.h));
+    from_b.push_back(gst_harness_pull(b.h));
+  }
+  return {frames_of(from_a), frames_of(from_b)};
+}
+
 std::vector<std::vector<uint8_t>> generate_alone(const Overrides& settings) {
   Harnessed t(settings);
   gst_harness_play(t.h);
   std::vector<GstBuffer*> buffers = pull_all(t.h);
   return frames_of(buffers);
 }
+
+// Two elements on one checkpoint run at the same time and agree.
+GST_START_TEST(test_two_elements_share_one_model) {
+  const Overrides settings = {{"num-frames", "5"}, {"steps", "2"}, {"seed", "7"}};
+  const auto [from_a, from_b] = side_by_side(settings, settings, 5);
+  fail_unless(from_a.size() == 5 && from_a == from_b, "the two elements' frames differ");
+}
+GST_END_TEST;
 
 // One process, one checkpoint, two elements: the one with a LoRA and the one without give
 // the frames each gives alone (a merged LoRA never leaks into the shared plain model).
@@ -563,16 +562,9 @@ GST_START_TEST(test_lora_and_plain_elements_side_by_side) {
   fail_unless(alone_plain.size() == 5 && alone_lora.size() == 5);
   fail_unless(alone_plain != alone_lora, "the LoRA changed nothing");
 
-  Harnessed a(with_lora), b(plain);
-  gst_harness_play(b.h);
-  gst_harness_play(a.h);
-  std::vector<GstBuffer*> from_a, from_b;
-  for (int i = 0; i < 5; ++i) {
-    from_a.push_back(gst_harness_pull(a.h));
-    from_b.push_back(gst_harness_pull(b.h));
-  }
-  fail_unless(frames_of(from_a) == alone_lora, "the LoRA element's frames changed beside the plain one");
-  fail_unless(frames_of(from_b) == alone_plain, "the plain element's frames changed beside the LoRA one");
+  const auto [from_lora, from_plain] = side_by_side(with_lora, plain, 5);
+  fail_unless(from_lora == alone_lora, "the LoRA element's frames changed beside the plain one");
+  fail_unless(from_plain == alone_plain, "the plain element's frames changed beside the LoRA one");
 }
 GST_END_TEST;
 
