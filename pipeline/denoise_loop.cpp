@@ -2,6 +2,10 @@
 
 #include <c10/core/GradMode.h>
 
+#include <string>
+
+#include "models/common/error.h"
+
 namespace wan {
 
 at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
@@ -15,6 +19,11 @@ at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tenso
     const at::Tensor timestep = timesteps.slice(0, i, i + 1).to(latent.device());
     const GuidedPrediction p = guided_prediction(denoiser, latent, timestep, c, options.guidance_scale);
     latent = scheduler.step(p.guided, t, latent);
+    // NaN weights (or an fp16 overflow) would otherwise decode to a black video without a word.
+    if (!at::isfinite(latent).all().item<bool>())
+      throw Error("denoising step " + std::to_string(i + 1) + " of " + std::to_string(scheduler.num_steps()) +
+                  " gave non-finite values (NaN or infinity): the model's weights or inputs hold them, or the "
+                  "dtype overflowed");
     if (options.on_step) options.on_step(DenoiseStep{i, t, &p, latent});
   }
   return latent;

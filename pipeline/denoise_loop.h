@@ -23,7 +23,8 @@ struct DenoiseOptions {
   std::function<void(const DenoiseStep&)> on_step;  // after every step; throws to abandon the loop
 };
 
-// `scheduler` must have its timesteps set. Returns the final latent (float32).
+// `scheduler` must have its timesteps set. Returns the final latent (float32). Throws
+// wan::Error naming the step when a step leaves non-finite values in the latent.
 at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tensor& noise, const DiTConditioning& c,
                    const DenoiseOptions& options);
 

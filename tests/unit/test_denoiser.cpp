@@ -62,6 +62,23 @@ void the_loop_runs_any_denoiser() {
   EXPECT(steps == 4 && d.calls.size() == 4 && out.sizes() == at::IntArrayRef({16, 1, 2, 2}));
 }
 
+// A model that predicts NaN from its third step on stops the loop there, with the step named.
+void non_finite_latents_stop_the_loop() {
+  struct NanAfterTwo : wan::Denoiser {
+    int calls = 0;
+    std::vector<at::Tensor> predict(const at::Tensor& latent, const at::Tensor&, const std::vector<wan::Branch>& b,
+                                    const wan::DiTConditioning&) override {
+      return std::vector<at::Tensor>(b.size(), ++calls >= 3 ? at::full_like(latent, NAN) : latent);
+    }
+  } nan_model;
+  auto scheduler = wan::make_flow_scheduler(wan::Solver::Euler);
+  scheduler->set_timesteps(4, 5.0);
+  wan::DenoiseOptions options;
+  options.guidance_scale = 1.0;
+  EXPECT_ERROR(wan::denoise(nan_model, *scheduler, at::ones({16, 1, 2, 2}), wan::DiTConditioning{}, options),
+               "denoising step 3 of 4 gave non-finite values");
+}
+
 void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
   const fs::path dir = fixtures / "dit-i2v-tiny";
   wan::WanModel model(wan::DiTConfig::from_json_file((dir / "config.json").string()));
@@ -99,6 +116,7 @@ int main(int argc, char** argv) {
   }
   guidance_asks_for_what_it_needs();
   the_loop_runs_any_denoiser();
+  non_finite_latents_stop_the_loop();
   wan_denoiser_batched_equals_one_by_one(argv[1]);
   return wan::test::check_exit("test-denoiser");
 }
