@@ -55,6 +55,9 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            distill (LightX2V's few-step sampler) or renoise (CausVid /
                            Self-Forcing's), which default to 4 steps, shift 5, guidance 1
   --timesteps LIST         distill / renoise: the denoising steps, e.g. 1000,750,500,250
+  --cache NAME             step caching: none (default), teacache or magcache (fewer
+                           block evaluations in the many-step modes; not exact)
+  --cache_threshold X      higher skips more; default: the method's published one
   --lora PATH[:STRENGTH]   a LoRA for the DiT (strength 1 by default); repeatable, applied
                            in order
   --lora_mode NAME         merge (default: into the weights at load) or runtime (beside
@@ -216,6 +219,8 @@ int run(int argc, char** argv) {
                                 "--sample_guide_scale",
                                 "--sample_solver",
                                 "--timesteps",
+                                "--cache",
+                                "--cache_threshold",
                                 "--lora",
                                 "--lora_mode",
                                 "--base_seed",
@@ -285,6 +290,14 @@ int run(int argc, char** argv) {
   request.guidance_scale = optional_number<double>(flags, "--sample_guide_scale");
   if (!flag("--sample_solver").empty()) request.solver = wan::parse_solver(flag("--sample_solver"));
   request.timesteps = wan::parse_distill_steps(flag("--timesteps"));
+  const std::string cache = flag("--cache");
+  if (cache == "teacache")
+    request.cache.method = wan::CacheMethod::TeaCache;
+  else if (cache == "magcache")
+    request.cache.method = wan::CacheMethod::MagCache;
+  else if (!cache.empty() && cache != "none")
+    usage_error("--cache expects none, teacache or magcache, got '" + cache + "'");
+  request.cache.threshold = number<double>(flags, "--cache_threshold", 0.0);
   request.seed = number<int64_t>(flags, "--base_seed", -1);
   // Draw a random seed here so it can be printed (and name the file) up front.
   if (request.seed < 0) request.seed = wan::draw_random_seed();
@@ -321,7 +334,10 @@ int run(int argc, char** argv) {
     if (clips > 1)
       std::fprintf(stderr, "clip %lld of %lld, seed %lld\n", static_cast<long long>(clip + 1),
                    static_cast<long long>(clips), static_cast<long long>(next.seed));
-    pipeline->generate(next, callbacks, cancel);
+    const wan::GenerationResult result = pipeline->generate(next, callbacks, cancel);
+    if (result.forwards > 0)
+      std::fprintf(stderr, "step cache: %d of %d DiT forwards reused cached block residuals\n", result.forwards_reused,
+                   result.forwards);
   }
   writer->close();
   std::fprintf(stderr, "wrote %s (%d frames, %d fps)\n", save_file.c_str(), writer->frames_written(), kFps);

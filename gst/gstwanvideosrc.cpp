@@ -38,6 +38,8 @@
  * * `total-steps` (#gint): the number of steps of the phase
  * * `percent` (#gdouble): 100 * step / total-steps
  * * `elapsed` (#guint64): nanoseconds since the clip started
+ * * `forwards`, `forwards-reused` (#gint, denoise phase with #GstWanVideoSrc:cache only): the
+ *   DiT forwards of the clip so far, and how many of them reused cached block residuals
  *
  * With #GstWanVideoSrc:clips greater than 1, or 0 for an endless stream, each
  * clip after the first starts from the last frame of the one before (for
@@ -138,6 +140,8 @@ enum {
   PROP_TIMESTEPS,
   PROP_LORAS,
   PROP_LORA_MODE,
+  PROP_CACHE,
+  PROP_CACHE_THRESHOLD,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -162,6 +166,8 @@ struct Settings {
   std::string timesteps;  // "1000,750,500,250"; empty = the solver's default
   std::string loras;      // "path:strength,..."
   GstWanLoraMode lora_mode = GST_WAN_LORA_MODE_MERGE;
+  GstWanCache cache = GST_WAN_CACHE_NONE;
+  double cache_threshold = 0;  // 0 = the method's default
 };
 
 // What lives from start() to stop().
@@ -265,6 +271,10 @@ wan::Request request_for_clip(GstWanVideoSrc* self, int clip) {
   request.solver = to_solver(settings.solver);
   request.timesteps = wan::parse_distill_steps(settings.timesteps);
   request.loras = wan::parse_lora_list(settings.loras);
+  request.cache.method = settings.cache == GST_WAN_CACHE_TEACACHE   ? wan::CacheMethod::TeaCache
+                         : settings.cache == GST_WAN_CACHE_MAGCACHE ? wan::CacheMethod::MagCache
+                                                                    : wan::CacheMethod::None;
+  request.cache.threshold = settings.cache_threshold;
   request.seed = settings.seed < 0 ? -1 : gint64((guint64(settings.seed) + guint64(clip)) & G_MAXINT64);
   return request;
 }
@@ -391,6 +401,9 @@ void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& 
                                       wan::phase_name(progress.phase), "step", G_TYPE_INT, progress.step, "total-steps",
                                       G_TYPE_INT, progress.total_steps, "percent", G_TYPE_DOUBLE, percent, "elapsed",
                                       G_TYPE_UINT64, guint64(progress.elapsed_s * GST_SECOND), nullptr);
+  if (progress.forwards > 0)
+    gst_structure_set(s, "forwards", G_TYPE_INT, progress.forwards, "forwards-reused", G_TYPE_INT,
+                      progress.forwards_reused, nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -485,6 +498,8 @@ static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const
     case PROP_TIMESTEPS: s.timesteps = str(); break;
     case PROP_LORAS: s.loras = str(); break;
     case PROP_LORA_MODE: s.lora_mode = GstWanLoraMode(g_value_get_enum(value)); break;
+    case PROP_CACHE: s.cache = GstWanCache(g_value_get_enum(value)); break;
+    case PROP_CACHE_THRESHOLD: s.cache_threshold = g_value_get_double(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -516,6 +531,8 @@ static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValu
     case PROP_TIMESTEPS: g_value_set_string(value, s.timesteps.c_str()); break;
     case PROP_LORAS: g_value_set_string(value, s.loras.c_str()); break;
     case PROP_LORA_MODE: g_value_set_enum(value, s.lora_mode); break;
+    case PROP_CACHE: g_value_set_enum(value, s.cache); break;
+    case PROP_CACHE_THRESHOLD: g_value_set_double(value, s.cache_threshold); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -848,6 +865,19 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                         "model) or at run time (changing their strengths reloads nothing)",
                         GST_TYPE_WAN_LORA_MODE, GST_WAN_LORA_MODE_MERGE, ready));
 
+  g_object_class_install_property(
+      gobject_class, PROP_CACHE,
+      g_param_spec_enum("cache", "Step cache",
+                        "Skip the transformer blocks of forwards whose input changed little since the last computed "
+                        "one, reusing its residual (faster many-step sampling, not exact)",
+                        GST_TYPE_WAN_CACHE, GST_WAN_CACHE_NONE, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CACHE_THRESHOLD,
+      g_param_spec_double("cache-threshold", "Step cache threshold",
+                          "Higher skips more; 0 = the method's published default for the model (TeaCache: 0.05 "
+                          "t2v-1.3B, 0.1 t2v-14B, 0.2 i2v; MagCache: 0.12)",
+                          0.0, 1e9, 0.0, playing));
+
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",
       "Generates video from a prompt and optional first/last frames with the Wan2.1 diffusion models",
@@ -868,6 +898,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_MEMORY_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_DTYPE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_LORA_MODE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_CACHE, GstPluginAPIFlags(0));
 
   GST_DEBUG_CATEGORY_INIT(gst_wan_video_src_debug, "wanvideosrc", 0, "Wan2.1 video generator");
 }

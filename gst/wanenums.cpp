@@ -52,3 +52,14 @@ GType gst_wan_lora_mode_get_type(void) {
   static const GType type = g_enum_register_static("GstWanLoraMode", values);
   return type;
 }
+
+GType gst_wan_cache_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_CACHE_NONE, "Every forward runs the whole model (exact)", "none"},
+      {GST_WAN_CACHE_TEACACHE, "TeaCache: skip the blocks while the time embedding changes little", "teacache"},
+      {GST_WAN_CACHE_MAGCACHE, "MagCache: skip the blocks by the calibrated residual magnitude ratios", "magcache"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanCache", values);
+  return type;
+}

@@ -14,6 +14,12 @@ typedef enum {
 } GstWanSolver;
 
 typedef enum {
+  GST_WAN_CACHE_NONE,
+  GST_WAN_CACHE_TEACACHE,
+  GST_WAN_CACHE_MAGCACHE,
+} GstWanCache;
+
+typedef enum {
   GST_WAN_LORA_MODE_MERGE,
   GST_WAN_LORA_MODE_RUNTIME,
 } GstWanLoraMode;
@@ -34,6 +40,9 @@ typedef enum {
 
 #define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type())
 GType gst_wan_solver_get_type(void);
+
+#define GST_TYPE_WAN_CACHE (gst_wan_cache_get_type())
+GType gst_wan_cache_get_type(void);
 
 #define GST_TYPE_WAN_LORA_MODE (gst_wan_lora_mode_get_type())
 GType gst_wan_lora_mode_get_type(void);

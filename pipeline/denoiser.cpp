@@ -1,5 +1,7 @@
 #include "pipeline/denoiser.h"
 
+#include "pipeline/step_cache.h"
+
 namespace wan {
 
 std::vector<at::Tensor> WanDenoiser::forward(const at::Tensor& latent, const at::Tensor& timestep,
@@ -12,8 +14,9 @@ std::vector<at::Tensor> WanDenoiser::forward(const at::Tensor& latent, const at:
   // sample's pair together.
   at::Tensor clip_fea = c.clip_fea;
   if (clip_fea.defined() && n > 1) clip_fea = at::cat(std::vector<at::Tensor>(n, c.clip_fea));
+  BlockReuse* reuse = cache_ ? &cache_->next_forward(branches.at(0)) : nullptr;  // one branch with a cache
   return dit_.forward(latents, timestep.repeat({static_cast<int64_t>(n)}), contexts, c.seq_len, clip_fea, y,
-                      between_blocks_);
+                      between_blocks_, reuse);
 }
 
 std::vector<at::Tensor> WanDenoiser::predict(const at::Tensor& latent, const at::Tensor& timestep,

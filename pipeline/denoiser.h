@@ -34,11 +34,15 @@ class Denoiser {
                                           const std::vector<Branch>& branches, const DiTConditioning& c) = 0;
 };
 
-// The Wan DiT as a Denoiser: several branches run as one batch when `batch_branches`.
+class StepCache;
+
+// The Wan DiT as a Denoiser: several branches run as one batch when `batch_branches`. With a
+// step cache, each branch runs alone (each decides for itself whether its blocks run).
 class WanDenoiser : public Denoiser {
  public:
-  WanDenoiser(WanModelImpl& dit, bool batch_branches, BetweenBlocks between_blocks = {})
-      : dit_(dit), batch_branches_(batch_branches), between_blocks_(std::move(between_blocks)) {}
+  WanDenoiser(WanModelImpl& dit, bool batch_branches, BetweenBlocks between_blocks = {}, StepCache* cache = nullptr)
+      : dit_(dit), batch_branches_(batch_branches && !cache), between_blocks_(std::move(between_blocks)),
+        cache_(cache) {}
   std::vector<at::Tensor> predict(const at::Tensor& latent, const at::Tensor& timestep,
                                   const std::vector<Branch>& branches, const DiTConditioning& c) override;
 
@@ -48,6 +52,7 @@ class WanDenoiser : public Denoiser {
   WanModelImpl& dit_;
   bool batch_branches_;
   BetweenBlocks between_blocks_;
+  StepCache* cache_;
 };
 
 }  // namespace wan

@@ -82,6 +82,13 @@ void Request::validate() const {
       bad("steps", std::to_string(*steps) + " steps disagree with the " + std::to_string(timesteps.size()) +
                        " denoising steps of the timestep list");
   }
+  if (cache.method != CacheMethod::None) {
+    if (!std::isfinite(cache.threshold) || cache.threshold < 0)
+      bad("cache_threshold", "must be a number >= 0 (0 = the method's default), got " + std::to_string(cache.threshold));
+    if (cache.max_skips < 1) bad("cache_max_skips", "must be at least 1, got " + std::to_string(cache.max_skips));
+    if (!(cache.retention_ratio >= 0 && cache.retention_ratio <= 1))
+      bad("cache_retention_ratio", "must be within 0..1, got " + std::to_string(cache.retention_ratio));
+  }
   for (const auto& lora : loras.value_or(std::vector<LoraSpec>{})) {
     if (lora.path.empty()) bad("loras", "a LoRA without a file name");
     if (!std::isfinite(lora.strength)) bad("loras", "the strength of " + lora.path + " is not a finite number");

@@ -23,6 +23,16 @@ struct RgbImage {
   std::vector<uint8_t> pixels;
 };
 
+// Step caching (pipeline/step_cache.h) for the many-step solvers.
+enum class CacheMethod { None, TeaCache, MagCache };
+struct StepCacheSettings {
+  CacheMethod method = CacheMethod::None;
+  double threshold = 0;           // 0 = the method's default for the model
+  bool teacache_ret_steps = true;  // TeaCache: decide on the time projection e0 (else on e)
+  int max_skips = 2;               // MagCache: K, skipped steps in a row at most
+  double retention_ratio = 0.2;    // MagCache: the first 20% of the forwards always run
+};
+
 struct Request {
   std::optional<RgbImage> image;       // i2v and flf2v: the first frame
   std::optional<RgbImage> last_image;  // flf2v: the last frame
@@ -44,6 +54,7 @@ struct Request {
   // LoRAs on the DiT, applied in order; unset = the pipeline's current ones. When they
   // differ, the pipeline takes the model they need (pipeline/pipeline.h).
   std::optional<std::vector<LoraSpec>> loras;
+  StepCacheSettings cache;
 
   Task task() const;
   // Throws wan::Error naming the field: frames not 4n+1, size not a multiple

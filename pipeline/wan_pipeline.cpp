@@ -22,6 +22,7 @@
 #include "pipeline/model_family.h"
 #include "pipeline/names.h"
 #include "pipeline/seeded_noise.h"
+#include "pipeline/step_cache.h"
 #include "pipeline/video_frames.h"
 
 namespace wan {
@@ -244,7 +245,8 @@ DiTConditioning WanPipeline::condition(const Request& request, const VideoGeomet
 }
 
 at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, const DiTConditioning& c, int64_t seed,
-                               const std::function<void(const Progress&)>& progress, const CancelToken& cancel) {
+                               const std::function<void(const Progress&)>& progress, const CancelToken& cancel,
+                               GenerationResult* result) {
   const int64_t z_dim = vae_->model->config().z_dim;
   const at::Tensor noise =
       seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed), placement_.noise_device)
@@ -259,11 +261,19 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   if (auto* renoise = dynamic_cast<FlowRenoise*>(scheduler.get())) renoise->set_noise_seed(static_cast<uint64_t>(seed));
   if (trace_.on_noise) trace_.on_noise(noise, *scheduler);
 
+  std::optional<StepCache> cache;
+  if (request.cache.method != CacheMethod::None)
+    cache.emplace(request.cache, cache_model_for(dit_->model->config(), g.width, g.height), steps);
   DenoiseOptions d;
   d.guidance_scale = *request.guidance_scale;
   d.on_step = [&](const DenoiseStep& s) {
     if (trace_.on_step) trace_.on_step(s);
-    progress(Progress{Phase::Denoise, s.index + 1, steps, 0});
+    Progress p{Phase::Denoise, s.index + 1, steps, 0};
+    if (cache) {
+      p.forwards = result->forwards = static_cast<int>(cache->computed().size());
+      p.forwards_reused = result->forwards_reused = static_cast<int>(cache->reused_count());
+    }
+    progress(p);
     if (cancel.cancelled()) throw Cancelled();
   };
 
@@ -279,10 +289,13 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   // One batched forward only for small videos: at 480p (32,760 tokens, 81 frames) one sample
   // already fills an H200, and batching costs memory (tests/bench/RESULTS.md).
   constexpr int64_t kLargestBatchedTokens = 16384;
-  WanDenoiser denoiser(*dit, placement_.batch_guidance && g.seq_len <= kLargestBatchedTokens, [&] {
-    if (trace_.on_block) trace_.on_block();
-    if (cancel.cancelled()) throw Cancelled();
-  });
+  WanDenoiser denoiser(
+      *dit, placement_.batch_guidance && g.seq_len <= kLargestBatchedTokens,
+      [&] {
+        if (trace_.on_block) trace_.on_block();
+        if (cancel.cancelled()) throw Cancelled();
+      },
+      cache ? &*cache : nullptr);
   return denoise(denoiser, *scheduler, noise, c, d);
 }
 
@@ -349,7 +362,7 @@ GenerationResult WanPipeline::generate(const Request& asked, const GenerationCal
   }
   check_cancel();
 
-  const at::Tensor latent = sample(request, g, c, result.seed, progress, cancel);
+  const at::Tensor latent = sample(request, g, c, result.seed, progress, cancel, &result);
   c = DiTConditioning();  // the conditioning is not needed for decoding
   check_cancel();
   decode(latent, callbacks, progress, cancel);

@@ -68,7 +68,8 @@ class WanPipeline : public Pipeline {
   TextContexts encode_text(const std::string& prompt, const std::string& negative_prompt);
   DiTConditioning condition(const Request& request, const VideoGeometry& geometry);
   at::Tensor sample(const Request& request, const VideoGeometry& geometry, const DiTConditioning& conditioning,
-                    int64_t seed, const std::function<void(const Progress&)>& progress, const CancelToken& cancel);
+                    int64_t seed, const std::function<void(const Progress&)>& progress, const CancelToken& cancel,
+                    GenerationResult* result);
   void decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,
               const std::function<void(const Progress&)>& progress, const CancelToken& cancel);
 

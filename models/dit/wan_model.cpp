@@ -160,7 +160,7 @@ std::vector<at::Tensor> WanModelImpl::unpatchify(const at::Tensor& x, const std:
 std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, const at::Tensor& t,
                                               const std::vector<at::Tensor>& context, int64_t seq_len,
                                               const at::Tensor& clip_fea, const std::vector<at::Tensor>& y,
-                                              const BetweenBlocks& between_blocks) {
+                                              const BetweenBlocks& between_blocks, BlockReuse* reuse) {
   const DiTConfig& c = config_;
   const int64_t batch = static_cast<int64_t>(x.size());
   if (batch == 0) fail("x is empty");
@@ -195,6 +195,11 @@ std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, 
   const at::Tensor e = time_embedding->forward(dit::sinusoidal_time_embedding(c.freq_dim, t.to(device)).to(at::kFloat));
   const at::Tensor e0 = time_projection->forward(e).unflatten(1, {6, c.dim});
 
+  if (reuse) {
+    const at::Tensor residual = reuse->reuse(e, e0);
+    if (residual.defined()) return unpatchify(head->forward(h + residual, e), grids);
+  }
+  const at::Tensor x0 = reuse ? h.clone() : at::Tensor();  // the blocks update h in place
   const at::Tensor ctx = embed_context(context, clip_fea);
 
   for (size_t i = 0; i < blocks->size(); ++i) {
@@ -205,6 +210,7 @@ std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, 
     }
     if (between_blocks) between_blocks();
   }
+  if (reuse) reuse->computed(h - x0);
   return unpatchify(head->forward(h, e), grids);
 }
 

@@ -32,6 +32,17 @@ class RuntimeLoras;
 // (how a pipeline cancels within one block).
 using BetweenBlocks = std::function<void()>;
 
+// Step caching (pipeline/step_cache.h) decides per forward whether the transformer blocks
+// run. The forward reports its time embedding e [B, dim] and projection e0 [B, 6, dim];
+// reuse() returns the residual to add to the patch embedding x0 instead of running the
+// blocks (the head still runs on this forward's e), or an undefined tensor to run them,
+// after which computed() receives their residual x - x0 (float32 [B, seq_len, dim]).
+struct BlockReuse {
+  virtual ~BlockReuse() = default;
+  virtual at::Tensor reuse(const at::Tensor& e, const at::Tensor& e0) = 0;
+  virtual void computed(const at::Tensor& residual) = 0;
+};
+
 struct WanModelImpl : torch::nn::Module {
   // options: the device to build on and the compute dtype (see set_compute_dtype); blocks
   // move there one by one, so the host never holds the whole float32 model. Uninitialized
@@ -47,7 +58,7 @@ struct WanModelImpl : torch::nn::Module {
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& x, const at::Tensor& t,
                                   const std::vector<at::Tensor>& context, int64_t seq_len,
                                   const at::Tensor& clip_fea = {}, const std::vector<at::Tensor>& y = {},
-                                  const BetweenBlocks& between_blocks = {});
+                                  const BetweenBlocks& between_blocks = {}, BlockReuse* reuse = nullptr);
 
   // Runs the matrix-heavy layers (patch, text and image embeddings, attention projections,
   // FFNs) in `dtype` (e.g. bf16 on CUDA); time embedding, modulation, norms, RoPE and head

@@ -2,6 +2,8 @@
 // step by step (image tensor, resize, CLIP, VAE conditioning, guided UniPC /
 // DPM++ loop, decode) on the case's tiny DiT, VAE and CLIP tower, with the
 // stored text contexts in place of umT5. The models run on the case's device in float32.
+// Kinds "pipeline-teacache" and "pipeline-magcache": the same with step caching, plus which
+// forwards ran their blocks (out.computed).
 #include <c10/core/GradMode.h>
 
 #include "models/clip/clip_loader.h"
@@ -15,6 +17,7 @@
 #include "pipeline/image_conditioning.h"
 #include "pipeline/names.h"
 #include "pipeline/seeded_noise.h"
+#include "pipeline/step_cache.h"
 #include "pipeline/video_geometry.h"
 #include "tests/parity/parity_case.h"
 
@@ -30,7 +33,8 @@ RgbImage image_from_tensor(const at::Tensor& hwc) {
   return image;
 }
 
-void run(const ParityCase& c, ParityReport& report) {
+void run_pipeline(const ParityCase& c, ParityReport& report, const StepCacheSettings& cache_settings = {},
+                  CacheModel cache_model = CacheModel::I2V_480P) {
   c10::AutoGradMode no_grad(false);
   const auto& args = c.args();
   const auto& config = c.config();
@@ -94,8 +98,15 @@ void run(const ParityCase& c, ParityReport& report) {
     unconds.push_back(s.prediction->uncond);
     latents.push_back(s.latent);
   };
-  WanDenoiser denoiser(*dit, /*batch_branches=*/false);
+  std::optional<StepCache> cache;
+  if (cache_settings.method != CacheMethod::None)
+    cache.emplace(cache_settings, cache_model, scheduler->num_steps());
+  WanDenoiser denoiser(*dit, /*batch_branches=*/false, {}, cache ? &*cache : nullptr);
   const at::Tensor latent = denoise(denoiser, *scheduler, noise, cond, options);
+  if (cache) {
+    std::vector<int64_t> computed(cache->computed().begin(), cache->computed().end());
+    report.compare("out.computed", at::tensor(computed, at::kLong), c.tensor("out.computed").to(at::kCPU));
+  }
   report.compare("out.noise_pred_cond", at::stack(conds), c.tensor("out.noise_pred_cond"));
   report.compare("out.noise_pred_uncond", at::stack(unconds), c.tensor("out.noise_pred_uncond"));
   report.compare("out.latents", at::stack(latents), c.tensor("out.latents"));
@@ -104,7 +115,43 @@ void run(const ParityCase& c, ParityReport& report) {
   report.compare("out.video", vae.decode(latent), c.tensor("out.video"));
 }
 
+void run(const ParityCase& c, ParityReport& report) { run_pipeline(c, report); }
+
+// The caching script's arguments (case.json -> cache.script_args) as our settings.
+StepCacheSettings cache_settings(const ParityCase& c, CacheMethod method) {
+  const auto& a = c.meta().at("cache").at("script_args");
+  StepCacheSettings s;
+  s.method = method;
+  s.threshold = a.at("thresh").get<double>();
+  if (method == CacheMethod::TeaCache) s.teacache_ret_steps = a.at("use_ret_steps").get<bool>();
+  if (method == CacheMethod::MagCache) {
+    s.max_skips = a.at("K").get<int>();
+    s.retention_ratio = a.at("retention_ratio").get<double>();
+  }
+  return s;
+}
+
+// The scripts pick their calibration by the checkpoint folder's name, as here (the pipeline
+// picks it by model and output size instead).
+CacheModel cache_model(const ParityCase& c) {
+  const std::string ckpt = c.meta().at("cache").at("script_args").value("ckpt_dir", "");
+  if (ckpt.find("480P") != std::string::npos) return CacheModel::I2V_480P;
+  if (ckpt.find("720P") != std::string::npos) return CacheModel::I2V_720P;
+  if (ckpt.find("1.3B") != std::string::npos) return CacheModel::T2V_1_3B;
+  if (ckpt.find("14B") != std::string::npos) return CacheModel::T2V_14B;
+  throw Error("cache.script_args.ckpt_dir '" + ckpt + "' names no calibrated model (480P, 720P, 1.3B, 14B)");
+}
+
+void run_teacache(const ParityCase& c, ParityReport& report) {
+  run_pipeline(c, report, cache_settings(c, CacheMethod::TeaCache), cache_model(c));
+}
+void run_magcache(const ParityCase& c, ParityReport& report) {
+  run_pipeline(c, report, cache_settings(c, CacheMethod::MagCache), cache_model(c));
+}
+
 ParityKind reg("i2v-pipeline", run);
+ParityKind reg_teacache("pipeline-teacache", run_teacache);
+ParityKind reg_magcache("pipeline-magcache", run_magcache);
 
 }  // namespace
 }  // namespace wan::parity

@@ -15,6 +15,7 @@
 #include "models/weights/safetensors.h"
 #include "pipeline/model_registry.h"
 #include "pipeline/names.h"
+#include "pipeline/step_cache.h"
 #include "pipeline/wan_pipeline.h"
 #include "tests/unit/check.h"
 
@@ -157,6 +158,7 @@ at::Tensor decoded_video(wan::WanPipeline& pipeline, const wan::Request& request
   pipeline.set_trace(trace);
   wan::CancelToken cancel;
   pipeline.generate(request, {}, cancel);
+  pipeline.set_trace({});  // the trace refers to `pieces`
   return at::cat(pieces, 1);
 }
 
@@ -228,6 +230,44 @@ void test_lora_requests() {
   std::filesystem::remove(lora);
 }
 
+// Step caching skips block evaluations, reports them, and stays close to the exact video;
+// a new request starts a fresh cache (the same request twice gives the same video).
+void test_step_cache() {
+  wan::WanPipeline pipeline(options(), {});
+  wan::Request r = small_request();
+  r.steps = 10;
+  const at::Tensor exact = decoded_video(pipeline, r);
+  for (auto method : {wan::CacheMethod::MagCache, wan::CacheMethod::TeaCache}) {
+    r.cache.method = method;
+    r.cache.threshold = method == wan::CacheMethod::TeaCache ? 3e5 : 0.12;  // the tiny model's (fixtures README)
+    std::vector<wan::Progress> progress;
+    wan::GenerationCallbacks callbacks;
+    callbacks.on_progress = [&](const wan::Progress& p) {
+      if (p.phase == wan::Phase::Denoise) progress.push_back(p);
+    };
+    wan::CancelToken cancel;
+    const wan::GenerationResult result = pipeline.generate(r, callbacks, cancel);
+    EXPECT_MSG(result.forwards == 20 && result.forwards_reused > 0 && result.forwards_reused < 20,
+               std::to_string(result.forwards_reused) + " of " + std::to_string(result.forwards) + " reused");
+    EXPECT(progress.size() == 10 && progress.back().forwards == 20 &&
+           progress.back().forwards_reused == result.forwards_reused);
+    const at::Tensor cached = decoded_video(pipeline, r);
+    EXPECT_MSG(at::equal(cached, decoded_video(pipeline, r)), "a second request did not start a fresh cache");
+    const double rel = ((cached - exact).norm() / exact.norm()).item<double>();
+    EXPECT_MSG(rel > 0 && rel < 0.5, "cached vs exact video: rel. L2 " + std::to_string(rel));
+  }
+  r.cache.max_skips = 0;
+  EXPECT_ERROR(pipeline.generate(r, {}, wan::CancelToken()), "cache_max_skips: must be at least 1");
+}
+
+void test_nearest_interp() {
+  const std::vector<double> src = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  // numpy: round(arange(4) * 9 / 3) = [0, 3, 6, 9]; round(arange(5) * 9 / 4) = [0, 2, 4, 7, 9] (2.25, 4.5 -> 4, 6.75).
+  EXPECT((wan::nearest_interp(src, 4) == std::vector<double>{0, 3, 6, 9}));
+  EXPECT((wan::nearest_interp(src, 5) == std::vector<double>{0, 2, 4, 7, 9}));
+  EXPECT((wan::nearest_interp(src, 1) == std::vector<double>{9}));
+}
+
 // A single-file DiT: the other models are found in its folder.
 void test_single_file_dit() {
   wan::PipelineOptions o = options();
@@ -284,6 +324,8 @@ int main(int argc, char** argv) {
     test_block_swap_matches_resident();
     test_lora_requests();
     test_single_file_dit();
+    test_step_cache();
+    test_nearest_interp();
     test_bad_requests_name_the_field();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
