@@ -23,6 +23,9 @@ using DecodePipeline = std::unique_ptr<GstElement, PipelineReleaser>;
 
 // Generous: the first use may have to load the decoder plugins.
 constexpr GstClockTime kDecodeTimeout = 60 * GST_SECOND;
+// The largest image accepted, each side (the requests' own limit): the appsink's caps refuse
+// bigger ones at negotiation, before a frame of that size is allocated.
+constexpr int kLargestSide = 16384;
 
 std::string quoted(const std::string& path) { return "\"" + path + "\""; }
 
@@ -60,11 +63,16 @@ RgbImage load_rgb_image(const std::string& path) {
   if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR))
     throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
                        "The image location " + quoted(path) + " is a folder, not an image file.");
+  // A FIFO, socket or device would block filesrc's open (and the state change with it).
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR))
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                       "The image location " + quoted(path) + " is not a regular file (a pipe, socket or device?).");
 
   GError* parse_error = nullptr;
-  DecodePipeline pipeline(gst_parse_launch(
-      "filesrc name=file ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false",
-      &parse_error));
+  const std::string description =
+      "filesrc name=file ! decodebin ! videoconvert ! video/x-raw,format=RGB,width=[1," + std::to_string(kLargestSide) +
+      "],height=[1," + std::to_string(kLargestSide) + "] ! appsink name=sink sync=false";
+  DecodePipeline pipeline(gst_parse_launch(description.c_str(), &parse_error));
   if (!pipeline || parse_error) {
     const std::string why = parse_error ? parse_error->message : "unknown reason";
     g_clear_error(&parse_error);
@@ -98,6 +106,11 @@ RgbImage load_rgb_image(const std::string& path) {
     if (unreadable)
       throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
                          "Could not read the image file " + quoted(path) + ": " + why, details);
+    if (details.find("not-negotiated") != std::string::npos)
+      throw decode_error(path,
+                         "the image is larger than " + std::to_string(kLargestSide) + "x" +
+                             std::to_string(kLargestSide) + " pixels (or cannot be converted to RGB)",
+                         details);
     throw decode_error(path, why + " (is it an image file?)", details);
   }
   gst_message_unref(message);

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -618,6 +619,47 @@ GST_START_TEST(test_undecodable_image) {
 }
 GST_END_TEST;
 
+// A FIFO as the image would block the start in filesrc's open; it is refused at once.
+GST_START_TEST(test_image_not_a_file) {
+  const std::string dir = temp_dir();
+  const std::string fifo = dir + "/image.png";
+  fail_unless(mkfifo(fifo.c_str(), 0600) == 0);
+  const auto start = std::chrono::steady_clock::now();
+  expect_start_failure({{"image-location", fifo}}, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                       "is not a regular file");
+  fail_unless(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  std::filesystem::remove_all(dir);
+}
+GST_END_TEST;
+
+// An image wider than 16384 pixels is refused when the decoder announces its size.
+GST_START_TEST(test_image_too_large) {
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/wide.png";
+  GError* error = nullptr;
+  GstElement* writer = gst_parse_launch(
+      ("videotestsrc num-buffers=1 ! video/x-raw,width=16400,height=8 ! pngenc ! filesink location=" + path).c_str(),
+      &error);
+  if (!writer || error) {  // no pngenc (gst-plugins-good): nothing to check with
+    g_clear_error(&error);
+    if (writer) gst_object_unref(writer);
+    std::filesystem::remove_all(dir);
+    return;
+  }
+  gst_element_set_state(writer, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(writer);
+  GstMessage* done = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(done && GST_MESSAGE_TYPE(done) == GST_MESSAGE_EOS, "could not write the test image");
+  gst_message_unref(done);
+  gst_object_unref(bus);
+  gst_element_set_state(writer, GST_STATE_NULL);
+  gst_object_unref(writer);
+  expect_start_failure({{"image-location", path}}, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+                       "larger than 16384x16384 pixels");
+  std::filesystem::remove_all(dir);
+}
+GST_END_TEST;
+
 // The checkpoint is image-to-video: without an image it cannot run.
 GST_START_TEST(test_task_needs_image) {
   expect_start_failure({{"image-location", ""}}, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "image-location");
@@ -671,6 +713,8 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_corrupt_model);
   tcase_add_test(tc, test_missing_image);
   tcase_add_test(tc, test_undecodable_image);
+  tcase_add_test(tc, test_image_not_a_file);
+  tcase_add_test(tc, test_image_too_large);
   tcase_add_test(tc, test_task_needs_image);
   tcase_add_test(tc, test_bad_frame_count);
   tcase_add_test(tc, test_bad_device);
