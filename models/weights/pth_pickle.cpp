@@ -1,5 +1,6 @@
 #include "models/weights/pth_pickle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -258,8 +259,20 @@ class Unpickler {
     return id;
   }
 
+  // Values copied out of memoised ones (sizes, strides, storage names) count against a budget
+  // proportional to the pickle: a small hostile pickle that fetches one long tuple or string
+  // from the memo again and again would otherwise grow without bound.
+  void charge(std::size_t bytes) {
+    materialised_ += bytes;
+    const std::size_t budget = std::max<std::size_t>(std::size_t{64} << 20, 64 * size_);
+    if (materialised_ > budget)
+      fail("the pickle expands to more than " + std::to_string(budget >> 20) +
+           " MiB of tensor metadata (a corrupt or hostile file)");
+  }
+
   std::vector<int64_t> int_tuple(NodeId id, const char* role) {
     const Node& t = expect(id, Kind::Tuple, role);
+    charge(t.items.size() * sizeof(int64_t));
     std::vector<int64_t> values;
     for (NodeId item : t.items) values.push_back(expect(item, Kind::Int, role).integer);
     return values;
@@ -323,6 +336,7 @@ class Unpickler {
     ref.dtype = type.storage_dtype;
     ref.key = expect(pid[2], Kind::String, "storage key").text;
     ref.location = expect(pid[3], Kind::String, "storage location").text;
+    charge(ref.key.size() + ref.location.size());
     ref.numel = expect(pid[4], Kind::Int, "storage size").integer;
     if (ref.numel < 0) fail("storage '" + ref.key + "' has negative size");
     NodeId id = make(Kind::Storage);
@@ -522,6 +536,7 @@ class Unpickler {
   std::vector<NodeId> stack_;
   std::vector<std::size_t> marks_;  // stack heights at each open MARK
   std::unordered_map<uint64_t, NodeId> memo_;
+  std::size_t materialised_ = 0;  // bytes, see charge()
 };
 
 }  // namespace

@@ -223,6 +223,23 @@ void malformed_pickles() {
   EXPECT_ERROR(parse(PickleWriter().raw(std::string("]q\0h\0a.", 7)).bytes()), "holds a list");
 }
 
+// A small pickle that fetches one long memoised tuple as the sizes and strides of many tensors
+// once drove the reader past 2 GB; the copies now count against a budget.
+void memo_amplification_is_bounded() {
+  std::string ones = "(";
+  for (int i = 0; i < 60000; ++i) ones += "K\x01";
+  ones += "tq\x01";  // the tuple, memoised as 1
+  const std::string pickle = PickleWriter().state_dict([&](PickleWriter& w) {
+    for (int i = 0; i < 300; ++i) {
+      w.str("w" + std::to_string(i)).global("torch._utils", "_rebuild_tensor_v2").mark();
+      w.mark().str("storage").global("torch", "FloatStorage").str("0").str("cpu").integer(1).tuple().raw("Q");
+      w.integer(0).raw(i == 0 ? ones : std::string("h\x01")).raw("h\x01").raw("\x89").ordered_dict().tuple().raw("R");
+    }
+  });
+  EXPECT(pickle.size() < 200000);
+  EXPECT_ERROR(parse(pickle), "MiB of tensor metadata (a corrupt or hostile file)");
+}
+
 void malformed_archives() {
   const std::string pickle =
       PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
@@ -270,6 +287,7 @@ int main(int argc, char** argv) {
   fixture_checkpoints(fs::path(argv[1]) / "e2e-i2v-tiny" / "ckpt");
   views_of_a_shared_storage();
   malformed_pickles();
+  memo_amplification_is_bounded();
   malformed_archives();
   fs::remove_all(tmpdir());
   return wan::test::check_exit("test-pth");
