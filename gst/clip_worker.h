@@ -27,29 +27,35 @@ class ClipWorker {
   // clips = 0: generate until stopped. Each clip after the first continues
   // from the last frame of the one before (for image-conditioned tasks) and
   // leaves out its own first frame, which repeats that frame.
-  ClipWorker(std::shared_ptr<Pipeline> pipeline, FrameQueue& queue, int64_t clips, RequestSource next_request,
-             Events events);
+  ClipWorker(std::shared_ptr<Pipeline> pipeline, std::shared_ptr<FrameQueue> queue, int64_t clips,
+             RequestSource next_request, Events events);
   ~ClipWorker();
 
   ClipWorker(const ClipWorker&) = delete;
   ClipWorker& operator=(const ClipWorker&) = delete;
 
   void start();
-  // Cancels the clip in flight, closes the queue and joins. Idempotent.
+  // Cancels the clip in flight, closes the queue and joins. Idempotent. Called on the
+  // generation thread itself (an application stopping the element from a bus sync handler
+  // of a wan-progress message), it cannot join: the thread is let go, emits nothing more and
+  // ends at the next cancellation check, keeping what it uses alive until then.
   void stop();
 
  private:
-  void run();
-  void run_clip(int clip);
-
-  std::shared_ptr<Pipeline> pipeline_;
-  FrameQueue& queue_;
-  const int64_t clips_;
-  RequestSource next_request_;
-  Events events_;
-  CancelToken cancel_;
+  // What the generation thread uses, shared with it so that it may outlive the worker.
+  struct Core {
+    std::shared_ptr<Pipeline> pipeline;
+    std::shared_ptr<FrameQueue> queue;
+    int64_t clips = 1;
+    RequestSource next_request;
+    Events events;
+    CancelToken cancel;
+    ClipContinuation continuation;
+    void run();
+    void run_clip(int clip);
+  };
+  std::shared_ptr<Core> core_;
   std::thread thread_;
-  ClipContinuation continuation_;
 };
 
 }  // namespace wan::gst

@@ -186,7 +186,9 @@ struct State {
   gint64 last_seed = -1;  // GST_OBJECT_LOCK
   bool started = false;   // GST_OBJECT_LOCK
   std::optional<Session> session;
-  FrameQueue queue{kQueuedFrames};
+  // A fresh queue per start (GST_OBJECT_LOCK): a generation thread let go by a stop from
+  // itself keeps its closed one and can never feed the next run.
+  std::shared_ptr<FrameQueue> queue = std::make_shared<FrameQueue>(kQueuedFrames);
 };
 
 }  // namespace
@@ -422,6 +424,13 @@ void send_clip_tags(GstWanVideoSrc* self, const ClipInfo& info) {
   GST_ELEMENT_CLASS(parent_class)->send_event(GST_ELEMENT(self), gst_event_new_tag(tags));
 }
 
+std::shared_ptr<FrameQueue> current_queue(GstWanVideoSrc* self) {
+  GST_OBJECT_LOCK(self);
+  std::shared_ptr<FrameQueue> queue = self->state->queue;
+  GST_OBJECT_UNLOCK(self);
+  return queue;
+}
+
 void start_worker(GstWanVideoSrc* self) {
   State* state = self->state;
   const Settings settings = copy_settings(self);
@@ -429,7 +438,7 @@ void start_worker(GstWanVideoSrc* self) {
   events.on_clip_start = [self](const ClipInfo& info) { post_clip_message(self, info); };
   events.on_progress = [self](int clip, const wan::Progress& progress) { post_progress_message(self, clip, progress); };
   state->session->worker = std::make_unique<ClipWorker>(
-      state->session->pipeline, state->queue, gint64(settings.clips),
+      state->session->pipeline, current_queue(self), gint64(settings.clips),
       [self](int clip) { return request_for_clip(self, clip); }, std::move(events));
   state->session->worker->start();
 }
@@ -543,8 +552,8 @@ static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
   post_progress(self, GST_PROGRESS_TYPE_START, "Preparing the Wan model");
   try {
     Session session = open_session(self);
-    self->state->queue.reset();
     GST_OBJECT_LOCK(self);
+    self->state->queue = std::make_shared<FrameQueue>(kQueuedFrames);
     self->state->session = std::move(session);
     self->state->started = true;
     GST_OBJECT_UNLOCK(self);
@@ -572,17 +581,19 @@ static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
   closing.swap(state->session);
   state->started = false;
   GST_OBJECT_UNLOCK(self);
-  state->queue.reset();
+  GST_OBJECT_LOCK(self);
+  state->queue = std::make_shared<FrameQueue>(kQueuedFrames);
+  GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
 
 static gboolean gst_wan_video_src_unlock(GstBaseSrc* base) {
-  GST_WAN_VIDEO_SRC(base)->state->queue.set_flushing(true);
+  current_queue(GST_WAN_VIDEO_SRC(base))->set_flushing(true);
   return TRUE;
 }
 
 static gboolean gst_wan_video_src_unlock_stop(GstBaseSrc* base) {
-  GST_WAN_VIDEO_SRC(base)->state->queue.set_flushing(false);
+  current_queue(GST_WAN_VIDEO_SRC(base))->set_flushing(false);
   return TRUE;
 }
 
@@ -690,9 +701,10 @@ static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer)
     return GST_FLOW_ERROR;
   }
 
+  const std::shared_ptr<FrameQueue> queue = current_queue(self);
   for (;;) {
     WorkerItem item;
-    if (state->queue.pop(item) != FrameQueue::PopResult::Item) return GST_FLOW_FLUSHING;
+    if (queue->pop(item) != FrameQueue::PopResult::Item) return GST_FLOW_FLUSHING;
     switch (item.kind) {
       case WorkerItem::Kind::ClipStart: send_clip_tags(self, item.clip); continue;
       case WorkerItem::Kind::End:

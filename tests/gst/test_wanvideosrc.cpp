@@ -5,6 +5,7 @@
 // The C++ headers come first: check.h defines a `fail` macro that breaks
 // std::basic_ios::fail() in headers included after it.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -490,6 +491,48 @@ GST_START_TEST(test_stop_mid_generation) {
 }
 GST_END_TEST;
 
+// An application may stop the element from a bus sync handler, which runs on the thread that
+// posts the message: for wan-progress, the generation thread itself.
+struct StopFromHandler {
+  GstElement* element;
+  std::atomic<int> stops{0};
+  std::atomic<GstStateChangeReturn> result{GST_STATE_CHANGE_FAILURE};
+};
+
+static GstBusSyncReply stop_at_denoise(GstBus*, GstMessage* message, gpointer data) {
+  auto* stop = static_cast<StopFromHandler*>(data);
+  const gchar* phase = is_element_message(message, "wan-progress")
+                           ? gst_structure_get_string(gst_message_get_structure(message), "phase")
+                           : nullptr;
+  if (phase && std::string(phase) == "denoise" && stop->stops++ == 0)
+    stop->result = gst_element_set_state(stop->element, GST_STATE_NULL);
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST(test_stop_from_generation_thread) {
+  for (int round = 0; round < 3; ++round) {
+    Harnessed t({{"num-frames", "9"}, {"steps", "20"}, {"clips", "0"}});
+    StopFromHandler stop{t.h->element};
+    gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
+    gst_harness_play(t.h);
+    const auto begin = std::chrono::steady_clock::now();
+    GstState state = GST_STATE_PLAYING;
+    while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
+      g_usleep(20000);
+      gst_element_get_state(t.h->element, &state, nullptr, 0);
+    }
+    fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "round %d: the stop failed", round);
+    fail_unless(state == GST_STATE_NULL, "round %d: the element did not reach NULL", round);
+    gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
+    // It starts again, with a fresh queue: the let-go thread's frames never reach it.
+    fail_unless(gst_element_set_state(t.h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    GstBuffer* buffer = gst_harness_pull(t.h);
+    fail_unless(buffer != nullptr);
+    gst_buffer_unref(buffer);
+  }
+}
+GST_END_TEST;
+
 // A kohya-format LoRA on every matrix of the fixture checkpoint's DiT blocks, written once.
 std::string tiny_lora() {
   static const std::string path = [] {
@@ -706,6 +749,7 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_random_seed_reported);
   tcase_add_test(tc, test_progress_messages);
   tcase_add_test(tc, test_stop_mid_generation);
+  tcase_add_test(tc, test_stop_from_generation_thread);
   tcase_add_test(tc, test_two_elements_share_one_model);
   tcase_add_test(tc, test_lora_and_plain_elements_side_by_side);
   tcase_add_test(tc, test_bad_lora);
