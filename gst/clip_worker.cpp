@@ -95,7 +95,8 @@ void ClipWorker::Core::run_clip(int clip) {
       if (!queue->push(std::move(item))) throw Cancelled();
     }
   };
-  pipeline->generate(resolved, callbacks, cancel);
+  const GenerationResult result = pipeline->generate(resolved, callbacks, cancel);
+  if (events.on_clip_done && !cancel.cancelled()) events.on_clip_done(clip, result);
 }
 
 }  // namespace wan::gst

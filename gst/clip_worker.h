@@ -22,6 +22,7 @@ class ClipWorker {
   struct Events {
     std::function<void(const ClipInfo&)> on_clip_start;          // before the clip's generation
     std::function<void(int clip, const Progress&)> on_progress;  // every phase step
+    std::function<void(int clip, const GenerationResult&)> on_clip_done;  // after its last frame
   };
 
   // clips = 0: generate until stopped. Each clip after the first continues

@@ -41,6 +41,12 @@
  * * `forwards`, `forwards-reused` (#gint, denoise phase with #GstWanVideoSrc:cache only): the
  *   DiT forwards of the clip so far, and how many of them reused cached block residuals
  *
+ * When a clip's last frame is decoded, a `wan-clip-done` element message:
+ *
+ * * `clip` (#guint), `seed` (#gint64), `steps` (#gint): as run
+ * * `forwards`, `forwards-reused` (#gint): the clip's DiT forwards, and how many reused cached
+ *   block residuals (#GstWanVideoSrc:cache; both 0 without it)
+ *
  * With #GstWanVideoSrc:clips greater than 1, or 0 for an endless stream, each
  * clip after the first starts from the last frame of the one before (for
  * image-conditioned checkpoints; that repeated frame is not output again) and
@@ -397,6 +403,13 @@ void post_clip_message(GstWanVideoSrc* self, const ClipInfo& info) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+void post_clip_done_message(GstWanVideoSrc* self, int clip, const wan::GenerationResult& result) {
+  GstStructure* s = gst_structure_new("wan-clip-done", "clip", G_TYPE_UINT, guint(clip), "seed", G_TYPE_INT64,
+                                      gint64(result.seed), "steps", G_TYPE_INT, result.steps, "forwards", G_TYPE_INT,
+                                      result.forwards, "forwards-reused", G_TYPE_INT, result.forwards_reused, nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
 void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& progress) {
   const double percent = progress.total_steps > 0 ? 100.0 * progress.step / progress.total_steps : 0.0;
   GstStructure* s = gst_structure_new("wan-progress", "clip", G_TYPE_UINT, guint(clip), "phase", G_TYPE_STRING,
@@ -437,6 +450,7 @@ void start_worker(GstWanVideoSrc* self) {
   ClipWorker::Events events;
   events.on_clip_start = [self](const ClipInfo& info) { post_clip_message(self, info); };
   events.on_progress = [self](int clip, const wan::Progress& progress) { post_progress_message(self, clip, progress); };
+  events.on_clip_done = [self](int clip, const wan::GenerationResult& r) { post_clip_done_message(self, clip, r); };
   state->session->worker = std::make_unique<ClipWorker>(
       state->session->pipeline, current_queue(self), gint64(settings.clips),
       [self](int clip) { return request_for_clip(self, clip); }, std::move(events));

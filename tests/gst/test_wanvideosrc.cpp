@@ -491,6 +491,32 @@ GST_START_TEST(test_stop_mid_generation) {
 }
 GST_END_TEST;
 
+// With step caching the clip's closing message counts the reused forwards; without, none.
+GST_START_TEST(test_step_cache_reported) {
+  for (const char* cache : {"magcache", "none"}) {
+    Harnessed t({{"num-frames", "5"}, {"steps", "10"}, {"cache", cache}});
+    gst_harness_play(t.h);
+    std::vector<GstBuffer*> buffers = pull_all(t.h);
+    unref_all(buffers);
+    auto messages = pop_messages(t.bus, GST_MESSAGE_ELEMENT);
+    int done = 0, forwards = -1, reused = -1;
+    for (GstMessage* m : messages)
+      if (is_element_message(m, "wan-clip-done")) {
+        ++done;
+        gst_structure_get_int(gst_message_get_structure(m), "forwards", &forwards);
+        gst_structure_get_int(gst_message_get_structure(m), "forwards-reused", &reused);
+      }
+    unref_all(messages);
+    fail_unless_equals_int(done, 1);
+    if (std::string(cache) == "none") {
+      fail_unless(forwards == 0 && reused == 0, "without a cache: %d forwards, %d reused", forwards, reused);
+    } else {
+      fail_unless(forwards == 20 && reused > 0 && reused < 20, "magcache: %d forwards, %d reused", forwards, reused);
+    }
+  }
+}
+GST_END_TEST;
+
 // An application may stop the element from a bus sync handler, which runs on the thread that
 // posts the message: for wan-progress, the generation thread itself.
 struct StopFromHandler {
@@ -750,6 +776,7 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_progress_messages);
   tcase_add_test(tc, test_stop_mid_generation);
   tcase_add_test(tc, test_stop_from_generation_thread);
+  tcase_add_test(tc, test_step_cache_reported);
   tcase_add_test(tc, test_two_elements_share_one_model);
   tcase_add_test(tc, test_lora_and_plain_elements_side_by_side);
   tcase_add_test(tc, test_bad_lora);
