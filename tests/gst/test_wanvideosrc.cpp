@@ -491,6 +491,47 @@ GST_START_TEST(test_stop_mid_generation) {
 }
 GST_END_TEST;
 
+// Soak: NULL <-> PLAYING cycles with the stop landing in each phase in turn (the model
+// loading, the encoders, the denoise loop, the decode), WAN_SOAK_ROUNDS of them (100 unless
+// set; tools/soak.sh runs 1000): every stop within a second, memory flat after warm-up.
+GST_START_TEST(test_soak_stop_in_every_phase) {
+  const char* rounds_env = g_getenv("WAN_SOAK_ROUNDS");
+  const int rounds = rounds_env ? std::atoi(rounds_env) : 100;
+  const char* phases[] = {"load", "encode", "denoise", "decode"};
+  const int warm_up = 8;
+  double warm_mib = 0, slowest = 0;
+  for (int round = 0; round < rounds; ++round) {
+    if (round == warm_up) warm_mib = resident_mib();
+    const std::string phase = phases[round % 4];
+    Harnessed t({{"num-frames", "9"}, {"steps", "6"}, {"clips", "0"}});
+    if (phase == "load") {
+      // The models load in READY -> PAUSED; the stop follows it at once.
+      gst_element_set_state(t.h->element, GST_STATE_PAUSED);
+    } else {
+      gst_harness_play(t.h);
+      bool reached = false;
+      while (!reached) {
+        GstMessage* m = gst_bus_timed_pop_filtered(t.bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+        fail_unless(m != nullptr, "round %d: no %s progress within 60 s", round, phase.c_str());
+        const gchar* p = is_element_message(m, "wan-progress")
+                             ? gst_structure_get_string(gst_message_get_structure(m), "phase")
+                             : nullptr;
+        reached = p && phase == p;
+        gst_message_unref(m);
+      }
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    fail_unless_equals_int(gst_element_set_state(t.h->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    slowest = std::max(slowest, seconds);
+    fail_unless(seconds < 1.0, "round %d (%s): PLAYING -> NULL took %.2f s", round, phase.c_str(), seconds);
+  }
+  const double growth = resident_mib() - warm_mib;
+  std::printf("soak: %d rounds, slowest stop %.3f s, resident set %+.1f MiB after warm-up\n", rounds, slowest, growth);
+  fail_unless(growth < 64.0, "%d soak rounds grew the resident set by %.1f MiB", rounds - warm_up, growth);
+}
+GST_END_TEST;
+
 // With step caching the clip's closing message counts the reused forwards; without, none.
 GST_START_TEST(test_step_cache_reported) {
   for (const char* cache : {"magcache", "none"}) {
@@ -777,6 +818,7 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_stop_mid_generation);
   tcase_add_test(tc, test_stop_from_generation_thread);
   tcase_add_test(tc, test_step_cache_reported);
+  tcase_add_test(tc, test_soak_stop_in_every_phase);
   tcase_add_test(tc, test_two_elements_share_one_model);
   tcase_add_test(tc, test_lora_and_plain_elements_side_by_side);
   tcase_add_test(tc, test_bad_lora);
