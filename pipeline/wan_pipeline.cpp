@@ -184,6 +184,7 @@ void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
     return;
   }
   dit_.reset();  // frees the old model first, unless another pipeline holds it
+  loras_ = loras;  // what a failed load leaves asked for
   // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
   const DiTBlocks blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
   DiTLoras with;
@@ -335,7 +336,8 @@ GenerationResult WanPipeline::generate(const Request& asked, const GenerationCal
   result.steps = *request.steps;
   result.shift = *request.shift;
   result.guidance_scale = *request.guidance_scale;
-  if (request.loras) use_loras(*request.loras);
+  // Also after a failed change, which left no model: the current LoRAs are loaded again.
+  use_loras(request.loras.value_or(loras_));
   result.loras = loras_;
   result.width = g.width;
   result.height = g.height;

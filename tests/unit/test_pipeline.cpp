@@ -227,6 +227,14 @@ void test_lora_requests() {
   const double rel = ((decoded_video(merged) - with_lora).norm() / with_lora.norm()).item<double>();
   EXPECT_MSG(rel < 1e-4, "merged and run-time LoRAs differ by " + std::to_string(rel));
   EXPECT_MSG(at::equal(decoded_video(plain), base), "the plain pipeline's model changed");
+
+  // A LoRA that fails to load leaves a usable pipeline: the next request loads what it asks.
+  r.loras = std::vector<wan::LoraSpec>{{lora + ".missing", 1.0}};
+  EXPECT_ERROR(decoded_video(runtime, r), "does not exist");
+  r.loras.reset();
+  EXPECT_ERROR(decoded_video(runtime, r), "does not exist");  // still asked for: the same error, no crash
+  r.loras = std::vector<wan::LoraSpec>{};
+  EXPECT_MSG(at::equal(decoded_video(runtime, r), base), "no LoRA after a failed change");
   std::filesystem::remove(lora);
 }
 
