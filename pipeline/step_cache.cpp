@@ -99,8 +99,12 @@ at::Tensor StepCache::BranchState::reuse(const at::Tensor& e, const at::Tensor& 
                 "-step generation");
   bool skip = cache->settings_.method == CacheMethod::TeaCache ? cache->teacache_skips(*this, e, e0)
                                                                 : cache->magcache_skips(*this);
-  // The references would fail here (no residual yet); running the blocks is the only answer.
-  if (skip && !residual.defined()) skip = false;
+  // The references would fail here (no residual yet); the blocks run, and the decision state
+  // resets as after any computed forward.
+  if (skip && !residual.defined()) {
+    skip = false;
+    accumulated = 0, ratio = 1.0, skipped = 0, error = 0.0;
+  }
   cache->computed_.push_back(!skip);
   return skip ? residual : at::Tensor();
 }

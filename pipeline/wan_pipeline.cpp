@@ -1,6 +1,7 @@
 #include "pipeline/wan_pipeline.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -60,7 +61,9 @@ std::string lora_key(const std::vector<LoraSpec>& loras, LoraMode mode) {
   for (const auto& l : loras) {
     std::error_code ec;
     const auto canonical = std::filesystem::weakly_canonical(l.path, ec);
-    key += (ec ? l.path : canonical.string()) + (mode == LoraMode::Merge ? "@" + std::to_string(l.strength) : "") + ";";
+    char strength[32];
+    std::snprintf(strength, sizeof strength, "@%.17g", l.strength);  // exactly: models differ at any digit
+    key += (ec ? l.path : canonical.string()) + (mode == LoraMode::Merge ? strength : "") + ";";
   }
   return key;
 }

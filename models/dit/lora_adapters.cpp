@@ -20,8 +20,8 @@ at::Tensor patched_value(const at::Tensor& base, const std::vector<std::pair<siz
   at::Tensor w = base.to(compute, at::kFloat, /*non_blocking=*/false, /*copy=*/true);
   for (const auto& [file, patch] : patches) {
     if (strengths[file] == 0) continue;
-    // ComfyUI: strength times the patch, rounded to float32, then added.
-    w.add_(patch->delta(w.sizes().vec(), compute).mul_(strengths[file]));
+    // ComfyUI: the scaled patch, rounded to float32, then added.
+    w.add_(patch->delta(w.sizes().vec(), compute, strengths[file]));
   }
   return w;
 }
@@ -84,11 +84,13 @@ void RuntimeLoras::set_strengths(const std::vector<double>& strengths) {
     throw Error("LoRA strengths: " + std::to_string(strengths.size()) + " given for " +
                 std::to_string(files_.size()) + " files");
   if (strengths == strengths_) return;
-  strengths_ = strengths;
-  for (const auto& term : linear_terms_)
-    term.layer->adapters[term.adapter].scale = strengths_[term.file] * term.alpha_over_rank;
   c10::AutoGradMode no_grad(false);
-  for (auto& p : patched_) p.parameter.copy_(patched_value(p.base, p.patches, strengths_, compute_));
+  // Recorded only once every parameter holds them: a failed copy is retried by the next call.
+  strengths_.clear();
+  for (auto& p : patched_) p.parameter.copy_(patched_value(p.base, p.patches, strengths, compute_));
+  for (const auto& term : linear_terms_)
+    term.layer->adapters[term.adapter].scale = strengths[term.file] * term.alpha_over_rank;
+  strengths_ = strengths;
 }
 
 }  // namespace wan

@@ -106,11 +106,12 @@ at::Tensor as_float(const at::Tensor& t) { return t.to(at::kCPU, at::kFloat).con
 
 }  // namespace
 
-at::Tensor LoraPatch::delta(const std::vector<int64_t>& shape, const at::Device& device) const {
-  if (!low_rank()) return diff.to(device).reshape(shape);
-  // ComfyUI: mm(up.flatten(1), down.flatten(1)), then the scale in one float32 multiply.
+at::Tensor LoraPatch::delta(const std::vector<int64_t>& shape, const at::Device& device, double strength) const {
+  if (!low_rank()) return diff.to(device).reshape(shape).mul(strength);
+  // ComfyUI: mm(up.flatten(1), down.flatten(1)), then (strength * alpha / rank), a double
+  // product, in one float32 multiply.
   const at::Tensor product = at::mm(up.to(device).flatten(1), down.to(device).flatten(1)).reshape(shape);
-  return product.mul_(alpha_over_rank);
+  return product.mul_(strength * alpha_over_rank);
 }
 
 LoraFile read_lora_file(const std::string& path, const ParameterShapes& model) {

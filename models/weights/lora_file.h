@@ -20,8 +20,9 @@ struct LoraPatch {
   double alpha_over_rank = 1.0;
   at::Tensor diff;  // full delta of the parameter's shape (float32, CPU)
   bool low_rank() const { return down.defined(); }
-  // The parameter's change at strength 1, shaped like it (float32 on `device`).
-  at::Tensor delta(const std::vector<int64_t>& shape, const at::Device& device) const;
+  // The parameter's change at `strength`, shaped like it (float32 on `device`): ComfyUI's
+  // up @ down times float32(strength * alpha / rank) in one multiply, or strength * diff.
+  at::Tensor delta(const std::vector<int64_t>& shape, const at::Device& device, double strength) const;
 };
 
 struct LoraFile {

@@ -177,6 +177,19 @@ void full_deltas_reach_norms_biases_and_modulation() {
   EXPECT(at::allclose(merged.at("blocks.0.modulation"), base.at("blocks.0.modulation") - 0.5 * modulation));
 }
 
+// ComfyUI's rounding: W + (up @ down) * float32(strength * alpha / rank), the scale one double
+// product and one float32 multiply (alpha / rank = 0.75 and strength 0.7 are not exact).
+void merge_rounds_like_comfyui() {
+  TinyDiT dit = load_t2v();
+  const at::Tensor w = dit.weights.at("blocks.1.self_attn.o.weight").clone();
+  const at::Tensor down = at::randn({4, 64}), up = at::randn({64, 4});
+  const fs::path file = write("alpha3.safetensors", {{"lora_unet_blocks_1_self_attn_o.lora_down.weight", down},
+                                                     {"lora_unet_blocks_1_self_attn_o.lora_up.weight", up},
+                                                     {"lora_unet_blocks_1_self_attn_o.alpha", at::tensor(3.0f)}});
+  const at::Tensor expected = w + at::mm(up, down).mul_(0.7 * (3.0 / 4.0));
+  EXPECT(at::equal(merged_with(file, 0.7).at("blocks.1.self_attn.o.weight"), expected));
+}
+
 std::vector<at::Tensor> forward(wan::WanModelImpl& model) {
   c10::AutoGradMode no_grad(false);
   at::manual_seed(7);
@@ -289,6 +302,7 @@ int main(int argc, char** argv) {
   lists_parse();
   every_format_changes_the_same_parameters();
   full_deltas_reach_norms_biases_and_modulation();
+  merge_rounds_like_comfyui();
   runtime_loras_follow_their_strengths();
   several_loras_add_up();
   bad_files_are_named();
