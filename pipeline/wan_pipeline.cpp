@@ -68,17 +68,12 @@ std::string lora_key(const std::vector<LoraSpec>& loras, LoraMode mode) {
   return key;
 }
 
-bool same_files(const std::vector<LoraSpec>& a, const std::vector<LoraSpec>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].path != b[i].path) return false;
-  return true;
-}
-
-bool same_loras(const std::vector<LoraSpec>& a, const std::vector<LoraSpec>& b) {
-  if (!same_files(a, b)) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].strength != b[i].strength) return false;
+// Whether a model carrying `have` serves `want`: the same files in the same order, and the
+// same strengths unless they are set at run time.
+bool serves(const std::vector<LoraSpec>& have, const std::vector<LoraSpec>& want, bool runtime) {
+  if (have.size() != want.size()) return false;
+  for (size_t i = 0; i < have.size(); ++i)
+    if (have[i].path != want[i].path || (!runtime && have[i].strength != want[i].strength)) return false;
   return true;
 }
 
@@ -182,7 +177,7 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
 void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
   const ModelPlacement& pl = placement_;
   const bool runtime = options_.lora_mode == LoraMode::Runtime;
-  if (dit_ && (same_loras(loras, loras_) || (runtime && same_files(loras, loras_)))) {
+  if (dit_ && serves(loras_, loras, runtime)) {
     loras_ = loras;  // run-time strengths are set under the model's lock when sampling
     return;
   }
@@ -198,7 +193,6 @@ void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
       "dit", dit_path_, pl.dit_home, pl.dit_dtype,
       [&] { return load_dit(dit_path_, pl.dit_home, pl.dit_dtype, std::nullopt, blocks, with); },
       std::string(pl.dit_block_swap ? "block-swap" : "") + lora_key(loras, options_.lora_mode));
-  loras_ = loras;
 }
 
 std::pair<int, int> WanPipeline::output_size(const Request& request) const {

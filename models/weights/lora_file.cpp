@@ -51,7 +51,7 @@ constexpr const char* kWanFunMarker = "lora_unet__blocks_0_cross_attn_k.lora_dow
 // Resolves the module part of keys to official module paths of the model.
 class ModuleResolver {
  public:
-  explicit ModuleResolver(const ParameterShapes& model) : model_(model) {
+  explicit ModuleResolver(const ParameterShapes& model) {
     for (const auto& [name, shape] : model)
       if (ends_with(name, ".weight")) {
         std::string kohya = name.substr(0, name.size() - 7);
@@ -80,7 +80,6 @@ class ModuleResolver {
   }
 
  private:
-  const ParameterShapes& model_;
   std::map<std::string, std::string> kohya_;  // "blocks_0_self_attn_q" -> "blocks.0.self_attn.q"
 };
 

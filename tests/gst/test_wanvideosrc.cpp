@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/weights/safetensors.h"
+#include "tests/common/random_lora.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -604,17 +605,8 @@ GST_END_TEST;
 std::string tiny_lora() {
   static const std::string path = [] {
     const std::string dit = model_path() + "/diffusion_pytorch_model.safetensors";
-    wan::TensorMap lora;
-    at::manual_seed(11);
-    for (const auto& [name, t] : wan::load_safetensors(dit)) {
-      if (t.dim() != 2 || name.rfind("blocks.", 0) != 0 || !g_str_has_suffix(name.c_str(), ".weight")) continue;
-      std::string module = name.substr(0, name.size() - 7);
-      std::replace(module.begin(), module.end(), '.', '_');
-      lora["lora_unet_" + module + ".lora_down.weight"] = at::randn({4, t.size(1)});
-      lora["lora_unet_" + module + ".lora_up.weight"] = at::randn({t.size(0), 4});
-    }
     const std::string out = temp_dir() + "/tiny-lora.safetensors";
-    wan::save_safetensors(out, lora);
+    wan::save_safetensors(out, wan::test::random_kohya_lora(wan::load_safetensors(dit), 4, 11));
     return out;
   }();
   return path;

@@ -3,7 +3,6 @@
 // progress arrives in order with frames streamed in sequence, a cancelled
 // request stops at the next DiT block and lets go of its tensors, block swap
 // generates what the resident models do, and bad requests fail naming the field.
-#include <algorithm>
 #include <filesystem>
 #include <optional>
 
@@ -17,6 +16,7 @@
 #include "pipeline/names.h"
 #include "pipeline/step_cache.h"
 #include "pipeline/wan_pipeline.h"
+#include "tests/common/random_lora.h"
 #include "tests/unit/check.h"
 
 namespace {
@@ -180,15 +180,8 @@ void test_block_swap_matches_resident() {
 
 // A random kohya LoRA on every matrix of the checkpoint's DiT blocks.
 std::string write_lora() {
-  wan::TensorMap lora;
-  at::manual_seed(3);
-  for (const auto& [name, t] : wan::load_safetensors(g_ckpt + "/diffusion_pytorch_model.safetensors")) {
-    if (t.dim() != 2 || name.rfind("blocks.", 0) != 0) continue;
-    std::string module = name.substr(0, name.size() - 7);
-    std::replace(module.begin(), module.end(), '.', '_');
-    lora["lora_unet_" + module + ".lora_down.weight"] = at::randn({4, t.size(1)});
-    lora["lora_unet_" + module + ".lora_up.weight"] = at::randn({t.size(0), 4});
-  }
+  const wan::TensorMap lora =
+      wan::test::random_kohya_lora(wan::load_safetensors(g_ckpt + "/diffusion_pytorch_model.safetensors"), 4, 3);
   const std::string path = std::filesystem::temp_directory_path() / ("test-pipeline-lora-" +
                                                                        std::to_string(::getpid()) + ".safetensors");
   wan::save_safetensors(path, lora);
