@@ -20,8 +20,8 @@ class ClipWorker {
   using RequestSource = std::function<Request(int clip)>;
 
   struct Events {
-    std::function<void(const ClipInfo&)> on_clip_start;          // before the clip's generation
-    std::function<void(int clip, const Progress&)> on_progress;  // every phase step
+    std::function<void(const ClipInfo&)> on_clip_start;                   // before the clip's generation
+    std::function<void(int clip, const Progress&)> on_progress;           // every phase step
     std::function<void(int clip, const GenerationResult&)> on_clip_done;  // after its last frame
   };
 

@@ -427,10 +427,9 @@ void post_progress_message(GstWanVideoSrc* self, int clip, const wan::Progress& 
 // send_event is called directly because gst_element_send_event() takes the
 // state lock, which a state change may hold while it waits for this thread.
 void send_clip_tags(GstWanVideoSrc* self, const ClipInfo& info) {
-  gchar* comment =
-      g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g%s%s",
-                      self->state->session->model_name.c_str(), gint64(info.seed), info.steps, info.guidance_scale,
-                      info.loras.empty() ? "" : " loras=", info.loras.c_str());
+  gchar* comment = g_strdup_printf("model=%s seed=%" G_GINT64_FORMAT " steps=%d guidance-scale=%g%s%s",
+                                   self->state->session->model_name.c_str(), gint64(info.seed), info.steps,
+                                   info.guidance_scale, info.loras.empty() ? "" : " loras=", info.loras.c_str());
   GstTagList* tags = gst_tag_list_new(GST_TAG_COMMENT, comment, GST_TAG_ENCODER, "gst-wan", nullptr);
   g_free(comment);
   if (!info.prompt.empty()) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, info.prompt.c_str(), nullptr);

@@ -69,9 +69,9 @@ RgbImage load_rgb_image(const std::string& path) {
                        "The image location " + quoted(path) + " is not a regular file (a pipe, socket or device?).");
 
   GError* parse_error = nullptr;
-  const std::string description =
-      "filesrc name=file ! decodebin ! videoconvert ! video/x-raw,format=RGB,width=[1," + std::to_string(kLargestSide) +
-      "],height=[1," + std::to_string(kLargestSide) + "] ! appsink name=sink sync=false";
+  const std::string description = "filesrc name=file ! decodebin ! videoconvert ! video/x-raw,format=RGB,width=[1," +
+                                  std::to_string(kLargestSide) + "],height=[1," + std::to_string(kLargestSide) +
+                                  "] ! appsink name=sink sync=false";
   DecodePipeline pipeline(gst_parse_launch(description.c_str(), &parse_error));
   if (!pipeline || parse_error) {
     const std::string why = parse_error ? parse_error->message : "unknown reason";

@@ -41,7 +41,9 @@ class StepCache;
 class WanDenoiser : public Denoiser {
  public:
   WanDenoiser(WanModelImpl& dit, bool batch_branches, BetweenBlocks between_blocks = {}, StepCache* cache = nullptr)
-      : dit_(dit), batch_branches_(batch_branches && !cache), between_blocks_(std::move(between_blocks)),
+      : dit_(dit),
+        batch_branches_(batch_branches && !cache),
+        between_blocks_(std::move(between_blocks)),
         cache_(cache) {}
   std::vector<at::Tensor> predict(const at::Tensor& latent, const at::Tensor& timestep,
                                   const std::vector<Branch>& branches, const DiTConditioning& c) override;

@@ -20,7 +20,7 @@ class FlowScheduler {
 
   // What the DiT receives: int64 [steps] (float32 for the distilled schedules).
   const at::Tensor& timesteps() const { return timesteps_; }
-  const at::Tensor& sigmas() const { return sigmas_; }        // float32 [steps + 1], last 0
+  const at::Tensor& sigmas() const { return sigmas_; }  // float32 [steps + 1], last 0
   int num_steps() const { return timesteps_.defined() ? static_cast<int>(timesteps_.numel()) : 0; }
 
   // The latent after the current timestep: `model_output` is the (guided) flow

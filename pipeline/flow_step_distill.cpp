@@ -47,7 +47,9 @@ std::vector<int> parse_distill_steps(const std::string& text) {
   return list;
 }
 
-void FlowStepDistill::set_timesteps(int steps, double shift) { set_denoising_steps(default_distill_steps(steps), shift); }
+void FlowStepDistill::set_timesteps(int steps, double shift) {
+  set_denoising_steps(default_distill_steps(steps), shift);
+}
 
 void FlowStepDistill::set_denoising_steps(const std::vector<int>& list, double shift) {
   check_distill_steps(list);
@@ -71,8 +73,8 @@ at::Tensor FlowRenoise::update(const at::Tensor& model_output, const at::Tensor&
   const at::Tensor x0 = sample - sigma(index) * model_output;
   if (index + 1 == num_steps()) return x0;
   const at::Tensor next = sigma(index + 1);
-  const at::Tensor noise = seeded_randn(sample.sizes().vec(), seed_ + 1 + static_cast<uint64_t>(index), at::kCPU)
-                               .to(sample.device());
+  const at::Tensor noise =
+      seeded_randn(sample.sizes().vec(), seed_ + 1 + static_cast<uint64_t>(index), at::kCPU).to(sample.device());
   return (1 - next) * x0 + next * noise;
 }
 

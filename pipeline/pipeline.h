@@ -76,7 +76,7 @@ struct GenerationResult {
   int width = 0, height = 0, num_frames = 0;
   int steps = 0;  // the sampling settings used (the task's defaults where the request set none)
   double shift = 0, guidance_scale = 0;
-  std::vector<LoraSpec> loras;  // the LoRAs the DiT carried
+  std::vector<LoraSpec> loras;            // the LoRAs the DiT carried
   int forwards = 0, forwards_reused = 0;  // with step caching (see Progress)
 };
 

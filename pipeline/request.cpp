@@ -44,8 +44,8 @@ void Request::validate() const {
   if (last_image) validate_image(*last_image, "last_image");
 
   if (num_frames < 1 || (num_frames - 1) % 4 != 0 || num_frames > kMaxFrames)
-    bad("num_frames", "must be 4n+1 (1, 5, 9, ..., 81) up to " + std::to_string(kMaxFrames) + ", got " +
-                          std::to_string(num_frames));
+    bad("num_frames",
+        "must be 4n+1 (1, 5, 9, ..., 81) up to " + std::to_string(kMaxFrames) + ", got " + std::to_string(num_frames));
   if (task() == Task::FirstLastFrameToVideo && num_frames < 2)
     bad("num_frames", "first-last-frame generation needs at least 5 frames, got " + std::to_string(num_frames));
 
@@ -53,11 +53,11 @@ void Request::validate() const {
     bad(width == 0 ? "width" : "height", "give both width and height, or neither (then max_area decides)");
   if (width != 0) {
     if (width < 16 || width % 16 != 0 || width > kMaxSide)
-      bad("width", "must be a positive multiple of 16 up to " + std::to_string(kMaxSide) + ", got " +
-                       std::to_string(width));
+      bad("width",
+          "must be a positive multiple of 16 up to " + std::to_string(kMaxSide) + ", got " + std::to_string(width));
     if (height < 16 || height % 16 != 0 || height > kMaxSide)
-      bad("height", "must be a positive multiple of 16 up to " + std::to_string(kMaxSide) + ", got " +
-                        std::to_string(height));
+      bad("height",
+          "must be a positive multiple of 16 up to " + std::to_string(kMaxSide) + ", got " + std::to_string(height));
   } else if (max_area < 16 * 16 || max_area > kMaxArea) {
     bad("max_area", "must be 256 (16x16) to " + std::to_string(kMaxArea) + " pixels (" + std::to_string(kMaxSide) +
                         "x" + std::to_string(kMaxSide) + "), got " + std::to_string(max_area));
@@ -84,7 +84,8 @@ void Request::validate() const {
   }
   if (cache.method != CacheMethod::None) {
     if (!std::isfinite(cache.threshold) || cache.threshold < 0)
-      bad("cache_threshold", "must be a number >= 0 (0 = the method's default), got " + std::to_string(cache.threshold));
+      bad("cache_threshold",
+          "must be a number >= 0 (0 = the method's default), got " + std::to_string(cache.threshold));
     if (cache.max_skips < 1) bad("cache_max_skips", "must be at least 1, got " + std::to_string(cache.max_skips));
     if (!(cache.retention_ratio >= 0 && cache.retention_ratio <= 1))
       bad("cache_retention_ratio", "must be within 0..1, got " + std::to_string(cache.retention_ratio));

@@ -27,7 +27,7 @@ struct RgbImage {
 enum class CacheMethod { None, TeaCache, MagCache };
 struct StepCacheSettings {
   CacheMethod method = CacheMethod::None;
-  double threshold = 0;           // 0 = the method's default for the model
+  double threshold = 0;            // 0 = the method's default for the model
   bool teacache_ret_steps = true;  // TeaCache: decide on the time projection e0 (else on e)
   int max_skips = 2;               // MagCache: K, skipped steps in a row at most
   double retention_ratio = 0.2;    // MagCache: the first 20% of the forwards always run

@@ -98,7 +98,7 @@ at::Tensor StepCache::BranchState::reuse(const at::Tensor& e, const at::Tensor& 
     throw Error("step cache: forward " + std::to_string(n) + " of a " + std::to_string(cache->num_forwards_ / 2) +
                 "-step generation");
   bool skip = cache->settings_.method == CacheMethod::TeaCache ? cache->teacache_skips(*this, e, e0)
-                                                                : cache->magcache_skips(*this);
+                                                               : cache->magcache_skips(*this);
   // The references would fail here (no residual yet); the blocks run, and the decision state
   // resets as after any computed forward.
   if (skip && !residual.defined()) {

@@ -41,9 +41,9 @@ class StepCache {
     int calls = 0;  // forwards of this branch so far
     int n = 0;      // the current forward's number
     at::Tensor residual, previous;
-    double accumulated = 0;             // TeaCache: the rescaled relative L1 distances
-    double ratio = 1, error = 0;        // MagCache
-    int skipped = 0;                    // MagCache: steps since the last computed forward
+    double accumulated = 0;       // TeaCache: the rescaled relative L1 distances
+    double ratio = 1, error = 0;  // MagCache
+    int skipped = 0;              // MagCache: steps since the last computed forward
     at::Tensor reuse(const at::Tensor& e, const at::Tensor& e0) override;
     void computed(const at::Tensor& residual) override;
   };
@@ -52,9 +52,9 @@ class StepCache {
 
   StepCacheSettings settings_;
   double threshold_;
-  int num_forwards_;                  // 2 * steps, as the references count
+  int num_forwards_;  // 2 * steps, as the references count
   TeaCacheCalibration tea_{};
-  std::vector<double> mag_ratios_;    // 2 * steps entries, resampled to the step count
+  std::vector<double> mag_ratios_;  // 2 * steps entries, resampled to the step count
   BranchState branches_[2];
   std::vector<bool> computed_;
 };

@@ -181,7 +181,7 @@ void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
     loras_ = loras;  // run-time strengths are set under the model's lock when sampling
     return;
   }
-  dit_.reset();  // frees the old model first, unless another pipeline holds it
+  dit_.reset();    // frees the old model first, unless another pipeline holds it
   loras_ = loras;  // what a failed load leaves asked for
   // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
   const DiTBlocks blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;

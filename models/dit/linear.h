@@ -28,8 +28,8 @@ struct Projection {
 
 // A low-rank adapter applied at run time: y += scale * (x down^T) up^T.
 struct LowRankAdapter {
-  at::Tensor down;  // [rank, in], in the weight's dtype, on the generation device
-  at::Tensor up;    // [out, rank]
+  at::Tensor down;   // [rank, in], in the weight's dtype, on the generation device
+  at::Tensor up;     // [out, rank]
   double scale = 0;  // strength * alpha / rank; 0 = off
 };
 

@@ -81,8 +81,8 @@ RuntimeLoras::RuntimeLoras(torch::nn::Module& model, std::vector<LoraFile> files
 
 void RuntimeLoras::set_strengths(const std::vector<double>& strengths) {
   if (strengths.size() != files_.size())
-    throw Error("LoRA strengths: " + std::to_string(strengths.size()) + " given for " +
-                std::to_string(files_.size()) + " files");
+    throw Error("LoRA strengths: " + std::to_string(strengths.size()) + " given for " + std::to_string(files_.size()) +
+                " files");
   if (strengths == strengths_) return;
   c10::AutoGradMode no_grad(false);
   // Recorded only once every parameter holds them: a failed copy is retried by the next call.

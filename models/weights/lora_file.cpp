@@ -40,9 +40,17 @@ struct OtherAdapter {
   const char* name;
 };
 constexpr OtherAdapter kOtherAdapters[] = {
-    {".hada_w1_a", "LoHa"},     {".hada_w2_a", "LoHa"},     {".lokr_w1", "LoKr"},         {".lokr_w2", "LoKr"},
-    {".oft_blocks", "OFT"},     {".oft_diag", "OFT"},       {".dora_scale", "DoRA"},      {".lora_mid.", "LoCon (Tucker)"},
-    {".a1.weight", "GLoRA"},    {".b1.weight", "GLoRA"},    {".lora_magnitude_vector", "DoRA"},
+    {".hada_w1_a", "LoHa"},
+    {".hada_w2_a", "LoHa"},
+    {".lokr_w1", "LoKr"},
+    {".lokr_w2", "LoKr"},
+    {".oft_blocks", "OFT"},
+    {".oft_diag", "OFT"},
+    {".dora_scale", "DoRA"},
+    {".lora_mid.", "LoCon (Tucker)"},
+    {".a1.weight", "GLoRA"},
+    {".b1.weight", "GLoRA"},
+    {".lora_magnitude_vector", "DoRA"},
 };
 
 // Wan-Fun (VideoX-Fun) files are recognised by this key alone, as ComfyUI does.
@@ -179,8 +187,7 @@ LoraFile read_lora_file(const std::string& path, const ParameterShapes& model) {
       if (!shape) {
         unknown.push_back(key);
       } else {
-        if (t.numel() != numel_of(*shape))
-          throw misfit(key, t.sizes(), m + ".bias", *shape);
+        if (t.numel() != numel_of(*shape)) throw misfit(key, t.sizes(), m + ".bias", *shape);
         lora.patches[m + ".bias"].diff = as_float(t).reshape(*shape);
       }
     }

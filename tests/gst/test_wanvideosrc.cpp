@@ -750,7 +750,8 @@ GST_START_TEST(test_image_too_large) {
   }
   gst_element_set_state(writer, GST_STATE_PLAYING);
   GstBus* bus = gst_element_get_bus(writer);
-  GstMessage* done = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  GstMessage* done =
+      gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   fail_unless(done && GST_MESSAGE_TYPE(done) == GST_MESSAGE_EOS, "could not write the test image");
   gst_message_unref(done);
   gst_object_unref(bus);

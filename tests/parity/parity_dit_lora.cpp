@@ -27,8 +27,7 @@ void run(const ParityCase& c, ParityReport& report) {
   if (model->runtime_loras) {
     // Strengths change without reloading: at 0 the model is the base model again.
     model->runtime_loras->set_strengths(std::vector<double>(loras.files.size(), 0.0));
-    report.compare_list("out.pred_base (strengths set to 0)", run_case_dit(*model, c),
-                        c.tensor_list("out.pred_base"));
+    report.compare_list("out.pred_base (strengths set to 0)", run_case_dit(*model, c), c.tensor_list("out.pred_base"));
   }
 }
 

@@ -99,8 +99,7 @@ void run_pipeline(const ParityCase& c, ParityReport& report, const StepCacheSett
     latents.push_back(s.latent);
   };
   std::optional<StepCache> cache;
-  if (cache_settings.method != CacheMethod::None)
-    cache.emplace(cache_settings, cache_model, scheduler->num_steps());
+  if (cache_settings.method != CacheMethod::None) cache.emplace(cache_settings, cache_model, scheduler->num_steps());
   WanDenoiser denoiser(*dit, /*batch_branches=*/false, {}, cache ? &*cache : nullptr);
   const at::Tensor latent = denoise(denoiser, *scheduler, noise, cond, options);
   if (cache) {

@@ -135,26 +135,28 @@ void every_format_changes_the_same_parameters() {
   };
   const std::vector<std::pair<std::string, fs::path>> files = {
       {"official with prefix, lora_down/up",
-       write_as("official.safetensors", [](const std::string& m) { return "diffusion_model." + m; }, "lora_down.weight",
-                "lora_up.weight", true)},
+       write_as(
+           "official.safetensors", [](const std::string& m) { return "diffusion_model." + m; }, "lora_down.weight",
+           "lora_up.weight", true)},
       {"official without prefix, lora_A/B",
-       without_alpha("bare.safetensors", [](const std::string& m) { return m; }, "lora_A.weight", "lora_B.weight")},
-      {"Wan-Fun (lora_unet__)",
-       write_as("wanfun.safetensors", [](const std::string& m) { return "lora_unet__" + underscored(m); },
-                "lora_down.weight", "lora_up.weight", true)},
-      {"diffusers PEFT",
        without_alpha(
-           "peft.safetensors",
-           [](const std::string& m) {
-             const auto diffusers = wan::from_official_names(wan::ModelFamily::DiT, "diffusers",
-                                                             {{m + ".weight", at::zeros({1})}});
-             const std::string name = diffusers.begin()->first;
-             return "transformer." + name.substr(0, name.size() - 7);
-           },
-           "lora_A.weight", "lora_B.weight")},
-      {"torch.save archive",
-       write_as("kohya.pt", [](const std::string& m) { return "lora_unet_" + underscored(m); }, "lora_down.weight",
-                "lora_up.weight", true)},
+           "bare.safetensors", [](const std::string& m) { return m; }, "lora_A.weight", "lora_B.weight")},
+      {"Wan-Fun (lora_unet__)",
+       write_as(
+           "wanfun.safetensors", [](const std::string& m) { return "lora_unet__" + underscored(m); },
+           "lora_down.weight", "lora_up.weight", true)},
+      {"diffusers PEFT", without_alpha(
+                             "peft.safetensors",
+                             [](const std::string& m) {
+                               const auto diffusers = wan::from_official_names(wan::ModelFamily::DiT, "diffusers",
+                                                                               {{m + ".weight", at::zeros({1})}});
+                               const std::string name = diffusers.begin()->first;
+                               return "transformer." + name.substr(0, name.size() - 7);
+                             },
+                             "lora_A.weight", "lora_B.weight")},
+      {"torch.save archive", write_as(
+                                 "kohya.pt", [](const std::string& m) { return "lora_unet_" + underscored(m); },
+                                 "lora_down.weight", "lora_up.weight", true)},
   };
   for (const auto& [what, path] : files) {
     const double d = max_difference(merged_with(path, 0.8), expected);
@@ -232,36 +234,32 @@ void bad_files_are_named() {
   TinyDiT dit = load_t2v();
   const wan::ParameterShapes shapes = wan::parameter_shapes(*dit.model);
   const auto down = at::randn({4, 32}), up = at::randn({32, 4});
-  EXPECT_ERROR(wan::read_lora_file(write("loha.safetensors", {{"lora_unet_blocks_0_self_attn_q.hada_w1_a", down}})
-                                       .string(),
-                                   shapes),
+  EXPECT_ERROR(wan::read_lora_file(
+                   write("loha.safetensors", {{"lora_unet_blocks_0_self_attn_q.hada_w1_a", down}}).string(), shapes),
                "is a LoHa adapter");
-  EXPECT_ERROR(wan::read_lora_file(write("lokr.safetensors", {{"lora_unet_blocks_0_ffn_0.lokr_w1", down}}).string(),
-                                   shapes),
-               "is a LoKr adapter");
+  EXPECT_ERROR(
+      wan::read_lora_file(write("lokr.safetensors", {{"lora_unet_blocks_0_ffn_0.lokr_w1", down}}).string(), shapes),
+      "is a LoKr adapter");
   // Keys of another model: named, with the format.
-  EXPECT_ERROR(wan::read_lora_file(write("other.safetensors", {{"lora_unet_blocks_0_cross_attn_k_img.lora_down.weight",
-                                                                down},
-                                                               {"lora_unet_blocks_0_cross_attn_k_img.lora_up.weight",
-                                                                up}})
-                                       .string(),
-                                   shapes),
-               "(kohya format, by its keys): 1 of its keys reach no parameter of this model: "
-               "'lora_unet_blocks_0_cross_attn_k_img.lora_down.weight'");
+  EXPECT_ERROR(
+      wan::read_lora_file(write("other.safetensors", {{"lora_unet_blocks_0_cross_attn_k_img.lora_down.weight", down},
+                                                      {"lora_unet_blocks_0_cross_attn_k_img.lora_up.weight", up}})
+                              .string(),
+                          shapes),
+      "(kohya format, by its keys): 1 of its keys reach no parameter of this model: "
+      "'lora_unet_blocks_0_cross_attn_k_img.lora_down.weight'");
   // A LoRA for a wider model: the key and both shapes.
-  EXPECT_ERROR(wan::read_lora_file(write("wide.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight",
-                                                               at::randn({4, 128})},
-                                                              {"diffusion_model.blocks.0.self_attn.q.lora_B.weight",
-                                                               at::randn({128, 4})}})
+  EXPECT_ERROR(wan::read_lora_file(write("wide.safetensors",
+                                         {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", at::randn({4, 128})},
+                                          {"diffusion_model.blocks.0.self_attn.q.lora_B.weight", at::randn({128, 4})}})
                                        .string(),
                                    shapes),
                "'diffusion_model.blocks.0.self_attn.q.lora_B.weight' has shape [128, 128], which does not fit "
                "blocks.0.self_attn.q.weight [64, 64]");
-  EXPECT_ERROR(wan::read_lora_file(write("half.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight",
-                                                               down}})
-                                       .string(),
-                                   shapes),
-               "has no up matrix");
+  EXPECT_ERROR(
+      wan::read_lora_file(
+          write("half.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", down}}).string(), shapes),
+      "has no up matrix");
   // A truncated download.
   const fs::path whole = fixtures / "dit-lora-kohya" / "lora0.safetensors";
   const fs::path cut = scratch / "truncated.safetensors";

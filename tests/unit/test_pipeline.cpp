@@ -182,8 +182,8 @@ void test_block_swap_matches_resident() {
 std::string write_lora() {
   const wan::TensorMap lora =
       wan::test::random_kohya_lora(wan::load_safetensors(g_ckpt + "/diffusion_pytorch_model.safetensors"), 4, 3);
-  const std::string path = std::filesystem::temp_directory_path() / ("test-pipeline-lora-" +
-                                                                       std::to_string(::getpid()) + ".safetensors");
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("test-pipeline-lora-" + std::to_string(::getpid()) + ".safetensors");
   wan::save_safetensors(path, lora);
   return path;
 }
