@@ -2,12 +2,12 @@
 
 #include <cstring>
 #include <mutex>
-#include <regex>
 #include <set>
 
 #include <ATen/ATen.h>
 
 #include "models/common/error.h"
+#include "models/weights/name_pattern.h"
 
 namespace wan {
 
@@ -225,42 +225,8 @@ const std::vector<LayoutRule>& layout_rules() {
 // ---------------------------------------------------------------------------
 namespace {
 
-struct CompiledPattern {
-  std::regex re;
-  std::vector<std::string> slots;  // placeholder of each capture group, in order
-};
-
-CompiledPattern compile(const std::string& pattern, const char* parts) {
-  CompiledPattern out;
-  std::string re;
-  for (size_t i = 0; i < pattern.size();) {
-    if (pattern.compare(i, 3, "{i}") == 0) {
-      re += "(\\d+)";
-      out.slots.push_back("{i}");
-      i += 3;
-    } else if (pattern.compare(i, 3, "{*}") == 0) {
-      re += "(.+)";
-      out.slots.push_back("{*}");
-      i += 3;
-    } else if (pattern.compare(i, 6, "{part}") == 0) {
-      std::string alt = parts ? parts : "";
-      for (auto& c : alt)
-        if (c == ',') c = '|';
-      re += "(" + alt + ")";
-      out.slots.push_back("{part}");
-      i += 6;
-    } else {
-      const char c = pattern[i++];
-      if (std::string(".[]()*+?^$|\\{}").find(c) != std::string::npos) re += '\\';
-      re += c;
-    }
-  }
-  out.re = std::regex(re);
-  return out;
-}
-
 // Fills the placeholders of `to` with the captures of the same placeholder, in order.
-std::string substitute(const std::string& to, const CompiledPattern& from, const std::smatch& m) {
+std::string substitute(const std::string& to, const NamePattern& from, const std::vector<std::string>& captures) {
   std::map<std::string, size_t> used;
   std::string out;
   for (size_t i = 0; i < to.size();) {
@@ -272,8 +238,8 @@ std::string substitute(const std::string& to, const CompiledPattern& from, const
       continue;
     }
     size_t nth = used[slot]++, seen = 0;
-    for (size_t g = 0; g < from.slots.size(); ++g)
-      if (from.slots[g] == slot && seen++ == nth) out += m[g + 1].str();
+    for (size_t g = 0; g < from.slots().size(); ++g)
+      if (from.slots()[g] == slot && seen++ == nth) out += captures[g];
     i += slot.size();
   }
   return out;
@@ -285,18 +251,18 @@ struct Match {
   std::string part;
 };
 
-bool match_rule(const LayoutRule& rule, const CompiledPattern& from, const std::string& name, Match* out) {
-  std::smatch m;
-  if (!std::regex_match(name, m, from.re)) return false;
+bool match_rule(const LayoutRule& rule, const NamePattern& from, const std::string& name, Match* out) {
+  std::vector<std::string> captures;
+  if (!from.match(name, &captures)) return false;
   out->rule = &rule;
-  out->target = substitute(rule.to, from, m);
-  for (size_t g = 0; g < from.slots.size(); ++g)
-    if (from.slots[g] == "{part}") out->part = m[g + 1].str();
+  out->target = substitute(rule.to, from, captures);
+  for (size_t g = 0; g < from.slots().size(); ++g)
+    if (from.slots()[g] == "{part}") out->part = captures[g];
   return true;
 }
 
-// std::regex matches recursively, a stack frame per character: a crafted name of 30k
-// characters overflowed the stack. Released checkpoints' names are under 200 characters.
+// Released checkpoints' names are under 200 characters: a longer one is not a checkpoint's,
+// and refusing it keeps messages short (NamePattern itself takes any length).
 constexpr size_t kLongestName = 1024;
 
 void check_name_lengths(const TensorMap& weights) {
@@ -336,9 +302,9 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
   }
 
   // Which layout's rows explain the most names?
-  std::map<std::string, std::vector<std::pair<const LayoutRule*, CompiledPattern>>> by_layout;
+  std::map<std::string, std::vector<std::pair<const LayoutRule*, NamePattern>>> by_layout;
   for (const auto& r : layout_rules())
-    if (r.family == family) by_layout[r.layout].emplace_back(&r, compile(r.from, r.parts));
+    if (r.family == family) by_layout[r.layout].emplace_back(&r, NamePattern(r.from, r.parts));
   std::string best;
   size_t best_hits = 0;
   for (const auto& [name, rows] : by_layout) {
@@ -403,7 +369,7 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
 std::optional<std::string> official_name(ModelFamily family, const std::string& layout, const std::string& name) {
   if (name.size() > kLongestName) return std::nullopt;
   // Compiled once per layout: adapter files ask for thousands of names.
-  using Rows = std::vector<std::pair<const LayoutRule*, CompiledPattern>>;
+  using Rows = std::vector<std::pair<const LayoutRule*, NamePattern>>;
   static std::mutex mutex;
   static std::map<std::pair<int, std::string>, Rows> compiled;
   const Rows* rows = nullptr;
@@ -413,7 +379,7 @@ std::optional<std::string> official_name(ModelFamily family, const std::string& 
     if (fresh)
       for (const auto& r : layout_rules())
         if (r.family == family && layout == r.layout && r.transform == LayoutTransform::Rename)
-          it->second.emplace_back(&r, compile(r.from, nullptr));
+          it->second.emplace_back(&r, NamePattern(r.from));
     rows = &it->second;
   }
   Match m;
@@ -424,10 +390,10 @@ std::optional<std::string> official_name(ModelFamily family, const std::string& 
 
 TensorMap from_official_names(ModelFamily family, const std::string& layout, const TensorMap& weights) {
   check_name_lengths(weights);
-  std::vector<std::pair<const LayoutRule*, CompiledPattern>> rows;
+  std::vector<std::pair<const LayoutRule*, NamePattern>> rows;
   for (const auto& r : layout_rules())
     if (r.family == family && layout == r.layout && r.transform == LayoutTransform::Rename)
-      rows.emplace_back(&r, compile(r.to, nullptr));
+      rows.emplace_back(&r, NamePattern(r.to));
   std::string prefix;
   for (const auto& p : layout_prefixes())
     if (p.family == family && layout == p.layout) prefix = p.prefix;
@@ -435,9 +401,9 @@ TensorMap from_official_names(ModelFamily family, const std::string& layout, con
   for (const auto& [name, t] : weights) {
     std::string target = name;
     for (const auto& [rule, pat] : rows) {
-      std::smatch m;
-      if (std::regex_match(name, m, pat.re)) {
-        target = substitute(rule->from, pat, m);
+      std::vector<std::string> captures;
+      if (pat.match(name, &captures)) {
+        target = substitute(rule->from, pat, captures);
         break;
       }
     }
