@@ -55,9 +55,20 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            distill (LightX2V's few-step sampler) or renoise (CausVid /
                            Self-Forcing's), which default to 4 steps, shift 5, guidance 1
   --timesteps LIST         distill / renoise: the denoising steps, e.g. 1000,750,500,250
-  --cache NAME             step caching: none (default), teacache or magcache (fewer
-                           block evaluations in the many-step modes; not exact)
+  --cache NAME             step caching: none (default), teacache, magcache (fewer block
+                           evaluations in the many-step modes) or easycache (reuses whole
+                           predictions; no calibration: any model, LoRA or step count);
+                           not exact
   --cache_threshold X      higher skips more; default: the method's published one
+  --cache_teacache_ret_steps true|false
+                           teacache: decide on the time projection from step 5 to the
+                           end (true, default) or on the time embedding from step 1 to
+                           the one before last
+  --cache_max_skips N      magcache: K, reused steps in a row at most (0: default 2)
+  --cache_retention_ratio X
+                           magcache: the share of steps that always run first, 0..1
+                           (-1: default 0.2)
+  --cache_warmup_steps N   easycache: the steps that always run first (-1: default 10)
   --lora PATH[:STRENGTH]   a LoRA for the DiT (strength 1 by default); repeatable, applied
                            in order
   --lora_mode NAME         merge (default: into the weights at load) or runtime (beside
@@ -221,6 +232,10 @@ int run(int argc, char** argv) {
                                 "--timesteps",
                                 "--cache",
                                 "--cache_threshold",
+                                "--cache_teacache_ret_steps",
+                                "--cache_max_skips",
+                                "--cache_retention_ratio",
+                                "--cache_warmup_steps",
                                 "--lora",
                                 "--lora_mode",
                                 "--base_seed",
@@ -295,9 +310,21 @@ int run(int argc, char** argv) {
     request.cache.method = wan::CacheMethod::TeaCache;
   else if (cache == "magcache")
     request.cache.method = wan::CacheMethod::MagCache;
+  else if (cache == "easycache")
+    request.cache.method = wan::CacheMethod::EasyCache;
   else if (!cache.empty() && cache != "none")
-    usage_error("--cache expects none, teacache or magcache, got '" + cache + "'");
+    usage_error("--cache expects none, teacache, magcache or easycache, got '" + cache + "'");
   request.cache.threshold = number<double>(flags, "--cache_threshold", 0.0);
+  const std::string ret_steps = flag("--cache_teacache_ret_steps");
+  if (ret_steps == "false" || ret_steps == "False" || ret_steps == "0")
+    request.cache.teacache_ret_steps = false;
+  else if (!ret_steps.empty() && ret_steps != "true" && ret_steps != "True" && ret_steps != "1")
+    usage_error("--cache_teacache_ret_steps expects true or false, got '" + ret_steps + "'");
+  // 0 / -1 leave the method's default; other values are checked with the request.
+  if (auto k = optional_number<int>(flags, "--cache_max_skips"); k && *k != 0) request.cache.max_skips = k;
+  if (auto r = optional_number<double>(flags, "--cache_retention_ratio"); r && *r != -1)
+    request.cache.retention_ratio = r;
+  if (auto w = optional_number<int>(flags, "--cache_warmup_steps"); w && *w != -1) request.cache.warmup_steps = w;
   request.seed = number<int64_t>(flags, "--base_seed", -1);
   // Draw a random seed here so it can be printed (and name the file) up front.
   if (request.seed < 0) request.seed = wan::draw_random_seed();
@@ -336,7 +363,7 @@ int run(int argc, char** argv) {
                    static_cast<long long>(clips), static_cast<long long>(next.seed));
     const wan::GenerationResult result = pipeline->generate(next, callbacks, cancel);
     if (result.forwards > 0)
-      std::fprintf(stderr, "step cache: %d of %d DiT forwards reused cached block residuals\n", result.forwards_reused,
+      std::fprintf(stderr, "step cache: %d of %d DiT forwards reused cached results\n", result.forwards_reused,
                    result.forwards);
   }
   writer->close();

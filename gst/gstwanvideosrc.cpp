@@ -40,6 +40,7 @@
  * * `elapsed` (#guint64): nanoseconds since the clip started
  * * `forwards`, `forwards-reused` (#gint, denoise phase with #GstWanVideoSrc:cache only): the
  *   DiT forwards of the clip so far, and how many of them reused cached block residuals
+ *   (EasyCache: cached predictions)
  *
  * When a clip's last frame is decoded, a `wan-clip-done` element message:
  *
@@ -148,6 +149,10 @@ enum {
   PROP_LORA_MODE,
   PROP_CACHE,
   PROP_CACHE_THRESHOLD,
+  PROP_CACHE_TEACACHE_RET_STEPS,
+  PROP_CACHE_MAX_SKIPS,
+  PROP_CACHE_RETENTION_RATIO,
+  PROP_CACHE_WARMUP_STEPS,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -174,6 +179,10 @@ struct Settings {
   GstWanLoraMode lora_mode = GST_WAN_LORA_MODE_MERGE;
   GstWanCache cache = GST_WAN_CACHE_NONE;
   double cache_threshold = 0;  // 0 = the method's default
+  gboolean cache_teacache_ret_steps = TRUE;
+  int cache_max_skips = 0;            // 0 = the method's default
+  double cache_retention_ratio = -1;  // -1 = the method's default
+  int cache_warmup_steps = -1;        // -1 = the method's default
 };
 
 // What lives from start() to stop().
@@ -267,6 +276,22 @@ void set_sampling(wan::Request& request, const Settings& settings) {
   if (settings.shift != kTaskDefaultShift) request.shift = settings.shift;
 }
 
+// The step cache's settings; the "method's default" values stay unset, any other value goes
+// to Request::validate (at start, and per clip when changed while playing).
+void set_cache(wan::Request& request, const Settings& settings) {
+  wan::StepCacheSettings& c = request.cache;
+  c = {};
+  c.method = settings.cache == GST_WAN_CACHE_TEACACHE    ? wan::CacheMethod::TeaCache
+             : settings.cache == GST_WAN_CACHE_MAGCACHE  ? wan::CacheMethod::MagCache
+             : settings.cache == GST_WAN_CACHE_EASYCACHE ? wan::CacheMethod::EasyCache
+                                                         : wan::CacheMethod::None;
+  c.threshold = settings.cache_threshold;
+  c.teacache_ret_steps = settings.cache_teacache_ret_steps;
+  if (settings.cache_max_skips != 0) c.max_skips = settings.cache_max_skips;
+  if (settings.cache_retention_ratio != -1) c.retention_ratio = settings.cache_retention_ratio;
+  if (settings.cache_warmup_steps != -1) c.warmup_steps = settings.cache_warmup_steps;
+}
+
 // The per-clip fields of a request from the current properties. A set seed
 // gives clip k the seed + k, so a continued run is reproducible and its clips
 // still differ.
@@ -279,10 +304,7 @@ wan::Request request_for_clip(GstWanVideoSrc* self, int clip) {
   request.solver = to_solver(settings.solver);
   request.timesteps = wan::parse_distill_steps(settings.timesteps);
   request.loras = wan::parse_lora_list(settings.loras);
-  request.cache.method = settings.cache == GST_WAN_CACHE_TEACACHE   ? wan::CacheMethod::TeaCache
-                         : settings.cache == GST_WAN_CACHE_MAGCACHE ? wan::CacheMethod::MagCache
-                                                                    : wan::CacheMethod::None;
-  request.cache.threshold = settings.cache_threshold;
+  set_cache(request, settings);
   request.seed = settings.seed < 0 ? -1 : gint64((guint64(settings.seed) + guint64(clip)) & G_MAXINT64);
   return request;
 }
@@ -342,6 +364,7 @@ Session open_session(GstWanVideoSrc* self) {
   base.max_area = settings.max_area;
   base.num_frames = settings.num_frames;
   set_sampling(base, settings);
+  set_cache(base, settings);
   try {
     base.validate();
   } catch (const wan::Error& e) {
@@ -522,6 +545,10 @@ static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const
     case PROP_LORA_MODE: s.lora_mode = GstWanLoraMode(g_value_get_enum(value)); break;
     case PROP_CACHE: s.cache = GstWanCache(g_value_get_enum(value)); break;
     case PROP_CACHE_THRESHOLD: s.cache_threshold = g_value_get_double(value); break;
+    case PROP_CACHE_TEACACHE_RET_STEPS: s.cache_teacache_ret_steps = g_value_get_boolean(value); break;
+    case PROP_CACHE_MAX_SKIPS: s.cache_max_skips = g_value_get_int(value); break;
+    case PROP_CACHE_RETENTION_RATIO: s.cache_retention_ratio = g_value_get_double(value); break;
+    case PROP_CACHE_WARMUP_STEPS: s.cache_warmup_steps = g_value_get_int(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -555,6 +582,10 @@ static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValu
     case PROP_LORA_MODE: g_value_set_enum(value, s.lora_mode); break;
     case PROP_CACHE: g_value_set_enum(value, s.cache); break;
     case PROP_CACHE_THRESHOLD: g_value_set_double(value, s.cache_threshold); break;
+    case PROP_CACHE_TEACACHE_RET_STEPS: g_value_set_boolean(value, s.cache_teacache_ret_steps); break;
+    case PROP_CACHE_MAX_SKIPS: g_value_set_int(value, s.cache_max_skips); break;
+    case PROP_CACHE_RETENTION_RATIO: g_value_set_double(value, s.cache_retention_ratio); break;
+    case PROP_CACHE_WARMUP_STEPS: g_value_set_int(value, s.cache_warmup_steps); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -900,8 +931,35 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       gobject_class, PROP_CACHE_THRESHOLD,
       g_param_spec_double("cache-threshold", "Step cache threshold",
                           "Higher skips more; 0 = the method's published default for the model (TeaCache: 0.05 "
-                          "t2v-1.3B, 0.1 t2v-14B, 0.2 i2v; MagCache: 0.12)",
+                          "t2v-1.3B, 0.1 t2v-14B, 0.2 i2v; MagCache: 0.12; EasyCache: 0.05)",
                           0.0, 1e9, 0.0, playing));
+  // The window parameters: each applies to its method only; out-of-range values fail the
+  // next clip with the request's error.
+  g_object_class_install_property(
+      gobject_class, PROP_CACHE_TEACACHE_RET_STEPS,
+      g_param_spec_boolean("cache-teacache-ret-steps", "TeaCache ret-steps variant",
+                           "TeaCache: decide on the time projection, always computing the first 5 steps and "
+                           "deciding to the end (TRUE, the default), or on the time embedding, computing the first "
+                           "and the last step",
+                           TRUE, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CACHE_MAX_SKIPS,
+      g_param_spec_int("cache-max-skips", "MagCache K",
+                       "MagCache: at most this many steps in a row reuse the cache (K, at least 1); 0 = the "
+                       "method's default (2)",
+                       G_MININT, G_MAXINT, 0, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CACHE_RETENTION_RATIO,
+      g_param_spec_double("cache-retention-ratio", "MagCache retention ratio",
+                          "MagCache: the share of the steps (0..1) that always run first; -1 = the method's "
+                          "default (0.2)",
+                          -G_MAXDOUBLE, G_MAXDOUBLE, -1.0, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_CACHE_WARMUP_STEPS,
+      g_param_spec_int("cache-warmup-steps", "EasyCache warm-up steps",
+                       "EasyCache: the steps that always run first (its ret_steps, 0..1000); -1 = the method's "
+                       "default (10)",
+                       G_MININT, G_MAXINT, -1, playing));
 
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",

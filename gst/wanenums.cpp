@@ -58,6 +58,10 @@ GType gst_wan_cache_get_type(void) {
       {GST_WAN_CACHE_NONE, "Every forward runs the whole model (exact)", "none"},
       {GST_WAN_CACHE_TEACACHE, "TeaCache: skip the blocks while the time embedding changes little", "teacache"},
       {GST_WAN_CACHE_MAGCACHE, "MagCache: skip the blocks by the calibrated residual magnitude ratios", "magcache"},
+      {GST_WAN_CACHE_EASYCACHE,
+       "EasyCache: reuse whole predictions while the estimated output change stays small (no calibration: any "
+       "model, LoRA or step count)",
+       "easycache"},
       {0, nullptr, nullptr},
   };
   static const GType type = g_enum_register_static("GstWanCache", values);

@@ -17,6 +17,7 @@ typedef enum {
   GST_WAN_CACHE_NONE,
   GST_WAN_CACHE_TEACACHE,
   GST_WAN_CACHE_MAGCACHE,
+  GST_WAN_CACHE_EASYCACHE,
 } GstWanCache;
 
 typedef enum {

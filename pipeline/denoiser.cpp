@@ -14,7 +14,15 @@ std::vector<at::Tensor> WanDenoiser::forward(const at::Tensor& latent, const at:
   // sample's pair together.
   at::Tensor clip_fea = c.clip_fea;
   if (clip_fea.defined() && n > 1) clip_fea = at::cat(std::vector<at::Tensor>(n, c.clip_fea));
-  BlockReuse* reuse = cache_ ? &cache_->next_forward(branches.at(0)) : nullptr;  // one branch with a cache
+  if (cache_ && cache_->reuses_predictions()) {  // one branch with a cache
+    at::Tensor reused = cache_->reuse_prediction(branches.at(0), latent);
+    if (reused.defined()) return {reused};
+    std::vector<at::Tensor> out = dit_.forward(latents, timestep.repeat({static_cast<int64_t>(n)}), contexts, c.seq_len,
+                                               clip_fea, y, between_blocks_);
+    cache_->predicted(out.at(0));
+    return out;
+  }
+  BlockReuse* reuse = cache_ ? &cache_->next_forward(branches.at(0)) : nullptr;
   return dit_.forward(latents, timestep.repeat({static_cast<int64_t>(n)}), contexts, c.seq_len, clip_fea, y,
                       between_blocks_, reuse);
 }

@@ -86,9 +86,13 @@ void Request::validate() const {
     if (!std::isfinite(cache.threshold) || cache.threshold < 0)
       bad("cache_threshold",
           "must be a number >= 0 (0 = the method's default), got " + std::to_string(cache.threshold));
-    if (cache.max_skips < 1) bad("cache_max_skips", "must be at least 1, got " + std::to_string(cache.max_skips));
-    if (!(cache.retention_ratio >= 0 && cache.retention_ratio <= 1))
-      bad("cache_retention_ratio", "must be within 0..1, got " + std::to_string(cache.retention_ratio));
+    if (cache.max_skips && *cache.max_skips < 1)
+      bad("cache_max_skips", "must be at least 1, got " + std::to_string(*cache.max_skips));
+    if (cache.retention_ratio && !(*cache.retention_ratio >= 0 && *cache.retention_ratio <= 1))
+      bad("cache_retention_ratio", "must be within 0..1, got " + std::to_string(*cache.retention_ratio));
+    if (cache.warmup_steps && (*cache.warmup_steps < 0 || *cache.warmup_steps > kMaxSteps))
+      bad("cache_warmup_steps",
+          "must be between 0 and " + std::to_string(kMaxSteps) + ", got " + std::to_string(*cache.warmup_steps));
   }
   for (const auto& lora : loras.value_or(std::vector<LoraSpec>{})) {
     if (lora.path.empty()) bad("loras", "a LoRA without a file name");

@@ -23,14 +23,18 @@ struct RgbImage {
   std::vector<uint8_t> pixels;
 };
 
-// Step caching (pipeline/step_cache.h) for the many-step solvers.
-enum class CacheMethod { None, TeaCache, MagCache };
+// Step caching (pipeline/step_cache.h) for the many-step solvers; EasyCache needs no
+// calibration (pipeline/easy_cache.h), so it also serves LoRAs and distilled models.
+enum class CacheMethod { None, TeaCache, MagCache, EasyCache };
+// The window parameters left unset take the method's default; those of another method are
+// not used (but still checked).
 struct StepCacheSettings {
   CacheMethod method = CacheMethod::None;
-  double threshold = 0;            // 0 = the method's default for the model
-  bool teacache_ret_steps = true;  // TeaCache: decide on the time projection e0 (else on e)
-  int max_skips = 2;               // MagCache: K, skipped steps in a row at most
-  double retention_ratio = 0.2;    // MagCache: the first 20% of the forwards always run
+  double threshold = 0;                   // 0 = the method's default for the model
+  bool teacache_ret_steps = true;         // TeaCache: decide on the time projection e0 (else on e)
+  std::optional<int> max_skips;           // MagCache: K, skipped steps in a row at most (2)
+  std::optional<double> retention_ratio;  // MagCache: the share of forwards that always run first (0.2)
+  std::optional<int> warmup_steps;        // EasyCache: the steps that always run first (10)
 };
 
 struct Request {

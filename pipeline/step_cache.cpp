@@ -32,6 +32,8 @@ StepCache::StepCache(const StepCacheSettings& settings, CacheModel model, int st
       break;
     case CacheMethod::MagCache: {
       threshold_ = settings.threshold > 0 ? settings.threshold : 0.12;
+      max_skips_ = settings.max_skips.value_or(2);
+      retention_ratio_ = settings.retention_ratio.value_or(0.2);
       mag_ratios_ = magcache_ratios(model);
       if (static_cast<int>(mag_ratios_.size()) != num_forwards_) {
         std::vector<double> cond, uncond;
@@ -42,16 +44,29 @@ StepCache::StepCache(const StepCacheSettings& settings, CacheModel model, int st
       }
       break;
     }
+    case CacheMethod::EasyCache:
+      threshold_ = settings.threshold > 0 ? settings.threshold : EasyCache::kDefaultThreshold;
+      easy_.emplace(threshold_, settings.warmup_steps.value_or(EasyCache::kDefaultWarmupSteps), steps);
+      break;
     case CacheMethod::None: throw Error("step cache: no method");
   }
   for (int b = 0; b < 2; ++b) branches_[b].cache = this, branches_[b].parity = b;
 }
 
 BlockReuse& StepCache::next_forward(Branch branch) {
+  if (easy_) throw Error("step cache: EasyCache reuses whole predictions, not the blocks");
   BranchState& b = branches_[branch == Branch::Cond ? 0 : 1];
   b.n = 2 * b.calls++ + b.parity;
   return b;
 }
+
+at::Tensor StepCache::reuse_prediction(Branch branch, const at::Tensor& latent) {
+  at::Tensor reused = easy_.value().reuse(branch, latent);
+  computed_.push_back(!reused.defined());
+  return reused;
+}
+
+void StepCache::predicted(const at::Tensor& prediction) { easy_.value().computed(prediction); }
 
 int64_t StepCache::reused_count() const {
   int64_t n = 0;
@@ -84,11 +99,11 @@ bool StepCache::teacache_skips(BranchState& b, const at::Tensor& e, const at::Te
 }
 
 bool StepCache::magcache_skips(BranchState& b) {
-  if (b.n < static_cast<int>(num_forwards_ * settings_.retention_ratio)) return false;
+  if (b.n < static_cast<int>(num_forwards_ * retention_ratio_)) return false;
   b.ratio *= mag_ratios_.at(static_cast<size_t>(b.n));
   b.skipped += 1;
   b.error += std::abs(1 - b.ratio);
-  if (b.error < threshold_ && b.skipped <= settings_.max_skips) return true;
+  if (b.error < threshold_ && b.skipped <= max_skips_) return true;
   b.ratio = 1.0, b.skipped = 0, b.error = 0.0;
   return false;
 }

@@ -1,19 +1,23 @@
 // Step caching for the many-step modes: between neighbouring steps the transformer's blocks
 // change their input little, so a forward may add the residual (blocks' output - input) of
 // the last computed forward of the same branch instead of running the blocks (TeaCache,
-// MagCache; exact decision rules in tests/fixtures/README.md, "Step caching").
+// MagCache; exact decision rules in tests/fixtures/README.md, "Step caching"). EasyCache
+// (pipeline/easy_cache.h) reuses whole predictions instead: the Denoiser asks before each
+// forward (reuse_prediction), not the blocks.
 //
 // Forwards are numbered n = 2 * step + (0 for the prompt's, 1 for the negative prompt's),
 // as the references number them with guidance on; each branch keeps its own state and
 // residual. A StepCache serves one generation.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <ATen/ATen.h>
 
 #include "models/dit/wan_model.h"
 #include "pipeline/denoiser.h"
+#include "pipeline/easy_cache.h"
 #include "pipeline/request.h"
 #include "pipeline/step_cache_calibration.h"
 
@@ -28,6 +32,12 @@ class StepCache {
 
   // The hook for the next forward of `branch` (its step is counted per branch).
   BlockReuse& next_forward(Branch branch);
+
+  // EasyCache: before the next forward of `branch`, the prediction to use instead of running
+  // the DiT, or an undefined tensor to run it and pass its prediction to predicted().
+  bool reuses_predictions() const { return easy_.has_value(); }
+  at::Tensor reuse_prediction(Branch branch, const at::Tensor& latent);
+  void predicted(const at::Tensor& prediction);
 
   // One entry per forward so far, in call order: whether its blocks ran.
   const std::vector<bool>& computed() const { return computed_; }
@@ -52,7 +62,10 @@ class StepCache {
 
   StepCacheSettings settings_;
   double threshold_;
-  int num_forwards_;  // 2 * steps, as the references count
+  int num_forwards_;              // 2 * steps, as the references count
+  int max_skips_ = 2;             // MagCache
+  double retention_ratio_ = 0.2;  // MagCache
+  std::optional<EasyCache> easy_;
   TeaCacheCalibration tea_{};
   std::vector<double> mag_ratios_;  // 2 * steps entries, resampled to the step count
   BranchState branches_[2];

@@ -559,6 +559,54 @@ GST_START_TEST(test_step_cache_reported) {
 }
 GST_END_TEST;
 
+// The step cache's window parameters reach the request: EasyCache with a threshold nothing
+// reaches reuses steps warm-up .. 8 of 10 (step 9 always runs), both forwards of each; its
+// default warm-up (10 steps) reuses none.
+GST_START_TEST(test_step_cache_window) {
+  for (const auto& [warmup, expected] : std::vector<std::pair<std::string, int>>{{"4", 10}, {"7", 4}, {"-1", 0}}) {
+    Harnessed t({{"num-frames", "5"},
+                 {"steps", "10"},
+                 {"cache", "easycache"},
+                 {"cache-threshold", "1e9"},
+                 {"cache-warmup-steps", warmup}});
+    gint value = 0;
+    g_object_get(t.h->element, "cache-warmup-steps", &value, nullptr);
+    fail_unless_equals_int(value, std::stoi(warmup));
+    gst_harness_play(t.h);
+    std::vector<GstBuffer*> buffers = pull_all(t.h);
+    unref_all(buffers);
+    auto messages = pop_messages(t.bus, GST_MESSAGE_ELEMENT);
+    int forwards = -1, reused = -1;
+    for (GstMessage* m : messages)
+      if (is_element_message(m, "wan-clip-done")) {
+        gst_structure_get_int(gst_message_get_structure(m), "forwards", &forwards);
+        gst_structure_get_int(gst_message_get_structure(m), "forwards-reused", &reused);
+      }
+    unref_all(messages);
+    fail_unless(forwards == 20 && reused == expected, "warm-up %s: %d forwards, %d reused (expected %d)",
+                warmup.c_str(), forwards, reused, expected);
+  }
+}
+GST_END_TEST;
+
+// Out-of-range window parameters fail at start, naming the parameter.
+GST_START_TEST(test_bad_cache_window) {
+  expect_start_failure({{"cache", "magcache"}, {"cache-max-skips", "-3"}}, GST_LIBRARY_ERROR,
+                       GST_LIBRARY_ERROR_SETTINGS, "cache_max_skips");
+  expect_start_failure({{"cache", "magcache"}, {"cache-retention-ratio", "1.5"}}, GST_LIBRARY_ERROR,
+                       GST_LIBRARY_ERROR_SETTINGS, "cache_retention_ratio");
+  expect_start_failure({{"cache", "easycache"}, {"cache-warmup-steps", "-2"}}, GST_LIBRARY_ERROR,
+                       GST_LIBRARY_ERROR_SETTINGS, "cache_warmup_steps");
+  // Checked whatever the method, as the request does.
+  expect_start_failure({{"cache", "teacache"}, {"cache-warmup-steps", "-2"}}, GST_LIBRARY_ERROR,
+                       GST_LIBRARY_ERROR_SETTINGS, "cache_warmup_steps");
+  Harnessed t(Overrides{{"cache-teacache-ret-steps", "false"}});
+  gboolean ret_steps = TRUE;
+  g_object_get(t.h->element, "cache-teacache-ret-steps", &ret_steps, nullptr);
+  fail_unless(!ret_steps);
+}
+GST_END_TEST;
+
 // An application may stop the element from a bus sync handler, which runs on the thread that
 // posts the message: for wan-progress, the generation thread itself.
 struct StopFromHandler {
@@ -811,6 +859,8 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_stop_mid_generation);
   tcase_add_test(tc, test_stop_from_generation_thread);
   tcase_add_test(tc, test_step_cache_reported);
+  tcase_add_test(tc, test_step_cache_window);
+  tcase_add_test(tc, test_bad_cache_window);
   tcase_add_test(tc, test_soak_stop_in_every_phase);
   tcase_add_test(tc, test_two_elements_share_one_model);
   tcase_add_test(tc, test_lora_and_plain_elements_side_by_side);

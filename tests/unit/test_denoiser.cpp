@@ -14,6 +14,7 @@
 #include "pipeline/denoise_loop.h"
 #include "pipeline/flow_scheduler.h"
 #include "pipeline/names.h"
+#include "pipeline/step_cache.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;
@@ -107,6 +108,53 @@ void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
   EXPECT(at::allclose(got, expected, 1e-4, 1e-5));
 }
 
+// EasyCache through the Wan DiT: a reused forward predicts its latent plus the (prediction -
+// latent) of its branch's last run forward, and runs no block; a run forward is the plain one.
+void wan_denoiser_easycache_reuses_predictions(const fs::path& fixtures) {
+  const fs::path dir = fixtures / "dit-i2v-tiny";
+  wan::WanModel model(wan::DiTConfig::from_json_file((dir / "config.json").string()));
+  wan::load_state_dict(*model, wan::load_safetensors((dir / "weights.safetensors").string()), "dit-i2v-tiny");
+  const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
+  wan::DiTConditioning c;
+  c.context = io.at("in.context.0").to(at::kFloat);
+  c.context_null = at::randn({7, c.context.size(1)});
+  c.clip_fea = io.at("in.clip_fea").to(at::kFloat);
+  c.y = io.at("in.y.0").to(at::kFloat);
+  c.seq_len = 45;
+  const at::Tensor latent = io.at("in.x.0").to(at::kFloat);
+  c10::AutoGradMode no_grad(false);
+  // Warm-up 0, a threshold nothing reaches: steps 0 and 1 run, 2 and 3 are reused, 4 (the
+  // last) runs.
+  wan::StepCacheSettings settings;
+  settings.method = wan::CacheMethod::EasyCache;
+  settings.threshold = 1e9;
+  settings.warmup_steps = 0;
+  wan::StepCache cache(settings, wan::CacheModel::I2V_480P, 5);
+  int blocks = 0;
+  wan::WanDenoiser cached(
+      *model, true, [&] { ++blocks; }, &cache),
+      plain(*model, false);
+  at::Tensor residual[2];
+  for (int step = 0; step < 5; ++step) {
+    const at::Tensor x = latent * (1.0 - 0.1 * step), t = at::full({1}, 900 - 100 * step, at::kLong);
+    const int before = blocks;
+    const auto got = cached.predict(x, t, {wan::Branch::Cond, wan::Branch::Uncond}, c);
+    const bool reused = step == 2 || step == 3;
+    EXPECT_MSG(blocks - before == (reused ? 0 : 4),
+               "step " + std::to_string(step) + ": " + std::to_string(blocks - before) + " blocks ran");
+    for (int b = 0; b < 2; ++b) {
+      const wan::Branch branch = b == 0 ? wan::Branch::Cond : wan::Branch::Uncond;
+      if (reused) {
+        EXPECT_MSG(at::equal(got[b], x + residual[b]), "reused prediction, step " + std::to_string(step));
+      } else {
+        EXPECT(at::allclose(got[b], plain.predict(x, t, {branch}, c)[0], 1e-5, 1e-6));
+        residual[b] = got[b] - x;
+      }
+    }
+  }
+  EXPECT(cache.reused_count() == 4 && cache.computed().size() == 10);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,5 +166,6 @@ int main(int argc, char** argv) {
   the_loop_runs_any_denoiser();
   non_finite_latents_stop_the_loop();
   wan_denoiser_batched_equals_one_by_one(argv[1]);
+  wan_denoiser_easycache_reuses_predictions(argv[1]);
   return wan::test::check_exit("test-denoiser");
 }

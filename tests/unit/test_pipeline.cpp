@@ -238,9 +238,13 @@ void test_step_cache() {
   wan::Request r = small_request();
   r.steps = 10;
   const at::Tensor exact = decoded_video(pipeline, r);
-  for (auto method : {wan::CacheMethod::MagCache, wan::CacheMethod::TeaCache}) {
+  for (auto method : {wan::CacheMethod::MagCache, wan::CacheMethod::TeaCache, wan::CacheMethod::EasyCache}) {
+    r.cache = {};
     r.cache.method = method;
-    r.cache.threshold = method == wan::CacheMethod::TeaCache ? 3e5 : 0.12;  // the tiny model's (fixtures README)
+    // The tiny model's (fixtures README; EasyCache: its random DiT's k is about 10, each step
+    // adds about 0.6 to 1); EasyCache's default warm-up (10 steps) would cover all 10 steps.
+    r.cache.threshold = method == wan::CacheMethod::TeaCache ? 3e5 : method == wan::CacheMethod::MagCache ? 0.12 : 0.7;
+    if (method == wan::CacheMethod::EasyCache) r.cache.warmup_steps = 2;
     std::vector<wan::Progress> progress;
     wan::GenerationCallbacks callbacks;
     callbacks.on_progress = [&](const wan::Progress& p) {
@@ -259,6 +263,17 @@ void test_step_cache() {
   }
   r.cache.max_skips = 0;
   EXPECT_ERROR(pipeline.generate(r, {}, wan::CancelToken()), "cache_max_skips: must be at least 1");
+  // EasyCache needs no calibration: the default warm-up at 12 steps leaves step 10 (the
+  // threshold permitting) to reuse, the last step always runs.
+  r.cache = {};
+  r.cache.method = wan::CacheMethod::EasyCache;
+  r.cache.threshold = 1e9;
+  r.steps = 12;
+  const wan::GenerationResult result = pipeline.generate(r, {}, wan::CancelToken());
+  EXPECT_MSG(result.forwards == 24 && result.forwards_reused == 2,
+             std::to_string(result.forwards_reused) + " of " + std::to_string(result.forwards) + " reused");
+  r.cache.warmup_steps = -1;
+  EXPECT_ERROR(pipeline.generate(r, {}, wan::CancelToken()), "cache_warmup_steps");
 }
 
 void test_nearest_interp() {

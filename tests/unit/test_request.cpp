@@ -3,6 +3,7 @@
 // sampling settings take generate.py's defaults per task and size; clips continue.
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "models/common/error.h"
@@ -90,6 +91,32 @@ void test_bad_fields_are_named() {
   r = i2v_request();
   r.last_image = image(0, 8);
   EXPECT_ERROR(r.validate(), "last_image");
+  // Step cache settings: out-of-range window parameters are named, whichever method uses
+  // them; without a cache nothing is checked.
+  for (auto method : {wan::CacheMethod::TeaCache, wan::CacheMethod::MagCache, wan::CacheMethod::EasyCache}) {
+    r = i2v_request();
+    r.cache.method = method;
+    r.cache.warmup_steps = 0, r.cache.max_skips = 1, r.cache.retention_ratio = 1.0;
+    r.validate();
+    r.cache.threshold = -0.1;
+    EXPECT_ERROR(r.validate(), "cache_threshold: must be a number >= 0");
+    r.cache.threshold = 0;
+    r.cache.max_skips = 0;
+    EXPECT_ERROR(r.validate(), "cache_max_skips: must be at least 1, got 0");
+    r.cache.max_skips.reset();
+    r.cache.retention_ratio = 1.5;
+    EXPECT_ERROR(r.validate(), "cache_retention_ratio: must be within 0..1");
+    r.cache.retention_ratio = NAN;
+    EXPECT_ERROR(r.validate(), "cache_retention_ratio");
+    r.cache.retention_ratio.reset();
+    r.cache.warmup_steps = -2;
+    EXPECT_ERROR(r.validate(), "cache_warmup_steps: must be between 0 and 1000, got -2");
+    r.cache.warmup_steps = 1001;
+    EXPECT_ERROR(r.validate(), "cache_warmup_steps");
+  }
+  r = i2v_request();
+  r.cache.warmup_steps = -2;  // no cache: nothing to check
+  r.validate();
   // wan::Error, so callers can show the message as is
   r = i2v_request();
   r.num_frames = 2;
