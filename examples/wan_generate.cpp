@@ -75,7 +75,8 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            the weights, as fp8 models need)
   --base_seed N            noise seed (default: random; the seed used is printed)
   --device DEV             cpu (default), cuda, cuda:N
-  --dtype NAME             auto (default), float32, bfloat16, float16
+  --dtype NAME             auto (default), float32, bfloat16, float16, or fp8 (fast mode: bf16 with
+                           the DiT's block linear layers in fp8 e4m3; GPUs with fp8 tensor cores)
   --memory_mode NAME       how the models share the device memory:
                              resident (default)  every model stays on the device
                              sequential          each model visits the device for its phase

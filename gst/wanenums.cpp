@@ -36,6 +36,9 @@ GType gst_wan_dtype_get_type(void) {
       {GST_WAN_DTYPE_FLOAT32, "32-bit float", "float32"},
       {GST_WAN_DTYPE_BFLOAT16, "bfloat16", "bfloat16"},
       {GST_WAN_DTYPE_FLOAT16, "16-bit float", "float16"},
+      {GST_WAN_DTYPE_FP8,
+       "Fast mode: bfloat16 with the DiT's block linear layers in fp8 e4m3 (GPUs with fp8 tensor cores: Ada, Hopper)",
+       "fp8"},
       {0, nullptr, nullptr},
   };
   static const GType type = g_enum_register_static("GstWanDtype", values);

@@ -37,6 +37,7 @@ typedef enum {
   GST_WAN_DTYPE_FLOAT32,
   GST_WAN_DTYPE_BFLOAT16,
   GST_WAN_DTYPE_FLOAT16,
+  GST_WAN_DTYPE_FP8,
 } GstWanDtype;
 
 #define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type())

@@ -20,9 +20,11 @@ enum class MemoryMode {
 };
 
 struct PipelineOptions {
-  std::string model_path;           // checkpoint folder (official / diffusers layout) or file
-  std::string device = "cpu";       // "cpu", "cuda", "cuda:N"
-  std::string dtype = "auto";       // "auto" (bf16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16"
+  std::string model_path;      // checkpoint folder (official / diffusers layout) or file
+  std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
+  // "auto" (bf16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16", or "fp8" (the fast
+  // mode: bf16 with the DiT's block linear layers in e4m3; GPUs with fp8 tensor cores)
+  std::string dtype = "auto";
   std::string text_encoder_device;  // "" = same as device
   MemoryMode memory_mode = MemoryMode::Resident;
   std::string cache_dir;  // on-disk prompt-embedding cache; "" = memory only

@@ -13,7 +13,6 @@
 #include "models/dit/dit_loader.h"
 #include "models/dit/lora_adapters.h"
 #include "models/vae/vae_loader.h"
-#include "models/weights/checkpoint_file.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/default_prompts.h"
 #include "pipeline/device_name.h"
@@ -35,7 +34,7 @@ at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
   if (name == "float32" || name == "fp32" || name == "float") return at::kFloat;
   if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
   if (name == "float16" || name == "fp16" || name == "half") return at::kHalf;
-  throw Error("dtype '" + name + "' is not supported (expected auto, float32, bfloat16 or float16)");
+  throw Error("dtype '" + name + "' is not supported (expected auto, float32, bfloat16, float16 or fp8)");
 }
 
 void check_task(Task checkpoint, const Request& r) {
@@ -87,11 +86,13 @@ std::unique_lock<std::mutex> use(const std::shared_ptr<SharedModel<Model>>& m) {
 ModelPlacement resolve_placement(const PipelineOptions& o) {
   ModelPlacement p;
   p.device = parse_device(o.device, "device");
-  const at::ScalarType dtype = parse_dtype(o.dtype, p.device);
+  // fp8: the released precisions, with the DiT's block linear layers in e4m3.
+  p.dit_fp8 = o.dtype == "fp8";
+  const at::ScalarType dtype = parse_dtype(p.dit_fp8 ? "bfloat16" : o.dtype, p.device);
   p.dit_dtype = dtype;
   p.text_dtype = dtype;
   // The reference runs its CLIP tower in float16 on GPUs.
-  p.clip_dtype = (o.dtype == "auto" && !p.device.is_cpu()) ? at::kHalf : dtype;
+  p.clip_dtype = ((o.dtype == "auto" || p.dit_fp8) && !p.device.is_cpu()) ? at::kHalf : dtype;
   p.text_device = o.text_encoder_device.empty() ? p.device : parse_device(o.text_encoder_device, "text_encoder_device");
   p.dit_home = p.device;
   p.noise_device = o.noise_device.empty() ? p.device : parse_device(o.noise_device, "noise_device");
@@ -141,7 +142,7 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   progress();
 
   vae_ = registry.get<std::shared_ptr<WanVAE>>("vae", files.vae, pl.device, pl.vae_dtype, [&] {
-    return std::make_shared<WanVAE>(load_vae(files.vae, pl.device, pl.vae_dtype));
+    return std::make_shared<WanVAE>(load_vae(files.vae, LoadOptions{pl.device, pl.vae_dtype}));
   });
   progress();
 
@@ -151,7 +152,7 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
                   " DiT but no CLIP image encoder (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth)");
     clip_ = registry.get<std::shared_ptr<ClipVisionEncoder>>("clip", files.clip, pl.device, pl.clip_dtype, [&] {
       return std::make_shared<ClipVisionEncoder>(
-          load_clip_vision_encoder(load_checkpoint_file(files.clip), files.clip, pl.device, pl.clip_dtype));
+          load_clip_vision_encoder(files.clip, LoadOptions{pl.device, pl.clip_dtype}));
     });
   }
   progress();
@@ -185,14 +186,15 @@ void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
   loras_ = loras;  // what a failed load leaves asked for
   // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
   const DiTBlocks blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
-  DiTLoras with;
-  with.files = loras;
-  with.mode = options_.lora_mode;
-  with.compute = pl.device;
+  LoadOptions load(pl.dit_home, pl.dit_dtype);
+  load.loras = loras;
+  load.lora_mode = options_.lora_mode;
+  load.compute_device = pl.device;
+  load.fp8_linear = pl.dit_fp8;
   dit_ = ModelRegistry::instance().get<WanModel>(
-      "dit", dit_path_, pl.dit_home, pl.dit_dtype,
-      [&] { return load_dit(dit_path_, pl.dit_home, pl.dit_dtype, std::nullopt, blocks, with); },
-      std::string(pl.dit_block_swap ? "block-swap" : "") + lora_key(loras, options_.lora_mode));
+      "dit", dit_path_, pl.dit_home, pl.dit_dtype, [&] { return load_dit(dit_path_, load, std::nullopt, blocks); },
+      std::string(pl.dit_block_swap ? "block-swap" : "") + (pl.dit_fp8 ? "|fp8" : "") +
+          lora_key(loras, options_.lora_mode));
 }
 
 std::pair<int, int> WanPipeline::output_size(const Request& request) const {
@@ -280,7 +282,7 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   if (dit->runtime_loras) {
     std::vector<double> strengths;
     for (const auto& l : loras_) strengths.push_back(l.strength);
-    dit->runtime_loras->set_strengths(strengths);
+    dit->set_lora_strengths(strengths);
   }
   std::optional<DeviceVisit> visit;  // Sequential: the DiT is on the device for the denoise only
   if (placement_.dit_home != placement_.device) visit.emplace(*dit, placement_.device);

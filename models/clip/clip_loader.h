@@ -7,19 +7,18 @@
 #include <ATen/ATen.h>
 
 #include "models/clip/clip_vision_encoder.h"
+#include "models/weights/load_options.h"
 #include "models/weights/tensor_map.h"
 
 namespace wan {
 
-// The tower's tensors under official names (no "visual." prefix), scaled-fp8
-// weights dequantised to float32. The text tower, the logit scale and the
-// unused pooling head / final norm are dropped here, so they are never
-// converted or put on a device.
-TensorMap clip_vision_weights(const TensorMap& checkpoint, std::string* layout = nullptr);
-
-// Builds the tower the checkpoint describes (sizes read off its shapes; the
-// reference's 16 heads) directly on `device` in `dtype` and loads it strictly.
+// Builds the tower the checkpoint describes (sizes read off its shapes; the reference's 16
+// heads) directly on options.device in options.dtype and loads it strictly (model_weights.h:
+// the text tower, the logit scale and the unused pooling head / final norm are dropped before
+// anything is converted or put on a device). `what` names the checkpoint in errors.
 ClipVisionEncoder load_clip_vision_encoder(const TensorMap& checkpoint, const std::string& what,
-                                           at::Device device = at::kCPU, at::ScalarType dtype = at::kFloat);
+                                           const LoadOptions& options = {});
+// The same from a file (see load_checkpoint_file).
+ClipVisionEncoder load_clip_vision_encoder(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace wan

@@ -158,6 +158,13 @@ BlockSwapper::Lease BlockSwapper::lease(size_t index) {
   return Lease(this, index);
 }
 
+void BlockSwapper::host_copies_changed() {
+  if (leased_slot_ >= 0) throw Error("block swap: the weights changed while a block was leased");
+  // A copy still queued keeps its order on the copy stream: the next one into that slot
+  // waits for it there.
+  slot_block_ = {{-1, -1}};
+}
+
 void BlockSwapper::release(size_t index) {
   c10::InferenceMode same_kind(inference_);
   torch::NoGradGuard no_grad;

@@ -53,6 +53,10 @@ class BlockSwapper {
   // so the next forward pass starts without waiting). One lease at a time.
   Lease lease(size_t index);
 
+  // The host copies of the blocks changed (run-time LoRA strengths): blocks already in a slot,
+  // or on their way to one, are copied again at their next lease. Not while a lease lives.
+  void host_copies_changed();
+
   const at::Device& device() const { return device_; }
   size_t num_blocks() const { return host_.size(); }
   int64_t slot_bytes() const;  // device memory of one slot

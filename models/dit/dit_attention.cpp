@@ -51,20 +51,42 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_nor
 }
 
 std::pair<at::Tensor, at::Tensor> SelfAttentionImpl::stacked_qkv() {
+  const bool fp8 = q->is_fp8();
   at::Tensor weight = stacked(q->weight, k->weight, v->weight), bias = stacked(q->bias, k->bias, v->bias);
-  if (weight.defined() && bias.defined()) return {weight, bias};
+  at::Tensor scales = fp8 ? stacked(q->weight_scale, k->weight_scale, v->weight_scale) : at::Tensor();
+  if (weight.defined() && bias.defined() && (!fp8 || scales.defined())) return {weight, bias};
   const auto same_kind = same_kind_as(q->weight);
   torch::NoGradGuard no_grad;
-  weight = at::cat({q->weight, k->weight, v->weight});
+  // e4m3 weights are concatenated as bytes: the copy is the same.
+  auto bytes = [&](const at::Tensor& t) { return fp8 ? t.view(at::kByte) : t; };
+  weight = at::cat({bytes(q->weight), bytes(k->weight), bytes(v->weight)});
+  if (fp8) weight = weight.view(q->weight.scalar_type());
   bias = at::cat({q->bias, k->bias, v->bias});
+  if (fp8) scales = at::cat({q->weight_scale, k->weight_scale, v->weight_scale});
   const int64_t dim = q->weight.size(0);
   int64_t row = 0;
   for (auto* layer : {&q, &k, &v}) {
     (*layer)->weight.set_data(weight.slice(0, row, row + dim));
     (*layer)->bias.set_data(bias.slice(0, row, row + dim));
+    if (fp8) (*layer)->weight_scale.set_data(scales.slice(0, row, row + dim));
     row += dim;
   }
   return {weight, bias};
+}
+
+void SelfAttentionImpl::quantize_fp8(const at::Device& compute) {
+  o->quantize_fp8(compute);
+  if (q->is_fp8()) return;
+  torch::NoGradGuard no_grad;
+  const at::Tensor weight = stacked_qkv().first;
+  const auto [values, scales] = cuda::quantize_weight_e4m3(weight.to(compute));
+  const at::Tensor here = values.to(weight.device()), here_scales = scales.to(weight.device());
+  const int64_t dim = q->out_features;
+  int64_t row = 0;
+  for (auto* layer : {&q, &k, &v}) {
+    (*layer)->set_fp8_weight(here.slice(0, row, row + dim), here_scales.slice(0, row, row + dim));
+    row += dim;
+  }
 }
 
 std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
@@ -73,10 +95,18 @@ std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
   if (!q->fused_kernels_apply())
     return {Projection{q->forward(x), {}}, Projection{k->forward(x), {}}, Projection{v->forward(x), {}}};
   const auto [weight, bias] = stacked_qkv();
+  if (q->is_fp8()) {
+    // The biases stay pending: the q/k norm kernels and the value path add them.
+    const at::Tensor xw = x.to(at::kBFloat16);
+    const at::Tensor scales = stacked(q->weight_scale, k->weight_scale, v->weight_scale);
+    const std::vector<at::Tensor> qkv = cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, scales).chunk(3, -1);
+    add_adapters_sharing_input(xw, {{q.get(), qkv[0]}, {k.get(), qkv[1]}, {v.get(), qkv[2]}});
+    return {Projection{qkv[0], q->bias}, Projection{qkv[1], k->bias}, Projection{qkv[2], v->bias}};
+  }
   const at::Tensor xw = x.to(weight.scalar_type());
   const std::vector<at::Tensor> qkv = at::linear(xw, weight, bias).chunk(3, -1);
-  return {Projection{q->add_adapters(xw, qkv[0]), {}}, Projection{k->add_adapters(xw, qkv[1]), {}},
-          Projection{v->add_adapters(xw, qkv[2]), {}}};
+  add_adapters_sharing_input(xw, {{q.get(), qkv[0]}, {k.get(), qkv[1]}, {v.get(), qkv[2]}});
+  return {Projection{qkv[0], {}}, Projection{qkv[1], {}}, Projection{qkv[2], {}}};
 }
 
 Projection SelfAttentionImpl::forward(const at::Tensor& x, const TokenCounts& tokens,

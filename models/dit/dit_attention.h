@@ -40,13 +40,15 @@ struct SelfAttentionImpl : torch::nn::Module {
   // (the first call, or after to() moved them apart; the block swapper keeps them together);
   // they stay views under their own names, so loading still works.
   std::pair<at::Tensor, at::Tensor> stacked_qkv();
+  // fp8: q, k and v quantised as one stacked matrix (their scales stacked alike), and o.
+  void quantize_fp8(const at::Device& compute);
+
+  // x's q, k and v projections (biases possibly pending).
+  std::array<Projection, 3> project_qkv(const at::Tensor& x);
 
   int64_t num_heads;
   Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
-
- private:
-  std::array<Projection, 3> project_qkv(const at::Tensor& x);
 };
 TORCH_MODULE(SelfAttention);
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "models/cuda/fp8_ops.h"
 #include "models/dit/dit_ops.h"
 
 namespace wan::dit {
@@ -40,8 +41,24 @@ at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time,
   }
   const at::Tensor h =
       add_modulated_norm(x, cross_attn->forward(normed, context), at::Tensor(), e[3], e[4], eps, dtype);
-  gated_residual_(x, fc2()->project(fc1()->forward_gelu(h)), e[5]);
+  gated_residual_(x, feed_forward(h), e[5]);
   return x;
+}
+
+Projection DiTBlockImpl::feed_forward(const at::Tensor& h) {
+  if (fc1()->is_fp8() && fc2()->is_fp8() && !fc1()->adapted()) {
+    const Projection y = fc1()->project(h);
+    return fc2()->project(cuda::quantize_rows_e4m3(y.y, y.bias, /*gelu=*/true));
+  }
+  return fc2()->project(fc1()->forward_gelu(h));
+}
+
+void DiTBlockImpl::quantize_fp8(const at::Device& compute) {
+  self_attn->quantize_fp8(compute);
+  for (auto* layer : {cross_attn->q.get(), cross_attn->k.get(), cross_attn->v.get(), cross_attn->o.get(), fc1(), fc2()})
+    layer->quantize_fp8(compute);
+  if (!cross_attn->k_img.is_empty())
+    for (auto* layer : {cross_attn->k_img.get(), cross_attn->v_img.get()}) layer->quantize_fp8(compute);
 }
 
 void DiTBlockImpl::set_compute_dtype(at::ScalarType dtype) {

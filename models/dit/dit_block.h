@@ -28,7 +28,12 @@ struct DiTBlockImpl : torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& time, const TokenCounts& tokens,
                      const std::vector<RopeRotation>& rotations, const at::Tensor& context);
   void set_compute_dtype(at::ScalarType dtype);
-  at::ScalarType compute_dtype() const { return self_attn->o->weight.scalar_type(); }
+  at::ScalarType compute_dtype() const { return self_attn->o->activation_dtype(); }
+  // The fp8 fast mode: every linear layer of the block in e4m3 (see LinearImpl::quantize_fp8).
+  void quantize_fp8(const at::Device& compute);
+  // fc2(gelu(fc1(h))), fc2's bias pending; in fp8 fc1's bias and the GELU are applied by the
+  // kernel that quantises fc2's input.
+  Projection feed_forward(const at::Tensor& h);
 
   double eps;
   SelfAttention self_attn{nullptr};

@@ -5,10 +5,10 @@
 #include <filesystem>
 
 #include "models/common/error.h"
+#include "models/cuda/fp8_ops.h"
 #include "models/dit/lora_adapters.h"
-#include "models/weights/checkpoint_layout.h"
+#include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
-#include "models/weights/scaled_fp8.h"
 #include "models/weights/state_dict.h"
 
 namespace wan {
@@ -25,7 +25,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
-DiTCheckpoint read_dit_checkpoint(const std::string& path) {
+DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& options) {
   DiTCheckpoint ckpt;
   fs::path weights_path;
   fs::path config_path;
@@ -54,45 +54,56 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path) {
   }
 
   ckpt.weights_path = weights_path.string();
-  TensorMap weights = load_safetensors(ckpt.weights_path);
-  dequantize_scaled_fp8(weights, ckpt.weights_path);
-  ckpt.weights = to_official_names(ModelFamily::DiT, std::move(weights), &ckpt.layout);
+  ModelWeights weights =
+      prepare_weights(ModelFamily::DiT, load_safetensors(ckpt.weights_path), ckpt.weights_path, options);
+  ckpt.weights = std::move(weights.tensors);
+  ckpt.layout = weights.layout;
   if (!config_path.empty()) ckpt.config = DiTConfig::from_json_file(config_path.string());
   return ckpt;
 }
 
-WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
-                  const std::optional<DiTConfig>& config, DiTBlocks blocks, const DiTLoras& loras) {
+WanModel load_dit(const std::string& path, const LoadOptions& options, const std::optional<DiTConfig>& config,
+                  DiTBlocks blocks) {
+  const at::ScalarType dtype = options.dtype;
   if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf)
     throw Error(std::string("DiT compute dtype must be float32, bfloat16 or float16, got ") + c10::toString(dtype));
-  DiTCheckpoint ckpt = read_dit_checkpoint(path);
+  if (options.fp8_linear) {
+    std::string why;
+    if (!cuda::fp8_available(options.compute(), &why)) throw Error("dtype fp8: " + why);
+    if (dtype != at::kBFloat16)
+      throw Error("the fp8 mode computes its activations in bfloat16, not in " + std::string(c10::toString(dtype)));
+  }
+  DiTCheckpoint ckpt = read_dit_checkpoint(path, options);
   DiTConfig resolved = config ? *config : ckpt.config.value_or(DiTConfig{});
   resolved.infer_from_weights(ckpt.weights);
 
   c10::AutoGradMode no_grad(false);
   const bool streamed = blocks == DiTBlocks::StreamedFromHost;
-  WanModel model(resolved, at::TensorOptions().device(streamed ? at::Device(at::kCPU) : device).dtype(dtype),
+  WanModel model(resolved, at::TensorOptions().device(streamed ? at::Device(at::kCPU) : options.device).dtype(dtype),
                  ParameterInit::Uninitialized);
   load_state_dict(*model, ckpt.weights, ckpt.weights_path);
-  apply_loras(*model, loras, ckpt.weights);
-  if (streamed) model->stream_blocks_from_host(device);
+  // Merged LoRAs change the weights fp8 quantises; run-time ones attach to the fp8 layers.
+  if (options.lora_mode == LoraMode::Merge) apply_loras(*model, options, ckpt.weights);
+  if (options.fp8_linear) model->quantize_fp8(options.compute());
+  if (options.lora_mode == LoraMode::Runtime) apply_loras(*model, options, ckpt.weights);
+  if (streamed) model->stream_blocks_from_host(options.device);
   model->eval();
   return model;
 }
 
-void apply_loras(WanModelImpl& model, const DiTLoras& loras, const TensorMap& base) {
-  if (loras.files.empty()) return;
+void apply_loras(WanModelImpl& model, const LoadOptions& options, const TensorMap& base) {
+  if (options.loras.empty()) return;
   const ParameterShapes shapes = parameter_shapes(model);
   std::vector<LoraFile> files;
   std::vector<double> strengths;
-  for (const auto& spec : loras.files) {
+  for (const auto& spec : options.loras) {
     files.push_back(read_lora_file(spec.path, shapes));
     strengths.push_back(spec.strength);
   }
-  if (loras.mode == LoraMode::Merge) {
-    merge_loras(model, files, strengths, base, loras.compute);
+  if (options.lora_mode == LoraMode::Merge) {
+    merge_loras(model, files, strengths, base, options.compute());
   } else {
-    model.runtime_loras = std::make_shared<RuntimeLoras>(model, std::move(files), loras.compute);
+    model.runtime_loras = std::make_shared<RuntimeLoras>(model, std::move(files), options.compute());
     model.runtime_loras->set_strengths(strengths);
   }
 }

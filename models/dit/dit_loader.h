@@ -14,7 +14,7 @@
 
 #include "models/dit/dit_config.h"
 #include "models/dit/wan_model.h"
-#include "models/weights/lora_spec.h"
+#include "models/weights/load_options.h"
 #include "models/weights/tensor_map.h"
 
 namespace wan {
@@ -26,8 +26,9 @@ struct DiTCheckpoint {
   std::string weights_path;         // for messages
 };
 
-// Reads names, config and tensors without building a model.
-DiTCheckpoint read_dit_checkpoint(const std::string& path);
+// Reads names, config and tensors without building a model (scaled fp8 dequantised to
+// options.dtype).
+DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& options = {});
 
 // Where the transformer blocks of a loaded DiT live.
 enum class DiTBlocks {
@@ -35,25 +36,18 @@ enum class DiTBlocks {
   StreamedFromHost  // block swap: host memory, each block visits the device for its turn
 };
 
-// LoRAs to apply at load (lora_adapters.h); every file is read and checked against the
-// model before any is applied.
-struct DiTLoras {
-  std::vector<LoraSpec> files;
-  LoraMode mode = LoraMode::Merge;
-  at::Device compute = at::kCPU;  // where merging runs and run-time factors live
-};
+// Builds the model on options.device with its matrix-heavy layers in options.dtype (float32
+// islands stay float32), loads the weights strictly and applies options.loras (every file is
+// read and checked against the model before any is applied). `config` replaces the
+// checkpoint's own config.json (fields in config->given are checked against the weights, the
+// rest inferred). With DiTBlocks::StreamedFromHost the model is built and loaded in host
+// memory, so the device never holds more than two blocks.
+WanModel load_dit(const std::string& path, const LoadOptions& options,
+                  const std::optional<DiTConfig>& config = std::nullopt, DiTBlocks blocks = DiTBlocks::OnDevice);
 
-// Builds the model on `device` with its matrix-heavy layers in `dtype` (float32 islands
-// stay float32) and loads the weights strictly. `config` replaces the checkpoint's own
-// config.json (fields in config->given are checked against the weights, the rest inferred).
-// With DiTBlocks::StreamedFromHost the model is built and loaded in host memory, so the
-// device never holds more than two blocks.
-WanModel load_dit(const std::string& path, at::Device device, at::ScalarType dtype,
-                  const std::optional<DiTConfig>& config = std::nullopt, DiTBlocks blocks = DiTBlocks::OnDevice,
-                  const DiTLoras& loras = {});
-
-// Applies `loras` to a loaded model; `base` holds the checkpoint's own tensors (see
-// merge_loras). In run-time mode the model's runtime_loras is set, at the files' strengths.
-void apply_loras(WanModelImpl& model, const DiTLoras& loras, const TensorMap& base);
+// Applies options.loras to a loaded model, on options.compute(); `base` holds the
+// checkpoint's own tensors (see merge_loras). In run-time mode the model's runtime_loras is
+// set, at the files' strengths.
+void apply_loras(WanModelImpl& model, const LoadOptions& options, const TensorMap& base);
 
 }  // namespace wan

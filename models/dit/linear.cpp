@@ -1,9 +1,11 @@
 #include "models/dit/linear.h"
 
+#include <torch/csrc/autograd/grad_mode.h>
 #include <torch/version.h>
 
 #include <cmath>
 
+#include "models/common/error.h"
 #include "models/common/parameter_init.h"
 #include "models/cuda/fused_ops.h"
 
@@ -21,7 +23,27 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
 
 bool LinearImpl::fused_kernels_apply() const {
   // bf16 on CUDA with our kernels built: where the fused elementwise kernels take over.
-  return weight.is_cuda() && weight.scalar_type() == at::kBFloat16 && cuda::fused_ops_available();
+  return weight.is_cuda() && activation_dtype() == at::kBFloat16 && cuda::fused_ops_available();
+}
+
+at::ScalarType LinearImpl::activation_dtype() const { return is_fp8() ? at::kBFloat16 : weight.scalar_type(); }
+
+void LinearImpl::quantize_fp8(const at::Device& compute) {
+  if (is_fp8()) return;
+  torch::NoGradGuard no_grad;
+  const auto [values, scales] = cuda::quantize_weight_e4m3(weight.to(compute));
+  set_fp8_weight(values.to(weight.device()), scales.to(weight.device()));
+}
+
+void LinearImpl::set_fp8_weight(const at::Tensor& values, const at::Tensor& scales) {
+  torch::NoGradGuard no_grad;
+  // The bias is added by the GEMM or the kernel after it, in bf16.
+  if (bias.defined() && bias.scalar_type() != at::kBFloat16) bias.set_data(bias.to(at::kBFloat16));
+  weight.set_data(values);
+  if (is_fp8())
+    weight_scale.set_data(scales);
+  else
+    weight_scale = register_buffer("weight_scale", scales);
 }
 
 bool LinearImpl::adapted() const {
@@ -31,28 +53,61 @@ bool LinearImpl::adapted() const {
 }
 
 at::Tensor LinearImpl::add_adapters(const at::Tensor& x, at::Tensor y) const {
-  for (const auto& a : adapters)
-    if (a.scale != 0) {
-      const at::Tensor xa = x.to(a.down.scalar_type());
-      y = y + at::matmul(at::matmul(xa, a.down.t()), a.up.t()).mul_(a.scale).to(y.scalar_type());
-    }
+  add_adapters_sharing_input(x, {{this, y}});
   return y;
 }
 
+void add_adapters_sharing_input(const at::Tensor& x, const std::vector<AdaptedOutput>& outputs) {
+  std::vector<at::Tensor> downs;
+  for (const auto& out : outputs)
+    for (const auto& a : out.layer->adapters)
+      if (a.scale != 0) downs.push_back(a.down);
+  if (downs.empty()) return;
+  // One GEMM for every down projection of this input: x is read once, not once per layer.
+  const at::Tensor xa = x.to(downs.front().scalar_type()).reshape({-1, x.size(-1)});
+  const at::Tensor h = at::matmul(xa, (downs.size() == 1 ? downs.front() : at::cat(downs)).t());
+  int64_t column = 0;
+  for (const auto& out : outputs) {
+    // The up projection accumulates into the layer's output inside the GEMM (beta 1, the
+    // scale as alpha, summed in float32): no product tensor and no extra passes over y.
+    at::Tensor y = out.y.view({-1, out.y.size(-1)});
+    for (const auto& a : out.layer->adapters) {
+      if (a.scale == 0) continue;
+      const int64_t rank = a.down.size(0);
+      const at::Tensor h_a = h.narrow(1, column, rank);
+      column += rank;
+      if (y.scalar_type() == a.up.scalar_type())
+        y.addmm_(h_a, a.up.t(), /*beta=*/1, /*alpha=*/a.scale);
+      else
+        y.add_(at::matmul(h_a, a.up.t()).mul_(a.scale).to(y.scalar_type()));
+    }
+  }
+}
+
 at::Tensor LinearImpl::forward(const at::Tensor& x) {
-  const at::Tensor xw = x.to(weight.scalar_type());
+  const at::Tensor xw = x.to(activation_dtype());
+  if (is_fp8()) return add_adapters(xw, cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, weight_scale, bias));
   return add_adapters(xw, at::linear(xw, weight, bias));
 }
 
 Projection LinearImpl::project(const at::Tensor& x) {
   if (!fused_kernels_apply()) return {forward(x), at::Tensor()};
-  const at::Tensor xw = x.to(weight.scalar_type());
+  const at::Tensor xw = x.to(activation_dtype());
+  if (is_fp8()) return {add_adapters(xw, cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, weight_scale)), bias};
   return {add_adapters(xw, at::matmul(xw, weight.t())), bias};
+}
+
+Projection LinearImpl::project(const cuda::Fp8Rows& x) {
+  if (!is_fp8()) throw Error("Linear: an fp8 input reaches a layer whose weights are not fp8");
+  at::Tensor y = cuda::fp8_linear(x, weight, weight_scale);
+  // Run-time LoRA factors read the bf16 activation: only adapted layers rebuild it.
+  if (adapted()) y = add_adapters(cuda::dequantize_rows(x), y);
+  return {y, bias};
 }
 
 at::Tensor LinearImpl::forward_gelu(const at::Tensor& x) {
 #if TORCH_VERSION_MAJOR >= 2
-  if (fused_kernels_apply() && bias.defined() && !adapted()) {
+  if (fused_kernels_apply() && bias.defined() && !adapted() && !is_fp8()) {
     // cuBLASLt's GELU epilogue is the tanh form.
     const at::Tensor x2 = x.to(weight.scalar_type()).reshape({-1, in_features});
     std::vector<int64_t> sizes = x.sizes().vec();

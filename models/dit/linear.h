@@ -6,7 +6,9 @@
 // that kernel adds the bias in its own pass (left to the GEMM, libtorch adds it in a
 // separate broadcast pass over the whole output, which costs more than the GEMM's tail).
 // Run-time LoRAs live here too (y += scale * up(down x), the weight untouched), so their
-// strengths can change between generations; fp8 weights belong here, behind the same calls.
+// strengths can change between generations. In the fp8 fast mode the weight is e4m3 with one
+// float32 scale per output channel (weight_scale) and the GEMM reads its input quantised per
+// token (cuda/fp8_ops.h); the activations around it stay bf16.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -15,6 +17,8 @@
 
 #include <cstdint>
 #include <vector>
+
+#include "models/cuda/fp8_ops.h"
 
 namespace wan::dit {
 
@@ -43,18 +47,40 @@ struct LinearImpl : torch::nn::Module {
   Projection project(const at::Tensor& x);
   // gelu_tanh(x W^T + b); on CUDA in bf16 the GEMM's epilogue adds the bias and applies GELU.
   at::Tensor forward_gelu(const at::Tensor& x);
+  // An fp8 layer's projection of an input already quantised (its bias pending).
+  Projection project(const cuda::Fp8Rows& x);
+
+  // fp8: the weight becomes e4m3 with per-output-channel scales, computed on `compute` (the
+  // result stays where the weight is). `values` / `scales` instead: an e4m3 weight and its
+  // float32 [out] scales quantised elsewhere (q, k and v quantised as one matrix).
+  void quantize_fp8(const at::Device& compute);
+  void set_fp8_weight(const at::Tensor& values, const at::Tensor& scales);
+  bool is_fp8() const { return weight_scale.defined(); }
+  // The dtype activations enter and leave this layer in: the weight's, bf16 for fp8 weights.
+  at::ScalarType activation_dtype() const;
 
   // True while an adapter with a non-zero scale is attached.
   bool adapted() const;
   // True where the fused bf16 CUDA kernels take over the elementwise work around this layer.
   bool fused_kernels_apply() const;
-  // y plus every attached adapter's term for input x.
+  // y plus every attached adapter's term for input x, added into y in place.
   at::Tensor add_adapters(const at::Tensor& x, at::Tensor y) const;
 
   int64_t in_features, out_features;
   at::Tensor weight, bias;
+  at::Tensor weight_scale;               // fp8 only: float32 [out], a buffer (block swap moves it)
   std::vector<LowRankAdapter> adapters;  // not parameters: never saved, loaded or swapped
 };
 TORCH_MODULE(Linear);
+
+// A layer's output to which its adapters' terms are added in place.
+struct AdaptedOutput {
+  const LinearImpl* layer;
+  at::Tensor y;  // [..., out_features], a view of the layer's output (written through)
+};
+
+// Adds the attached adapters of several layers that read the same input `x` (q, k and v) to
+// their outputs in place, with one GEMM for all their down projections.
+void add_adapters_sharing_input(const at::Tensor& x, const std::vector<AdaptedOutput>& outputs);
 
 }  // namespace wan::dit

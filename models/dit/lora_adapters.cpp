@@ -64,12 +64,15 @@ RuntimeLoras::RuntimeLoras(torch::nn::Module& model, std::vector<LoraFile> files
       const auto linear = linears.find(name);
       if (patch.low_rank() && linear != linears.end()) {
         dit::LinearImpl* layer = linear->second;
-        const at::TensorOptions options = at::TensorOptions().device(compute).dtype(layer->weight.scalar_type());
+        const at::TensorOptions options = at::TensorOptions().device(compute).dtype(layer->activation_dtype());
         layer->adapters.push_back(
             dit::LowRankAdapter{patch.down.flatten(1).to(options), patch.up.flatten(1).to(options), 0.0});
         linear_terms_.push_back(LinearTerm{layer, layer->adapters.size() - 1, f, patch.alpha_over_rank});
         continue;
       }
+      if (linear != linears.end() && linear->second->is_fp8())
+        throw Error("LoRA " + files_[f].path + ": " + name +
+                    " changes a whole fp8 weight, which cannot be applied at run time (use lora-mode merge)");
       auto [it, fresh] = patched_index.emplace(name, patched_.size());
       if (fresh) {
         const at::Tensor param = params.at(name);

@@ -8,6 +8,7 @@
 
 #include "models/common/error.h"
 #include "models/dit/block_swap.h"
+#include "models/dit/lora_adapters.h"
 #include "models/dit/precision.h"
 
 namespace wan {
@@ -73,6 +74,19 @@ void WanModelImpl::stream_blocks_from_host(const at::Device& device) {
   // On CUDA q, k, v run as one GEMM from one buffer; stacked now, they stay so in every slot.
   for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->stacked_qkv();
   block_swapper_ = std::make_shared<dit::BlockSwapper>(blocks, device);
+}
+
+void WanModelImpl::quantize_fp8(const at::Device& compute) {
+  if (block_swapper_) throw Error("DiT: fp8 quantisation must come before block swap is set up");
+  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->quantize_fp8(compute);
+}
+
+void WanModelImpl::set_lora_strengths(const std::vector<double>& strengths) {
+  if (!runtime_loras) throw Error("DiT: no LoRAs were loaded to run at run time");
+  if (strengths == runtime_loras->strengths()) return;
+  runtime_loras->set_strengths(strengths);
+  // Full deltas changed the blocks' host copies; the slots may hold the old values.
+  if (block_swapper_) block_swapper_->host_copies_changed();
 }
 
 at::Tensor WanModelImpl::embed_video(const std::vector<at::Tensor>& x, const std::vector<at::Tensor>& y,

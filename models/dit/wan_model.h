@@ -82,8 +82,14 @@ struct WanModelImpl : torch::nn::Module {
   dit::Head head{nullptr};
   dit::ImageEmbedding img_emb{nullptr};  // i2v / flf2v only
 
+  // The fp8 fast mode: the blocks' linear layers in e4m3 (quantised on `compute`, left where
+  // they are); embeddings, modulation and head stay as they are. Before block swap is set up.
+  void quantize_fp8(const at::Device& compute);
+
   // LoRAs applied at run time (lora_adapters.h), when the model was loaded with them.
   std::shared_ptr<RuntimeLoras> runtime_loras;
+  // Sets their strengths (one per file), effective from the next forward, block swap included.
+  void set_lora_strengths(const std::vector<double>& strengths);
 
  private:
   // Concatenates y, patch-embeds every sample and pads it to seq_len tokens: [B, seq_len, dim].

@@ -6,37 +6,26 @@
 
 #include "models/common/error.h"
 #include "models/weights/checkpoint_file.h"
-#include "models/weights/checkpoint_layout.h"
+#include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
-#include "models/weights/scaled_fp8.h"
 #include "models/weights/state_dict.h"
 
 namespace wan {
 
 namespace fs = std::filesystem;
 
-TensorMap t5_official_weights(TensorMap checkpoint, std::string* layout, at::ScalarType dequantized_dtype) {
-  // transformers ties encoder.embed_tokens to shared: the same table twice
-  // (dropped with its fp8 scales before anything dequantises it).
-  if (checkpoint.count("shared.weight"))
-    for (const char* tied : {"weight", "scale_weight", "scale_input"})
-      checkpoint.erase(std::string("encoder.embed_tokens.") + tied);
-  // ComfyUI may embed the tokenizer model as a byte tensor.
-  checkpoint.erase("spiece_model");
-  dequantize_scaled_fp8(checkpoint, "umT5 checkpoint", dequantized_dtype);
-  return to_official_names(ModelFamily::T5, std::move(checkpoint), layout);
-}
-
-T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, at::Device device,
-                          at::ScalarType dtype) {
-  std::string layout;
-  const TensorMap weights = t5_official_weights(checkpoint, &layout, dtype);
+T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, const LoadOptions& options) {
+  const ModelWeights weights = prepare_weights(ModelFamily::T5, checkpoint, what, options);
   c10::AutoGradMode no_grad(false);
-  T5Encoder model(T5Config::from_weights(weights), at::TensorOptions().device(device).dtype(dtype),
-                  ParameterInit::Uninitialized);
-  load_state_dict(*model, weights, what + " (" + layout + " layout)");
+  T5Encoder model(T5Config::from_weights(weights.tensors),
+                  at::TensorOptions().device(options.device).dtype(options.dtype), ParameterInit::Uninitialized);
+  load_state_dict(*model, weights.tensors, weights.what);
   model->eval();
   return model;
+}
+
+T5Encoder load_t5_encoder(const std::string& path, const LoadOptions& options) {
+  return load_t5_encoder(read_t5_checkpoint(path), path, options);
 }
 
 TensorMap read_t5_checkpoint(const std::string& path) {

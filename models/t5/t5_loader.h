@@ -8,20 +8,17 @@
 #include <ATen/ATen.h>
 
 #include "models/t5/t5_encoder.h"
+#include "models/weights/load_options.h"
 #include "models/weights/tensor_map.h"
 
 namespace wan {
 
-// The encoder's tensors under official names, scaled-fp8 weights dequantised
-// to `dequantized_dtype`. Sets *layout to the layout found.
-TensorMap t5_official_weights(TensorMap checkpoint, std::string* layout = nullptr,
-                              at::ScalarType dequantized_dtype = at::kFloat);
-
-// Builds the encoder the checkpoint describes (sizes read off its shapes)
-// directly on `device` in `dtype`, loads it strictly, in eval mode.
-// `what` names the checkpoint in errors.
-T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, at::Device device = at::kCPU,
-                          at::ScalarType dtype = at::kFloat);
+// Builds the encoder the checkpoint describes (sizes read off its shapes) directly on
+// options.device in options.dtype (scaled fp8 dequantised straight to it), loads it strictly,
+// in eval mode. `what` names the checkpoint in errors.
+T5Encoder load_t5_encoder(const TensorMap& checkpoint, const std::string& what, const LoadOptions& options = {});
+// The same from a path read_t5_checkpoint accepts.
+T5Encoder load_t5_encoder(const std::string& path, const LoadOptions& options = {});
 
 // Reads the tensors of a .safetensors file, a sharded *.safetensors.index.json
 // or a folder holding either (diffusers text_encoder/).

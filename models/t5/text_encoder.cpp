@@ -71,9 +71,7 @@ void TextEncoder::load() {
 }
 
 void TextEncoder::load_locked() {
-  if (model_.is_empty())
-    model_ =
-        load_t5_encoder(read_t5_checkpoint(options_.checkpoint), options_.checkpoint, options_.device, options_.dtype);
+  if (model_.is_empty()) model_ = load_t5_encoder(options_.checkpoint, LoadOptions{options_.device, options_.dtype});
 }
 
 int64_t TextEncoder::encoder_runs() const {

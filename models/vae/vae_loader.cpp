@@ -7,7 +7,7 @@
 
 #include "models/common/error.h"
 #include "models/weights/checkpoint_file.h"
-#include "models/weights/checkpoint_layout.h"
+#include "models/weights/model_weights.h"
 
 namespace wan {
 
@@ -30,24 +30,23 @@ vae::VAEConfig config_beside(const std::string& path) {
 
 }  // namespace
 
-WanVAE load_vae(TensorMap weights, const vae::VAEConfig& base_config, at::Device device, at::ScalarType dtype,
-                const std::string& what) {
-  std::string layout;
-  weights = to_official_names(ModelFamily::VAE, std::move(weights), &layout);
+WanVAE load_vae(TensorMap checkpoint, const vae::VAEConfig& base_config, const std::string& what,
+                const LoadOptions& options) {
+  const ModelWeights prepared = prepare_weights(ModelFamily::VAE, std::move(checkpoint), what, options);
+  const TensorMap& weights = prepared.tensors;
   const auto input_conv = weights.find("encoder.conv1.weight");
   const auto post_quant_conv = weights.find("conv2.weight");
   if (input_conv == weights.end() || post_quant_conv == weights.end() || input_conv->second.dim() != 5 ||
       post_quant_conv->second.dim() != 5)
-    throw Error(what + " is not a Wan2.1 VAE checkpoint (" + layout +
-                " layout): it lacks 5-D encoder.conv1.weight / conv2.weight");
+    throw Error(prepared.what + " is not a Wan2.1 VAE checkpoint: it lacks 5-D encoder.conv1.weight / conv2.weight");
   vae::VAEConfig config = base_config;
   config.dim = input_conv->second.size(0);
   config.z_dim = post_quant_conv->second.size(0);
-  return WanVAE(config, weights, device, dtype, what + " (" + layout + " layout)");
+  return WanVAE(config, weights, options.device, options.dtype, prepared.what);
 }
 
-WanVAE load_vae(const std::string& path, at::Device device, at::ScalarType dtype) {
-  return load_vae(load_checkpoint_file(path), config_beside(path), device, dtype, path);
+WanVAE load_vae(const std::string& path, const LoadOptions& options) {
+  return load_vae(load_checkpoint_file(path), config_beside(path), path, options);
 }
 
 }  // namespace wan

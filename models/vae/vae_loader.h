@@ -8,16 +8,17 @@
 #include <ATen/ATen.h>
 
 #include "models/vae/wan_vae.h"
+#include "models/weights/load_options.h"
 
 namespace wan {
 
 // The width (`dim`) and z_dim are read off the weights' shapes, the rest of
 // the architecture is the released one; a diffusers config.json next to the
 // file supplies its latents_mean / latents_std and level layout.
-WanVAE load_vae(const std::string& path, at::Device device = at::kCPU, at::ScalarType dtype = at::kFloat);
+WanVAE load_vae(const std::string& path, const LoadOptions& options = {});
 
-// The same for tensors already in memory (any supported layout).
-WanVAE load_vae(TensorMap weights, const vae::VAEConfig& base_config, at::Device device, at::ScalarType dtype,
-                const std::string& what);
+// The same for tensors already in memory (any supported layout); `what` names them in errors.
+WanVAE load_vae(TensorMap weights, const vae::VAEConfig& base_config, const std::string& what,
+                const LoadOptions& options = {});
 
 }  // namespace wan

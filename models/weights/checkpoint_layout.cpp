@@ -21,6 +21,8 @@ const std::vector<LayoutPrefix>& layout_prefixes() {
       // --- VAE ---
       // --- T5 ---
       // --- CLIP ---
+      // The official open-clip .pth holds the whole CLIP: only visual.* is the image tower.
+      {ModelFamily::CLIP, "open-clip", "visual.", /*others_dropped=*/true},
   };
   return prefixes;
 }
@@ -195,7 +197,7 @@ const std::vector<LayoutRule>& layout_rules() {
       // --- CLIP ---
       // transformers' CLIPVisionModel(WithProjection): ComfyUI's clip_vision_h
       // and the diffusers image_encoder/ folder. Official names have no "visual."
-      // here: the open-clip .pth's prefix is removed by the CLIP loader.
+      // here: the open-clip .pth's prefix is one of the prefixes above.
       {ModelFamily::CLIP, "transformers", "vision_model.embeddings.patch_embedding.weight", "patch_embedding.weight"},
       {ModelFamily::CLIP, "transformers", "vision_model.embeddings.class_embedding", "cls_embedding",
        LayoutTransform::AddUnitDims, nullptr, 2},
@@ -294,7 +296,7 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
     for (auto& [name, t] : weights)
       if (name.rfind(prefix, 0) == 0)
         stripped.emplace(name.substr(prefix.size()), t);
-      else
+      else if (!p.others_dropped)
         stripped.emplace(name, t);
     weights = std::move(stripped);
     detected = p.layout;

@@ -32,11 +32,14 @@ struct LayoutRule {
   int unit_dims = 0;            // with AddUnitDims
 };
 
-// Prefixes stripped before anything else (ComfyUI single files).
+// Prefixes stripped before anything else (ComfyUI single files, open-clip's visual tower).
 struct LayoutPrefix {
   ModelFamily family;
   const char* layout;
   const char* prefix;
+  // The names without the prefix belong to another model stored beside this one (open-clip's
+  // text tower) and are dropped.
+  bool others_dropped = false;
 };
 
 const std::vector<LayoutRule>& layout_rules();

@@ -4,10 +4,13 @@
 // tests/bench/run-gpu-bench.sh puts both in one table.
 //
 // usage: bench-dit [--model i2v-14B|t2v-14B|t2v-1.3B] [--size 832x480] [--frames 81]
-//                  [--batch 1] [--iters 2] [--layers N] [--dtype bfloat16|float32]
+//                  [--batch 1] [--iters 2] [--layers N] [--dtype bfloat16|float32|fp8]
 //                  [--lora-rank R [--lora-mode runtime|merge]]
 // --lora-rank puts a random LoRA of that rank on every Linear of the blocks and reports the
 // time to merge or attach it (lora_apply_s); the forward then includes it.
+// --dtype fp8 quantises the blocks' linear layers after a bf16 forward per size and adds the
+// fp8 output's relative L2 against that bf16 output and against the plain libtorch fp8
+// quantisation, and one block's linear-layer time in fp8 and in bf16 at the first size.
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <torch/cuda.h>
@@ -22,6 +25,8 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include "models/cuda/fp8_ops.h"
+#include "models/dit/dit_block.h"
 #include "models/dit/lora_adapters.h"
 #include "models/dit/wan_model.h"
 
@@ -53,6 +58,32 @@ void reset_peak([[maybe_unused]] const at::Device& device) {
 #ifdef WAN_WITH_CUDA
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 #endif
+}
+
+// The linear layers of one block at `tokens` tokens, as the forward runs them (self-attention
+// q/k/v and o, cross-attention q and o, the FFN with its GELU; activations quantised where
+// the block is fp8), best of 5 in milliseconds. The cross-attention k/v run on the 512+257
+// context tokens and are left out, as in gpu-host.md's table.
+double block_linear_ms(wan::dit::DiTBlockImpl& block, int64_t tokens, const at::Device& device) {
+  const int64_t dim = block.self_attn->o->in_features;
+  const at::Tensor x = at::randn({1, tokens, dim}, at::TensorOptions().device(device).dtype(at::kBFloat16));
+  auto once = [&] {
+    block.self_attn->project_qkv(x);
+    block.self_attn->o->project(x);
+    block.cross_attn->q->project(x);
+    block.cross_attn->o->project(x);
+    block.feed_forward(x);
+  };
+  once();
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    once();
+    if (device.is_cuda()) torch::cuda::synchronize();
+    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
 }
 
 }  // namespace
@@ -88,6 +119,7 @@ int main(int argc, char** argv) {
   }
   const at::Device device = torch::cuda::is_available() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   const at::ScalarType dtype = dtype_name == "float32" ? at::kFloat : at::kBFloat16;
+  const bool fp8 = dtype_name == "fp8";
   c10::InferenceMode inference;
 
   wan::DiTConfig config = config_for(model);
@@ -122,29 +154,78 @@ int main(int argc, char** argv) {
   }
 
   // --size takes a comma-separated list: the model is built once for all of them.
+  std::vector<std::string> sizes;
   for (size_t start = 0; start < size.size();) {
     const size_t comma = std::min(size.find(',', start), size.size());
-    const std::string one = size.substr(start, comma - start);
+    sizes.push_back(size.substr(start, comma - start));
     start = comma + 1;
+  }
+  // The same random inputs for a size every time they are drawn.
+  struct Inputs {
+    std::vector<at::Tensor> x, context, y;
+    at::Tensor clip, t;
+    int64_t seq_len;
+  };
+  auto inputs_for = [&](const std::string& one) {
     const int width = std::stoi(one.substr(0, one.find('x'))), height = std::stoi(one.substr(one.find('x') + 1));
     const int64_t f = (frames - 1) / 4 + 1, h = height / 8, w = width / 8;
-    const int64_t seq_len = f * h * w / 4;
+    Inputs in;
+    in.seq_len = f * h * w / 4;
     const auto opts = at::TensorOptions().device(device).dtype(at::kFloat);
-    std::vector<at::Tensor> x, context, y;
+    at::manual_seed(1234);
     for (int b = 0; b < batch; ++b) {
-      x.push_back(at::randn({16, f, h, w}, opts));
-      context.push_back(at::randn({512, config.text_dim}, opts));
-      if (config.has_image_input()) y.push_back(at::randn({config.in_dim - 16, f, h, w}, opts));
+      in.x.push_back(at::randn({16, f, h, w}, opts));
+      in.context.push_back(at::randn({512, config.text_dim}, opts));
+      if (config.has_image_input()) in.y.push_back(at::randn({config.in_dim - 16, f, h, w}, opts));
     }
-    const at::Tensor clip = config.has_image_input() ? at::randn({batch, 257, 1280}, opts) : at::Tensor();
-    const at::Tensor t = at::full({batch}, 999, opts.dtype(at::kLong));
+    in.clip = config.has_image_input() ? at::randn({batch, 257, 1280}, opts) : at::Tensor();
+    in.t = at::full({batch}, 999, opts.dtype(at::kLong));
+    return in;
+  };
+  auto run = [&](const Inputs& in) { return dit->forward(in.x, in.t, in.context, in.seq_len, in.clip, in.y)[0]; };
+  auto rel_l2 = [](const at::Tensor& a, const at::Tensor& b) {
+    return ((a.to(at::kFloat) - b.to(at::kFloat)).norm() / b.to(at::kFloat).norm()).item<double>();
+  };
+
+  // fp8: the bf16 model's outputs first, then the blocks' linear layers quantised; each
+  // forward is compared with the bf16 one and with the plain libtorch quantisation's.
+  std::vector<at::Tensor> bf16_out;
+  double linear_bf16_ms = 0;
+  if (fp8) {
+    for (const auto& one : sizes) bf16_out.push_back(run(inputs_for(one)));
+    linear_bf16_ms = block_linear_ms(*dit->blocks[0]->as<wan::dit::DiTBlock>(), inputs_for(sizes[0]).seq_len, device);
+    dit->quantize_fp8(device);
+  }
+
+  // fp8 fidelity: against the bf16 forward, and against the same fp8 weights with the
+  // activations quantised by plain libtorch operations (amax, divide, cast).
+  auto fp8_report = [&](size_t index) {
+    const Inputs in = inputs_for(sizes[index]);
+    const at::Tensor fused = run(in);
+    wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Reference);
+    const at::Tensor plain = run(in);
+    wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Fused);
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  ", \"rel_l2_vs_bf16\": %.4g, \"rel_l2_vs_plain_fp8\": %.4g, \"block_linear_ms\": %.2f, "
+                  "\"block_linear_bf16_ms\": %.2f",
+                  rel_l2(fused, bf16_out[index]), rel_l2(fused, plain),
+                  index == 0 ? block_linear_ms(*dit->blocks[0]->as<wan::dit::DiTBlock>(), in.seq_len, device) : 0.0,
+                  index == 0 ? linear_bf16_ms : 0.0);
+    return std::string(text);
+  };
+
+  for (size_t index = 0; index < sizes.size(); ++index) {
+    const std::string& one = sizes[index];
+    const Inputs in = inputs_for(one);
+    const int64_t seq_len = in.seq_len;
 
     reset_peak(device);
     double best = 1e30;
     for (int i = 0; i <= iters; ++i) {  // the first pass warms up (allocator, cuDNN plans, RoPE tables)
       if (device.is_cuda()) torch::cuda::synchronize();
       const auto t0 = std::chrono::steady_clock::now();
-      auto out = dit->forward(x, t, context, seq_len, clip, y);
+      auto out = run(in);
       if (device.is_cuda()) torch::cuda::synchronize();
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (i > 0) best = std::min(best, s);
@@ -152,10 +233,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"gst-wan\", \"model\": \"%s\", \"size\": \"%s\", \"frames\": %d, \"batch\": %d, \"layers\": %lld, "
         "\"tokens\": %lld, \"dtype\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
-        "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f}\n",
+        "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f%s}\n",
         model.c_str(), one.c_str(), frames, batch, static_cast<long long>(config.num_layers),
         static_cast<long long>(seq_len), dtype_name.c_str(), best, peak_gib(device), build_s, lora_rank,
-        lora_rank > 0 ? lora_mode.c_str() : "none", lora_s);
+        lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, fp8 ? fp8_report(index).c_str() : "");
     std::fflush(stdout);
   }
   return 0;

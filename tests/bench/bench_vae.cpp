@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
   wan::WanVAE vae = o.weights.empty()
                         ? wan::WanVAE(wan::vae::VAEConfig(), random_weights(wan::vae::VAEConfig(), device), device,
                                       dtype, "random VAE weights")
-                        : wan::load_vae(o.weights, device, dtype);
+                        : wan::load_vae(o.weights, wan::LoadOptions{device, dtype});
   const wan::vae::VAEConfig& config = vae.config();
   vae.set_device_tuning({o.channels_last, o.cudnn_benchmark});
   sync(device);

@@ -3,6 +3,7 @@
 // on raw [-1, 1] videos: the preprocessing (out.preprocessed) and the
 // features (out.visual).
 #include "models/clip/clip_loader.h"
+#include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "tests/parity/parity_case.h"
@@ -15,7 +16,9 @@ void run(const wan::parity::ParityCase& c, wan::parity::ParityReport& report) {
   const std::string weights = c.file("weights").string();
   // The case's file holds the whole reference tower; head and post_norm are
   // dropped as for a released checkpoint.
-  wan::load_state_dict(*tower, wan::clip_vision_weights(wan::load_safetensors(weights)), weights);
+  wan::load_state_dict(
+      *tower, wan::prepare_weights(wan::ModelFamily::CLIP, wan::load_safetensors(weights), weights, {}).tensors,
+      weights);
   tower->to(c.device());
   tower->eval();
 

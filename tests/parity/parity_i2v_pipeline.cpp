@@ -11,6 +11,7 @@
 #include "models/dit/dit_config.h"
 #include "models/dit/wan_model.h"
 #include "models/vae/wan_vae.h"
+#include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
 #include "models/weights/state_dict.h"
 #include "pipeline/denoise_loop.h"
@@ -49,8 +50,9 @@ void run_pipeline(const ParityCase& c, ParityReport& report, const StepCacheSett
                    device, at::kFloat, c.file("vae_weights").string());
   const ClipVisionConfig clip_config = ClipVisionConfig::from_json(config.at("clip"));
   VisionTransformer tower(clip_config, on_device, ParameterInit::Uninitialized);
-  load_state_dict(*tower, clip_vision_weights(load_safetensors(c.file("clip_weights").string())),
-                  c.file("clip_weights").string());
+  load_state_dict(
+      *tower, prepare_weights(ModelFamily::CLIP, load_safetensors(c.file("clip_weights").string()), "clip", {}).tensors,
+      c.file("clip_weights").string());
   tower->eval();
   ClipVisionEncoder clip(tower, device, at::kFloat);
 

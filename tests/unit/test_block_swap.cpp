@@ -76,8 +76,8 @@ void reference_case_matches_resident_exactly() {
   const std::string dir = (fixtures / "dit-i2v-tiny").string();
   const wan::DiTConfig config = wan::DiTConfig::from_json_file(dir + "/config.json");
   const std::string weights = dir + "/weights.safetensors";
-  wan::WanModel resident = wan::load_dit(weights, at::kCPU, at::kFloat, config);
-  wan::WanModel swapped = wan::load_dit(weights, at::kCPU, at::kFloat, config, wan::DiTBlocks::StreamedFromHost);
+  wan::WanModel resident = wan::load_dit(weights, {}, config);
+  wan::WanModel swapped = wan::load_dit(weights, {}, config, wan::DiTBlocks::StreamedFromHost);
   EXPECT_MSG(resident->block_swapper() == nullptr, "a resident model has a block swapper");
   EXPECT_MSG(swapped->block_swapper() != nullptr, "load_dit(StreamedFromHost) did not set up block swap");
   const std::vector<at::Tensor> want = c.run(resident);

@@ -78,7 +78,7 @@ fs::path write_official_folder(const std::string& name, const wan::TensorMap& we
 }
 
 at::Tensor load_and_run(const fs::path& path, const std::optional<wan::DiTConfig>& config = std::nullopt) {
-  wan::WanModel model = wan::load_dit(path.string(), at::kCPU, at::kFloat, config);
+  wan::WanModel model = wan::load_dit(path.string(), {}, config);
   return i2v().run(model).at(0);
 }
 
@@ -216,7 +216,7 @@ void released_head_width_needs_no_config() {
   const fs::path file = tmpdir() / "released-heads.safetensors";
   wan::save_safetensors(file.string(), wan::from_official_names(wan::ModelFamily::DiT, "comfyui", state));
 
-  wan::WanModel loaded = wan::load_dit(file.string(), at::kCPU, at::kFloat);
+  wan::WanModel loaded = wan::load_dit(file.string(), {});
   EXPECT(loaded->config().num_heads == 2 && loaded->config().text_len == 512);
   const std::vector<at::Tensor> x = {at::randn({4, 2, 4, 4})};
   const std::vector<at::Tensor> ctx = {at::randn({7, 16})};
@@ -260,7 +260,7 @@ void broken_checkpoints_name_the_problem() {
 // 4096 here, read off the weights) and BF16 weights. Its first conditional prediction pins it.
 void released_folder_reproduces_first_step() {
   const fs::path dir = fixtures / "e2e-i2v-tiny";
-  wan::WanModel model = wan::load_dit((dir / "ckpt").string(), at::kCPU, at::kFloat);
+  wan::WanModel model = wan::load_dit((dir / "ckpt").string(), {});
   EXPECT(model->config().text_dim == 4096 && model->config().model_type == wan::DiTModelType::I2V);
   const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
   const int64_t seq_len = read_json(dir / "case.json").at("derived").at("max_seq_len").get<int64_t>();

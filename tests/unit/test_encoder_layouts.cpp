@@ -15,6 +15,7 @@
 #include "models/clip/clip_loader.h"
 #include "models/t5/t5_loader.h"
 #include "models/weights/checkpoint_layout.h"
+#include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
@@ -49,9 +50,9 @@ void t5_layouts(const fs::path& dir) {
          transformers.count("encoder.block.1.layer.1.DenseReluDense.wi_0.weight"));
   transformers["encoder.embed_tokens.weight"] = transformers.at("shared.weight");  // tied copy
   transformers["spiece_model"] = at::zeros({16}, at::kByte);                       // ComfyUI's tokenizer blob
-  std::string layout;
-  EXPECT(same_maps(wan::t5_official_weights(transformers, &layout), official));
-  EXPECT(layout == "transformers");
+  const wan::ModelWeights prepared = wan::prepare_weights(wan::ModelFamily::T5, transformers, "t5", {});
+  EXPECT(same_maps(prepared.tensors, official));
+  EXPECT(prepared.layout == "transformers");
 
   const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
   c10::AutoGradMode no_grad(false);
@@ -74,9 +75,11 @@ void clip_layouts(const fs::path& dir) {
   for (const auto& [name, t] : tower) open_clip["visual." + name] = t;
   open_clip["textual.token_embedding.weight"] = at::zeros({4, 2});
   open_clip["log_scale"] = at::zeros({});
-  std::string layout;
-  EXPECT(same_maps(wan::clip_vision_weights(open_clip, &layout), expected));
-  EXPECT(layout == "official");
+  auto clip_weights = [](const wan::TensorMap& checkpoint) {
+    return wan::prepare_weights(wan::ModelFamily::CLIP, checkpoint, "clip", {});
+  };
+  EXPECT(same_maps(clip_weights(open_clip).tensors, expected));
+  EXPECT(clip_weights(open_clip).layout == "open-clip");
 
   // transformers CLIPVisionModel names, written out independently of the table.
   const int64_t dim = tower.at("patch_embedding.weight").size(0);
@@ -108,8 +111,8 @@ void clip_layouts(const fs::path& dir) {
       hf[h + "mlp.fc2." + p] = tower.at(o + "mlp.2." + p);
     }
   }
-  EXPECT(same_maps(wan::clip_vision_weights(hf, &layout), expected));
-  EXPECT(layout == "transformers");
+  EXPECT(same_maps(clip_weights(hf).tensors, expected));
+  EXPECT(clip_weights(hf).layout == "transformers");
 
   const nlohmann::json config = read_json(dir / "config.json");
   const wan::ClipVisionConfig inferred = wan::ClipVisionConfig::from_weights(expected);
@@ -118,7 +121,10 @@ void clip_layouts(const fs::path& dir) {
          inferred.mlp_ratio == config.at("mlp_ratio").get<double>() && inferred.pre_norm);
 
   hf.erase("vision_model.encoder.layers.0.self_attn.k_proj.bias");
-  EXPECT_ERROR(wan::clip_vision_weights(hf), "'k' part");
+  EXPECT_ERROR(clip_weights(hf), "'k' part");
+  wan::LoadOptions lora_options;
+  lora_options.loras = {{"a.safetensors", 1.0}};
+  EXPECT_ERROR(wan::load_clip_vision_encoder(tower, "clip", lora_options), "LoRAs apply to the DiT only");
 }
 
 // Every parameter is the checkpoint's tensor of that name converted to `dtype`.
@@ -137,13 +143,15 @@ void loaded_in_requested_dtype(const fs::path& t5_dir, const fs::path& clip_dir)
   c10::AutoGradMode no_grad(false);
   const wan::TensorMap t5 = wan::load_safetensors((t5_dir / "weights.safetensors").string());
   for (const auto dtype : {at::kFloat, at::kBFloat16}) {
-    wan::T5Encoder model = wan::load_t5_encoder(t5, "t5", at::kCPU, dtype);
+    wan::T5Encoder model = wan::load_t5_encoder(t5, "t5", wan::LoadOptions{at::kCPU, dtype});
     EXPECT_MSG(holds_checkpoint(*model, t5, dtype), c10::toString(dtype));
   }
   const wan::TensorMap clip =
-      wan::clip_vision_weights(wan::load_safetensors((clip_dir / "weights.safetensors").string()));
+      wan::prepare_weights(wan::ModelFamily::CLIP, wan::load_safetensors((clip_dir / "weights.safetensors").string()),
+                           "clip", {})
+          .tensors;
   for (const auto dtype : {at::kFloat, at::kHalf}) {
-    wan::ClipVisionEncoder encoder = wan::load_clip_vision_encoder(clip, "clip", at::kCPU, dtype);
+    wan::ClipVisionEncoder encoder = wan::load_clip_vision_encoder(clip, "clip", wan::LoadOptions{at::kCPU, dtype});
     EXPECT_MSG(holds_checkpoint(*encoder.tower(), clip, dtype), c10::toString(dtype));
   }
 

@@ -108,11 +108,17 @@ std::string underscored(std::string s) {
   return s;
 }
 
+// LoRAs to apply on the CPU in float32.
+wan::LoadOptions loras_at(wan::LoraMode mode, std::vector<wan::LoraSpec> files) {
+  wan::LoadOptions options;
+  options.loras = std::move(files);
+  options.lora_mode = mode;
+  return options;
+}
+
 std::map<std::string, at::Tensor> merged_with(const fs::path& lora, double strength) {
   TinyDiT dit = load_t2v();
-  wan::DiTLoras loras;
-  loras.files = {{lora.string(), strength}};
-  wan::apply_loras(*dit.model, loras, dit.weights);
+  wan::apply_loras(*dit.model, loras_at(wan::LoraMode::Merge, {{lora.string(), strength}}), dit.weights);
   return params(*dit.model);
 }
 
@@ -202,12 +208,10 @@ std::vector<at::Tensor> forward(wan::WanModelImpl& model) {
 void runtime_loras_follow_their_strengths() {
   const fs::path kohya = fixtures / "dit-lora-kohya" / "lora0.safetensors";
   TinyDiT merged = load_t2v();
-  wan::apply_loras(*merged.model, wan::DiTLoras{{{kohya.string(), 0.8}}, wan::LoraMode::Merge, at::kCPU},
-                   merged.weights);
+  wan::apply_loras(*merged.model, loras_at(wan::LoraMode::Merge, {{kohya.string(), 0.8}}), merged.weights);
   TinyDiT base = load_t2v();
   TinyDiT runtime = load_t2v();
-  wan::apply_loras(*runtime.model, wan::DiTLoras{{{kohya.string(), 0.8}}, wan::LoraMode::Runtime, at::kCPU},
-                   runtime.weights);
+  wan::apply_loras(*runtime.model, loras_at(wan::LoraMode::Runtime, {{kohya.string(), 0.8}}), runtime.weights);
   EXPECT(runtime.model->runtime_loras != nullptr);
   // The weights themselves stay the base model's.
   EXPECT(max_difference(params(*runtime.model), params(*base.model)) == 0);
@@ -215,18 +219,44 @@ void runtime_loras_follow_their_strengths() {
   const at::Tensor want = forward(*merged.model)[0], plain = forward(*base.model)[0];
   auto rel = [](const at::Tensor& a, const at::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); };
   EXPECT_MSG(rel(forward(*runtime.model)[0], want) < 1e-5, std::to_string(rel(forward(*runtime.model)[0], want)));
-  runtime.model->runtime_loras->set_strengths({0.0});
+  runtime.model->set_lora_strengths({0.0});
   EXPECT(rel(forward(*runtime.model)[0], plain) == 0);
-  runtime.model->runtime_loras->set_strengths({0.8});
+  runtime.model->set_lora_strengths({0.8});
   EXPECT(rel(forward(*runtime.model)[0], want) < 1e-5);
-  EXPECT_ERROR(runtime.model->runtime_loras->set_strengths({1.0, 2.0}), "2 given for 1 files");
+  EXPECT_ERROR(runtime.model->set_lora_strengths({1.0, 2.0}), "2 given for 1 files");
+}
+
+// With block swap the blocks' weights wait in device slots between forwards; a strength
+// change must reach the blocks already there (full deltas rewrite the host copies).
+void block_swap_sees_strength_changes_at_once() {
+  TinyDiT probe = load_t2v();
+  const auto base = params(*probe.model);
+  const fs::path file =
+      write("swap-diffs.safetensors",
+            {{"diffusion_model.blocks.0.norm3.diff", at::randn_like(base.at("blocks.0.norm3.weight"))},
+             {"diffusion_model.blocks.0.modulation.diff", 0.1 * at::randn_like(base.at("blocks.0.modulation"))}});
+  TinyDiT merged = load_t2v();
+  wan::apply_loras(*merged.model, loras_at(wan::LoraMode::Merge, {{file.string(), 0.8}}), merged.weights);
+  TinyDiT swapped = load_t2v();
+  wan::apply_loras(*swapped.model, loras_at(wan::LoraMode::Runtime, {{file.string(), 0.8}}), swapped.weights);
+  swapped.model->stream_blocks_from_host(at::kCPU);
+  auto rel = [](const at::Tensor& a, const at::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); };
+  const at::Tensor want = forward(*merged.model)[0], plain = forward(*probe.model)[0];
+  EXPECT(rel(want, plain) > 1e-3);  // the deltas do change the output
+  EXPECT(rel(forward(*swapped.model)[0], want) < 1e-6);
+  swapped.model->set_lora_strengths({0.0});
+  EXPECT_MSG(rel(forward(*swapped.model)[0], plain) < 1e-6, "strength 0 right after a forward at 0.8");
+  swapped.model->set_lora_strengths({0.8});
+  EXPECT_MSG(rel(forward(*swapped.model)[0], want) < 1e-6, "strength 0.8 right after a forward at 0");
+  EXPECT_ERROR(probe.model->set_lora_strengths({1.0}), "no LoRAs");
 }
 
 void several_loras_add_up() {
   const fs::path kohya = fixtures / "dit-lora-kohya" / "lora0.safetensors";
   TinyDiT dit = load_t2v();
   const auto base = params(*dit.model);
-  wan::apply_loras(*dit.model, wan::DiTLoras{{{kohya.string(), 0.7}, {kohya.string(), -0.7}}}, dit.weights);
+  wan::apply_loras(*dit.model, loras_at(wan::LoraMode::Merge, {{kohya.string(), 0.7}, {kohya.string(), -0.7}}),
+                   dit.weights);
   EXPECT(max_difference(params(*dit.model), base) < 1e-6);
 }
 
@@ -270,8 +300,10 @@ void bad_files_are_named() {
 
   // Nothing is half-applied: a bad second file leaves the model as it was.
   const auto before = params(*dit.model);
-  EXPECT_ERROR(wan::apply_loras(*dit.model, wan::DiTLoras{{{whole.string(), 1.0}, {cut.string(), 1.0}}}, dit.weights),
-               "truncated.safetensors");
+  EXPECT_ERROR(
+      wan::apply_loras(*dit.model, loras_at(wan::LoraMode::Merge, {{whole.string(), 1.0}, {cut.string(), 1.0}}),
+                       dit.weights),
+      "truncated.safetensors");
   EXPECT(max_difference(params(*dit.model), before) == 0);
 }
 
@@ -302,6 +334,7 @@ int main(int argc, char** argv) {
   full_deltas_reach_norms_biases_and_modulation();
   merge_rounds_like_comfyui();
   runtime_loras_follow_their_strengths();
+  block_swap_sees_strength_changes_at_once();
   several_loras_add_up();
   bad_files_are_named();
   fs::remove_all(scratch);

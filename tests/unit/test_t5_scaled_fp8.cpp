@@ -12,6 +12,7 @@
 
 #include "models/t5/t5_loader.h"
 #include "models/weights/checkpoint_layout.h"
+#include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
@@ -85,9 +86,9 @@ void scaled_fp8_checkpoint(const fs::path& case_dir, const fs::path& work) {
   const wan::TensorMap read = wan::read_t5_checkpoint(path.string());
   for (const auto& [name, values] : fp8_values) EXPECT_MSG(at::equal(read.at(name).to(at::kFloat), values), name);
 
-  std::string layout;
-  const wan::TensorMap loaded = wan::t5_official_weights(read, &layout);
-  EXPECT(layout == "transformers");
+  const wan::ModelWeights prepared = wan::prepare_weights(wan::ModelFamily::T5, read, path.string(), {});
+  const wan::TensorMap& loaded = prepared.tensors;
+  EXPECT(prepared.layout == "transformers");
   EXPECT(loaded.size() == official.size());
   const wan::TensorMap expected_official = wan::to_official_names(wan::ModelFamily::T5, expected);
   for (const auto& [name, w] : official) {
@@ -112,7 +113,7 @@ void scaled_fp8_checkpoint(const fs::path& case_dir, const fs::path& work) {
   EXPECT_MSG(error > 0 && error < 0.125, "relative L2 error " + std::to_string(error));
 
   // Loading into bfloat16 dequantises straight to bfloat16, with the same rounding as a float32 load would.
-  wan::T5Encoder bf16 = wan::load_t5_encoder(read, path.string(), at::kCPU, at::kBFloat16);
+  wan::T5Encoder bf16 = wan::load_t5_encoder(read, path.string(), wan::LoadOptions{at::kCPU, at::kBFloat16});
   for (const auto& p : bf16->named_parameters())
     EXPECT_MSG(at::equal(p.value(), loaded.at(p.key()).to(at::kBFloat16)), p.key());
 }

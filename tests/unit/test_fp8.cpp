@@ -1,0 +1,138 @@
+// The fp8 fast mode: the one-pass activation quantisation against the plain libtorch one
+// (same scales, same codes but for rare ties), the e4m3 GEMM against bf16, a tiny DiT in fp8
+// against bf16 (with LoRAs merged and at run time, and with block swap), and the errors a
+// user gets asking for fp8 where it cannot run. The GPU parts are skipped (exit 77) without
+// a GPU with fp8 tensor cores or without our kernels in the build.
+//   test-fp8 FIXTURES_DIR
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "models/cuda/fp8_ops.h"
+#include "models/dit/dit_loader.h"
+#include "models/dit/wan_model.h"
+#include "tests/unit/check.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fixtures;
+
+double rel_l2(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor x = a.to(at::kDouble), y = b.to(at::kDouble);
+  return ((x - y).norm() / y.norm()).item<double>();
+}
+
+void fp8_refused_where_it_cannot_run() {
+  wan::LoadOptions cpu;
+  cpu.fp8_linear = true;
+  EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), cpu), "dtype fp8");
+}
+
+// The kernel and the reference quantise the same values (bias added, GELU applied), from
+// rows that are strided (a third of a fused qkv output) or not.
+void quantization_matches_the_reference() {
+  const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  const at::Tensor wide = at::randn({3, 77, 3 * 96}, opts) * 4;
+  const at::Tensor strided = wide.chunk(3, -1)[1];
+  const at::Tensor bias = at::randn({96}, opts);
+  for (const bool gelu : {false, true})
+    for (const at::Tensor& b : {at::Tensor(), bias}) {
+      const wan::cuda::Fp8Rows fused = wan::cuda::quantize_rows_e4m3(strided, b, gelu);
+      wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Reference);
+      const wan::cuda::Fp8Rows plain = wan::cuda::quantize_rows_e4m3(strided, b, gelu);
+      wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Fused);
+      EXPECT(fused.values.element_size() == 1 && fused.values.sizes() == plain.values.sizes());
+      EXPECT(fused.sizes == strided.sizes().vec());
+      EXPECT_MSG(rel_l2(fused.scales, plain.scales) < 1e-2, std::to_string(rel_l2(fused.scales, plain.scales)));
+      const double differ =
+          (fused.values.to(at::kFloat) != plain.values.to(at::kFloat)).to(at::kFloat).mean().item<double>();
+      EXPECT_MSG(differ < 0.02, "codes differing: " + std::to_string(differ));
+      // Back to bf16: within e4m3's resolution of the input.
+      at::Tensor want = b.defined() ? (strided + b) : strided;
+      if (gelu) want = at::gelu(want.to(at::kFloat), "tanh");
+      const double error = rel_l2(wan::cuda::dequantize_rows(fused), want);
+      EXPECT_MSG(error < 0.05, "dequantised: " + std::to_string(error));
+    }
+  // A row of zeros stays zeros (finite scale).
+  const wan::cuda::Fp8Rows zeros = wan::cuda::quantize_rows_e4m3(at::zeros({4, 32}, opts));
+  EXPECT(at::isfinite(zeros.scales).all().item<bool>() && zeros.values.to(at::kFloat).abs().max().item<float>() == 0);
+}
+
+void gemm_matches_bf16() {
+  const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  const at::Tensor x = at::randn({2, 100, 128}, opts), w = at::randn({64, 128}, opts) * 0.05;
+  const at::Tensor bias = at::randn({64}, opts);
+  const auto [values, scales] = wan::cuda::quantize_weight_e4m3(w);
+  const at::Tensor got = wan::cuda::fp8_linear(wan::cuda::quantize_rows_e4m3(x), values, scales, bias);
+  EXPECT(got.sizes() == at::IntArrayRef({2, 100, 64}) && got.scalar_type() == at::kBFloat16);
+  const at::Tensor want = at::linear(x.to(at::kFloat), w.to(at::kFloat), bias.to(at::kFloat));
+  EXPECT_MSG(rel_l2(got, want) < 0.06, std::to_string(rel_l2(got, want)));
+}
+
+std::vector<at::Tensor> forward(wan::WanModelImpl& model) {
+  c10::AutoGradMode no_grad(false);
+  at::manual_seed(7);
+  const auto opts = at::TensorOptions().device(at::kCUDA);
+  const at::Tensor x = at::randn({16, 2, 4, 4}, opts), context = at::randn({6, model.config().text_dim}, opts);
+  return model.forward({x}, at::full({1}, 500.0, opts), {context}, 8);
+}
+
+wan::LoadOptions cuda_options(bool fp8) {
+  wan::LoadOptions options(at::Device(at::kCUDA, 0), at::kBFloat16);
+  options.fp8_linear = fp8;
+  return options;
+}
+
+void tiny_dit_in_fp8() {
+  const std::string weights = (fixtures / "dit-t2v-tiny" / "weights.safetensors").string();
+  const std::string lora = (fixtures / "dit-lora-kohya" / "lora0.safetensors").string();
+  wan::WanModel bf16 = wan::load_dit(weights, cuda_options(false));
+  wan::WanModel fp8 = wan::load_dit(weights, cuda_options(true));
+  const at::Tensor want = forward(*bf16)[0], got = forward(*fp8)[0];
+  std::printf("tiny DiT, fp8 against bf16: rel. L2 %.3g\n", rel_l2(got, want));
+  EXPECT_MSG(rel_l2(got, want) < 0.1, std::to_string(rel_l2(got, want)));
+  EXPECT(fp8->blocks[0]->as<wan::dit::DiTBlock>()->ffn[0]->as<wan::dit::LinearImpl>()->is_fp8());
+
+  // LoRAs: merged before quantising, or at run time beside the fp8 weights; both close to the
+  // bf16 model with the LoRA merged, and strength 0 at run time gives the plain fp8 model.
+  wan::LoadOptions merged = cuda_options(false), merged8 = cuda_options(true), runtime8 = cuda_options(true);
+  for (auto* o : {&merged, &merged8, &runtime8}) o->loras = {{lora, 0.8}};
+  runtime8.lora_mode = wan::LoraMode::Runtime;
+  const at::Tensor want_lora = forward(*wan::load_dit(weights, merged))[0];
+  EXPECT(rel_l2(want_lora, want) > 1e-2);  // the LoRA matters
+  const at::Tensor got_merged = forward(*wan::load_dit(weights, merged8))[0];
+  EXPECT_MSG(rel_l2(got_merged, want_lora) < 0.1, std::to_string(rel_l2(got_merged, want_lora)));
+  wan::WanModel with_runtime = wan::load_dit(weights, runtime8);
+  const at::Tensor got_runtime = forward(*with_runtime)[0];
+  EXPECT_MSG(rel_l2(got_runtime, want_lora) < 0.1, std::to_string(rel_l2(got_runtime, want_lora)));
+  with_runtime->set_lora_strengths({0.0});
+  EXPECT_MSG(rel_l2(forward(*with_runtime)[0], got) < 1e-3, "strength 0 at run time");
+
+  // Block swap moves fp8 blocks: the same output as resident.
+  wan::WanModel swapped = wan::load_dit(weights, cuda_options(true), std::nullopt, wan::DiTBlocks::StreamedFromHost);
+  EXPECT_MSG(rel_l2(forward(*swapped)[0], got) < 1e-3, "block swap in fp8");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: test-fp8 FIXTURES_DIR\n");
+    return 2;
+  }
+  fixtures = argv[1];
+  fp8_refused_where_it_cannot_run();
+  std::string why;
+  if (wan::test::failures() == 0 && !wan::cuda::fp8_available(at::Device(at::kCUDA, 0), &why)) {
+    std::printf("GPU parts skipped: %s\n", why.c_str());
+    return 77;
+  }
+  quantization_matches_the_reference();
+  gemm_matches_bf16();
+  tiny_dit_in_fp8();
+  return wan::test::check_exit("test-fp8");
+}
