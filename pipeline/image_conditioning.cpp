@@ -73,11 +73,11 @@ at::Tensor conditioning_video(const at::Tensor& first_resized, const std::option
 }
 
 at::Tensor image_condition(const WanVAE& vae, const at::Tensor& first, const std::optional<at::Tensor>& last,
-                           const VideoGeometry& g) {
+                           const VideoGeometry& g, const std::function<void()>& before_frame) {
   const at::Tensor first_resized = resize_bicubic(first, g.height, g.width);
   std::optional<at::Tensor> last_resized;
   if (last) last_resized = resize_bicubic(*last, g.height, g.width);
-  const at::Tensor latent = vae.encode(conditioning_video(first_resized, last_resized, g));
+  const at::Tensor latent = vae.encode(conditioning_video(first_resized, last_resized, g), before_frame);
   return at::cat({frame_mask(g, last.has_value(), latent.device()), latent});
 }
 

@@ -2,6 +2,7 @@
 // as tensors, the VAE latent of a video that holds them at its ends (zeros in
 // between) and a mask saying which frames are given.
 #pragma once
+#include <functional>
 #include <optional>
 
 #include <ATen/ATen.h>
@@ -37,7 +38,8 @@ at::Tensor conditioning_video(const at::Tensor& first_resized, const std::option
                               const VideoGeometry& geometry);
 
 // y = cat(frame_mask, vae.encode(conditioning_video)): [4 + z_dim, F, lat_h, lat_w].
+// `before_frame` runs before each frame is encoded (a cancellation check that throws).
 at::Tensor image_condition(const WanVAE& vae, const at::Tensor& first, const std::optional<at::Tensor>& last,
-                           const VideoGeometry& geometry);
+                           const VideoGeometry& geometry, const std::function<void()>& before_frame = {});
 
 }  // namespace wan

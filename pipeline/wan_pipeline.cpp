@@ -220,7 +220,7 @@ WanPipeline::TextContexts WanPipeline::encode_text(const std::string& prompt, co
   return {contexts.at(0).to(placement_.device, at::kFloat), contexts.at(1).to(placement_.device, at::kFloat)};
 }
 
-DiTConditioning WanPipeline::condition(const Request& request, const VideoGeometry& g) {
+DiTConditioning WanPipeline::condition(const Request& request, const VideoGeometry& g, const CancelToken& cancel) {
   DiTConditioning c;
   c.seq_len = g.seq_len;
   if (task_ == Task::TextToVideo) return c;
@@ -239,7 +239,10 @@ DiTConditioning WanPipeline::condition(const Request& request, const VideoGeomet
   }
   {
     auto lock = use(vae_);
-    c.y = image_condition(*vae_->model, first, last, g);
+    // Checked between the encoder's layers: a 33-frame encode takes tens of seconds on a CPU.
+    c.y = image_condition(*vae_->model, first, last, g, [&] {
+      if (cancel.cancelled()) throw Cancelled();
+    });
   }
   return c;
 }
@@ -354,7 +357,7 @@ GenerationResult WanPipeline::generate(const Request& asked, const GenerationCal
   progress(Progress{Phase::Encode, 1, encode_steps, 0});
   check_cancel();
 
-  DiTConditioning c = condition(request, g);
+  DiTConditioning c = condition(request, g, cancel);
   c.context = text.context;
   c.context_null = text.context_null;
   if (task_ != Task::TextToVideo) {

@@ -143,8 +143,18 @@ std::u32string html_unescape(const std::u32string& text) {
   return out;
 }
 
-std::u32string ftfy_unescape_html(const std::u32string& text) {
+std::u32string ftfy_decode_reference(const std::u32string& reference) {
   const EntityMap& entities = ftfy_entity_map();
+  if (auto it = entities.find(reference); it != entities.end()) return it->second;
+  if (reference.size() > 2 && reference[1] == U'#') {
+    // Numeric: only when the whole reference, ';' included, is consumed.
+    std::u32string decoded = html_unescape(reference);
+    return decoded.find(U';') == std::u32string::npos ? decoded : reference;
+  }
+  return reference;
+}
+
+std::u32string ftfy_unescape_html(const std::u32string& text) {
   std::u32string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -161,17 +171,8 @@ std::u32string ftfy_unescape_html(const std::u32string& text) {
       out += text[i++];
       continue;
     }
-    const std::u32string reference = text.substr(i, end + 1 - i);
+    out += ftfy_decode_reference(text.substr(i, end + 1 - i));
     i = end + 1;
-    if (auto it = entities.find(reference); it != entities.end()) {
-      out += it->second;
-    } else if (reference[1] == U'#') {
-      // Numeric: only when the whole reference, ';' included, is consumed.
-      const std::u32string decoded = html_unescape(reference);
-      out += decoded.find(U';') == std::u32string::npos ? decoded : reference;
-    } else {
-      out += reference;
-    }
   }
   return out;
 }

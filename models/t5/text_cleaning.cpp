@@ -120,10 +120,61 @@ std::u32string remove_control_chars(std::u32string text) {
   return text;
 }
 
+bool is_ascii_alnum(char32_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// What the character maps of one fix_segment round (C1 controls, ligatures,
+// width, quotes) make of c; empty when they leave it.
+std::u32string mapped_char(char32_t c) {
+  if (const char32_t c1 = windows1252_c1(c); c1 != c) return std::u32string(1, c1);
+  if (auto it = latin_ligatures().find(c); it != latin_ligatures().end()) return it->second;
+  if (auto it = width_map().find(c); it != width_map().end()) return it->second;
+  if (c == 0x02BC || (c >= 0x2018 && c <= 0x201B)) return U"'";
+  if (c >= 0x201C && c <= 0x201F) return U"\"";
+  return {};
+}
+
+// ftfy_unescape_html and the character maps repeated until neither changes
+// anything, in one pass: decoded text is fed back in front of the rest, so
+// "&" + "amp;" x n (n rounds of ftfy's loop, quadratic: 100 kB took 45 s) or
+// full-width "&" from "&#65286;" resolve as they are read. ftfy's loop reaches
+// the same text: entities are ASCII, which the maps never touch, and decoding
+// never joins text across a reference that has not been decoded.
+std::u32string unescape_and_map(const std::u32string& text) {
+  std::u32string out, todo;  // todo: characters still to read, the next one last
+  out.reserve(text.size());
+  for (char32_t next : text) {
+    todo.push_back(next);
+    while (!todo.empty()) {
+      const char32_t c = todo.back();
+      todo.pop_back();
+      if (std::u32string m = mapped_char(c); !m.empty()) {
+        todo.append(m.rbegin(), m.rend());
+        continue;
+      }
+      out += c;
+      if (c != U';') continue;
+      // A reference ends here: "&" "#"? 1..24 ASCII letters or digits ";".
+      size_t body = out.size() - 1;
+      while (body > 0 && out.size() - 1 - body < 25 && is_ascii_alnum(out[body - 1])) --body;
+      const size_t length = out.size() - 1 - body;
+      if (length == 0 || length > 24 || body == 0) continue;
+      size_t amp = body - 1;
+      if (out[amp] == U'#' && amp > 0) --amp;
+      if (out[amp] != U'&') continue;
+      const std::u32string reference = out.substr(amp);
+      std::u32string decoded = ftfy_decode_reference(reference);
+      if (decoded == reference) continue;
+      out.resize(amp);
+      todo.append(decoded.rbegin(), decoded.rend());
+    }
+  }
+  return out;
+}
+
 std::u32string fix_segment(std::u32string text, bool unescape_html) {
   for (;;) {
     const std::u32string before = text;
-    if (unescape_html) text = ftfy_unescape_html(text);
+    if (unescape_html) text = unescape_and_map(text);
     text = fix_c1_controls(std::move(text));
     text = translate(text, latin_ligatures());
     text = translate(text, width_map());

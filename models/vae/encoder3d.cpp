@@ -1,5 +1,7 @@
 #include "models/vae/encoder3d.h"
 
+#include <algorithm>
+
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "models/vae/frames.h"
@@ -51,15 +53,26 @@ Encoder3dCache Encoder3dImpl::make_cache() const {
   return cache;
 }
 
-at::Tensor Encoder3dImpl::forward(const at::Tensor& chunk, Encoder3dCache& cache) const {
+at::Tensor Encoder3dImpl::forward(const at::Tensor& chunk, Encoder3dCache& cache,
+                                  const std::function<void()>& before_frame) const {
   // Up to the first time downsampling every layer is causal frame by frame.
   const size_t per_frame_until = downsamples_.first_time_resampling();
+  // The hook also runs between the layers: on a CPU one 4-frame chunk of a large video takes seconds.
+  const auto layers = [&](at::Tensor x, size_t begin, size_t end) {
+    for (size_t i = begin; i < std::min(end, downsamples_.size()); ++i) {
+      if (before_frame) before_frame();
+      x = downsamples_.forward(std::move(x), cache.downsamples, i, i + 1);
+    }
+    return x;
+  };
   std::vector<at::Tensor> outputs;
-  for (const at::Tensor& piece : frame_pieces(chunk))
-    outputs.push_back(downsamples_.forward(conv1_->forward(piece, cache.conv1), cache.downsamples, 0, per_frame_until));
+  for (const at::Tensor& piece : frame_pieces(chunk)) {
+    if (before_frame) before_frame();
+    outputs.push_back(layers(conv1_->forward(piece, cache.conv1), 0, per_frame_until));
+  }
   at::Tensor x = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
   outputs.clear();
-  x = downsamples_.forward(std::move(x), cache.downsamples, per_frame_until);
+  x = layers(std::move(x), per_frame_until, downsamples_.size());
   x = middle_in_->forward(std::move(x), cache.middle_in);
   x = middle_attention_->forward(x);
   x = middle_out_->forward(std::move(x), cache.middle_out);

@@ -1,6 +1,7 @@
 // The VAE encoder: video [B, 3, T, H, W] -> [B, 2*z_dim, 1 + (T-1)/4, H/8, W/8]
 // (means and log-variances), fed one time chunk at a time.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -26,8 +27,11 @@ class Encoder3dImpl : public torch::nn::Module {
  public:
   explicit Encoder3dImpl(const VAEConfig& config);
   Encoder3dCache make_cache() const;
-  // One chunk: frame 0 alone first, then 4 frames at a time.
-  at::Tensor forward(const at::Tensor& chunk, Encoder3dCache& cache) const;
+  // One chunk: frame 0 alone first, then 4 frames at a time. `before_frame`
+  // (if set) runs before each piece (the chunk, or each of its frames on CUDA)
+  // and between the layers; it may throw to stop the encode there.
+  at::Tensor forward(const at::Tensor& chunk, Encoder3dCache& cache,
+                     const std::function<void()>& before_frame = {}) const;
 
  private:
   CausalConv3d conv1_{nullptr};

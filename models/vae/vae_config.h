@@ -3,6 +3,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -38,8 +40,13 @@ struct VAEConfig {
     return false;
   }
 
-  // Throws wan::Error when the sizes are inconsistent.
+  // Throws wan::Error when the sizes are inconsistent or beyond any real VAE's.
   void validate() const;
+
+  // Every parameter of the network at this config (official names) with its
+  // shape, in construction order: what a checkpoint must hold, known before
+  // anything of that size is allocated. Mirrors Encoder3d / Decoder3d.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> parameter_shapes() const;
 };
 
 // Reads a config.json holding WanVAE_'s arguments (dim, z_dim, dim_mult,

@@ -28,6 +28,27 @@ vae::VAEConfig config_beside(const std::string& path) {
   }
 }
 
+std::string shape_text(at::IntArrayRef shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Every tensor the network at `config` needs, present with its exact shape, checked before
+// the network is built: its sizes come from two tensors of the file, and a wide conv1 in a
+// small file would otherwise allocate dim^2-sized layers first.
+void check_shapes(const vae::VAEConfig& config, const TensorMap& weights, const std::string& what) {
+  const std::string implied = "a VAE of dim " + std::to_string(config.dim) + " and z_dim " +
+                              std::to_string(config.z_dim) + " (read off encoder.conv1.weight and conv2.weight)";
+  for (const auto& [name, shape] : config.parameter_shapes()) {
+    const auto it = weights.find(name);
+    if (it == weights.end()) throw Error(what + " lacks " + name + ", which " + implied + " has");
+    if (it->second.sizes() != at::IntArrayRef(shape))
+      throw Error(what + ": " + name + " has shape " + shape_text(it->second.sizes()) + ", expected " +
+                  shape_text(shape) + " for " + implied);
+  }
+}
+
 }  // namespace
 
 WanVAE load_vae(TensorMap checkpoint, const vae::VAEConfig& base_config, const std::string& what,
@@ -42,6 +63,12 @@ WanVAE load_vae(TensorMap checkpoint, const vae::VAEConfig& base_config, const s
   vae::VAEConfig config = base_config;
   config.dim = input_conv->second.size(0);
   config.z_dim = post_quant_conv->second.size(0);
+  try {
+    config.validate();
+  } catch (const Error& e) {
+    throw Error(prepared.what + ": " + e.what());
+  }
+  check_shapes(config, weights, prepared.what);
   return WanVAE(config, weights, options.device, options.dtype, prepared.what);
 }
 

@@ -80,20 +80,22 @@ void WanVAE::set_device_tuning(const VAEDeviceTuning& tuning) {
   }
 }
 
-at::Tensor WanVAE::encode_mean(const at::Tensor& video) const {
+at::Tensor WanVAE::encode_mean(const at::Tensor& video, const std::function<void()>& before_frame) const {
   if (video.dim() != 4 || video.size(0) != 3 || video.size(1) % 4 != 1 || video.size(2) < 8 || video.size(3) < 8 ||
       !video.is_floating_point())
     throw Error("VAE encode: expected a floating-point video [3, T, H, W] with T = 4n + 1 frames and H, W >= 8, got " +
                 std::string(c10::toString(video.scalar_type())) + " " + shape_of(video));
   c10::AutoGradMode no_grad(false);
   CudnnBenchmarkScope benchmark(device_, tuning_.cudnn_benchmark);
-  return model_->encode_mean(video.to(device_, dtype_).unsqueeze(0)).to(at::kFloat);
+  return model_->encode_mean(video.to(device_, dtype_).unsqueeze(0), before_frame).to(at::kFloat);
 }
 
-at::Tensor WanVAE::encode_unnormalized(const at::Tensor& video) const { return encode_mean(video).squeeze(0); }
+at::Tensor WanVAE::encode_unnormalized(const at::Tensor& video, const std::function<void()>& before_frame) const {
+  return encode_mean(video, before_frame).squeeze(0);
+}
 
-at::Tensor WanVAE::encode(const at::Tensor& video) const {
-  return ((encode_mean(video) - mean_) * inv_std_).squeeze(0);
+at::Tensor WanVAE::encode(const at::Tensor& video, const std::function<void()>& before_frame) const {
+  return ((encode_mean(video, before_frame) - mean_) * inv_std_).squeeze(0);
 }
 
 at::Tensor WanVAE::unnormalized_latent(const at::Tensor& latent) const {

@@ -43,10 +43,12 @@ class WanVAE {
          at::ScalarType dtype = at::kFloat, const std::string& what = "VAE weights");
 
   // video [3, T, H, W], T = 4n + 1, H and W >= 8 -> normalised latent
-  // (mu - latent_mean) / latent_std [z_dim, n + 1, H/8, W/8].
-  at::Tensor encode(const at::Tensor& video) const;
+  // (mu - latent_mean) / latent_std [z_dim, n + 1, H/8, W/8]. `before_frame`
+  // (if set) runs before each chunk of frames is encoded; an exception it throws stops
+  // the encode there (cancellation: a long clip takes many seconds on a CPU).
+  at::Tensor encode(const at::Tensor& video, const std::function<void()>& before_frame = {}) const;
   // The encoder mean before that normalisation.
-  at::Tensor encode_unnormalized(const at::Tensor& video) const;
+  at::Tensor encode_unnormalized(const at::Tensor& video, const std::function<void()>& before_frame = {}) const;
 
   // latent [z_dim, F, h, w] -> video [3, 4F - 3, 8h, 8w] clamped to [-1, 1].
   // With tiling (see tiled_decode.h) the tiles are decoded one after the
@@ -69,7 +71,8 @@ class WanVAE {
   at::ScalarType dtype() const { return dtype_; }
 
  private:
-  at::Tensor encode_mean(const at::Tensor& video) const;  // [1, z_dim, F, h, w] float32
+  // [1, z_dim, F, h, w] float32
+  at::Tensor encode_mean(const at::Tensor& video, const std::function<void()>& before_frame) const;
   // latent -> [1, z_dim, F, h, w] in dtype_ on device_, before latent_std and latent_mean; validated.
   at::Tensor unnormalized_latent(const at::Tensor& latent) const;
   // Unclamped pieces [3, t, H, W] float32 in time order.

@@ -12,14 +12,14 @@ WanVAEModelImpl::WanVAEModelImpl(const VAEConfig& config) : config_(config) {
   decoder_ = register_module("decoder", Decoder3d(config_));
 }
 
-at::Tensor WanVAEModelImpl::encode_mean(const at::Tensor& video) const {
+at::Tensor WanVAEModelImpl::encode_mean(const at::Tensor& video, const std::function<void()>& before_frame) const {
   // Frame 0 alone, then 4 frames at a time: each chunk yields one latent frame.
   Encoder3dCache cache = encoder_->make_cache();
   std::vector<at::Tensor> latent_frames;
   const int64_t chunks = 1 + (video.size(2) - 1) / 4;
   for (int64_t i = 0; i < chunks; ++i) {
     const at::Tensor chunk = i == 0 ? video.narrow(2, 0, 1) : video.narrow(2, 1 + 4 * (i - 1), 4);
-    latent_frames.push_back(encoder_->forward(chunk, cache));
+    latent_frames.push_back(encoder_->forward(chunk, cache, before_frame));
   }
   const at::Tensor moments = conv1_->forward(at::cat(latent_frames, 2));
   return moments.narrow(1, 0, config_.z_dim);  // the log-variance half is unused

@@ -20,7 +20,8 @@ class WanVAEModelImpl : public torch::nn::Module {
   explicit WanVAEModelImpl(const VAEConfig& config);
 
   // video [B, 3, 1 + 4k, H, W] -> latent mean [B, z_dim, 1 + k, H/8, W/8] (not normalised).
-  at::Tensor encode_mean(const at::Tensor& video) const;
+  // `before_frame` (if set) runs before each input frame is encoded and may throw to stop.
+  at::Tensor encode_mean(const at::Tensor& video, const std::function<void()>& before_frame = {}) const;
 
   // latent [B, z_dim, F, h, w] (not normalised) -> video, handed out in time
   // order: 1 frame for the first latent frame, 4 for each later one.

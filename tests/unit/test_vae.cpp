@@ -3,6 +3,7 @@
 // accepts (official .pth, ComfyUI and diffusers safetensors). Numerical parity
 // with the reference is wan-parity's job.
 // usage: test-vae FIXTURES_DIR
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -353,6 +354,84 @@ void loads_comfyui_and_diffusers_layouts(const fs::path& fixtures, const wan::Wa
   EXPECT_ERROR(wan::load_vae(dit.string()), "is not a Wan2.1 VAE checkpoint");
 }
 
+// parameter_shapes() (checked against a file before the network is built) is
+// what the network has, for the released layout and another one.
+void parameter_shapes_match_the_network() {
+  const auto check = [](const wan::vae::VAEConfig& config) {
+    const wan::vae::WanVAEModel model(config);
+    const auto params = model->named_parameters();
+    const auto expected = config.parameter_shapes();
+    EXPECT_MSG(expected.size() == params.size(),
+               std::to_string(expected.size()) + " shapes for " + std::to_string(params.size()) + " parameters");
+    for (const auto& [name, shape] : expected) {
+      const at::Tensor* p = params.find(name);
+      EXPECT_MSG(p && p->sizes() == at::IntArrayRef(shape), name);
+    }
+  };
+  wan::vae::VAEConfig released;
+  released.dim = 4;
+  check(released);
+  wan::vae::VAEConfig other;
+  other.dim = 6;
+  other.z_dim = 4;
+  other.dim_mult = {1, 2, 3};
+  other.num_res_blocks = 1;
+  other.attn_scales = {1.0, 0.5};
+  other.temporal_downsample = {true, false};
+  other.latent_mean = std::vector<double>(4, 0.0);
+  other.latent_std = std::vector<double>(4, 1.0);
+  check(other);
+}
+
+// The width is read off encoder.conv1.weight: a wide one in a small file made
+// load_vae build (allocate) a network of that width before any shape was
+// compared. Now every shape is checked first.
+void wide_conv1_is_refused_before_building(const fs::path& fixtures) {
+  const wan::TensorMap official = wan::load_safetensors((fixtures / "vae-tiny" / "weights.safetensors").string());
+  wan::TensorMap wide = official;
+  wide["encoder.conv1.weight"] = at::zeros({4096, 3, 3, 3, 3});
+  wide["encoder.conv1.bias"] = at::zeros({4096});
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR(wan::load_vae(wide, wan::vae::VAEConfig{}, "wide.safetensors"),
+               "encoder.downsamples.0.residual.0.gamma has shape [8, 1, 1, 1], expected [4096, 1, "
+               "1, 1] for a VAE of dim 4096 and z_dim 16");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_MSG(s < 2.0, "refusing a dim-4096 VAE took " + std::to_string(s) + " s");
+
+  wide["encoder.conv1.weight"] = at::zeros({100000, 3, 3, 3, 3});
+  EXPECT_ERROR(wan::load_vae(wide, wan::vae::VAEConfig{}, "wider.safetensors"),
+               "VAE config: dim 100000 / z_dim 16 above the limit");
+
+  // Only the two tensors the sizes are read from.
+  wan::TensorMap two;
+  two["encoder.conv1.weight"] = official.at("encoder.conv1.weight");
+  two["conv2.weight"] = official.at("conv2.weight");
+  EXPECT_ERROR(wan::load_vae(two, wan::vae::VAEConfig{}, "two.safetensors"),
+               "lacks encoder.conv1.bias, which a VAE of dim 8 and z_dim 16");
+}
+
+// Encoding calls its hook before each chunk (frame 0, then 4 frames; single
+// frames on CUDA); an exception thrown there stops it at once (a stop during a
+// long clip's encode waited for the whole clip).
+void encode_stops_between_frames(const wan::WanVAE& vae, const at::Tensor& video) {
+  struct Stop {};
+  int frames = 0;
+  const at::Tensor whole = vae.encode(video, [&] { ++frames; });
+  const int64_t chunks = 1 + (video.size(1) - 1) / 4;
+  EXPECT_MSG(frames >= chunks, std::to_string(frames) + " hook calls for " + std::to_string(chunks) + " chunks");
+  EXPECT(at::equal(whole, vae.encode(video)));
+  frames = 0;
+  bool stopped = false;
+  try {
+    vae.encode(video, [&] {
+      if (++frames == 2) throw Stop();
+    });
+  } catch (const Stop&) {
+    stopped = true;
+  }
+  EXPECT(stopped && frames == 2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -369,6 +448,9 @@ int main(int argc, char** argv) {
   encode_and_decode_shapes_and_causality(vae, video);
   streaming_decode_matches_whole_decode(vae, video);
   bad_inputs_are_explained(vae);
+  encode_stops_between_frames(vae, video);
+  parameter_shapes_match_the_network();
+  wide_conv1_is_refused_before_building(fixtures);
   tile_grid_and_blend_weights();
   tiled_decode_puts_tiles_together(fixtures, vae);
   bfloat16_stays_close_to_float32(fixtures, vae, video);
