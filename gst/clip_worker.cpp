@@ -75,6 +75,12 @@ void ClipWorker::Core::run_clip(int clip) {
     // Nothing reaches the element once stopped (it may be going away).
     if (events.on_progress && !cancel.cancelled()) events.on_progress(clip, progress);
   };
+  if (events.preview_scale && events.on_preview) {
+    callbacks.preview.scale = [&] { return cancel.cancelled() ? 0 : events.preview_scale(); };
+    callbacks.preview.on_preview = [&](const Preview& preview) {
+      if (!cancel.cancelled()) events.on_preview(clip, preview);
+    };
+  }
   callbacks.on_frames = [&](const at::Tensor& frames, int64_t first) {
     const at::Tensor packed = continuation.frames_to_emit(frames, first).contiguous();
     const int64_t count = packed.size(0);

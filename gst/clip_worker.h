@@ -23,6 +23,9 @@ class ClipWorker {
     std::function<void(const ClipInfo&)> on_clip_start;                   // before the clip's generation
     std::function<void(int clip, const Progress&)> on_progress;           // every phase step
     std::function<void(int clip, const GenerationResult&)> on_clip_done;  // after its last frame
+    // Asked at every denoising step: 0 = no preview (none is computed), else its scale.
+    std::function<int()> preview_scale;
+    std::function<void(int clip, const Preview&)> on_preview;
   };
 
   // clips = 0: generate until stopped. Each clip after the first continues

@@ -48,6 +48,32 @@
  * * `forwards`, `forwards-reused` (#gint): the clip's DiT forwards, and how many reused cached
  *   block residuals (#GstWanVideoSrc:cache; both 0 without it)
  *
+ * ## The preview pad
+ *
+ * With #GstWanVideoSrc:preview (the default), the element adds a `preview` source pad (a
+ * sometimes pad) when it starts streaming, before the first clip, and removes it when it
+ * stops. While that pad is linked,
+ * every denoising step renders the clip as the step predicts it: the clean latent
+ * x0 = x_t - sigma_t * v, each latent frame mapped to RGB by a fixed linear map of its 16
+ * channels (ComfyUI's Wan2.1 latent-to-RGB factors). The pad carries one picture per step:
+ * the clip's latent frames in a grid of ceil(sqrt(F)) columns, left to right then top to
+ * bottom (e.g. 21 frames of 104x60 at 480p: 5x5 cells, 520x300), or 8 times that size with
+ * #GstWanVideoSrc:preview-size=full. Caps: video/x-raw, format=RGB, framerate=0/1 (one
+ * picture per step, not a frame rate). A buffer's OFFSET is its step (1-based); its PTS and
+ * DURATION are the running time of the clip it previews in the main stream, so all the
+ * steps of a clip share them: show the pad with `sync=false`. An unlinked pad costs nothing
+ * (nothing is computed); a linked one costs a small matrix product on the device and one
+ * copy of the picture to the host per step. Pushing runs on the pad's own thread: when it
+ * falls behind (a slow sink, or one prerolling: a non-live pipeline reaches PLAYING only
+ * once the main branch has its first frame, so give the main branch's sink `async=false` to
+ * watch the first clip form), the oldest waiting previews are dropped and generation never
+ * waits. After the last clip the pad sends EOS. Every rendered step posts a `wan-preview`
+ * element message:
+ *
+ * * `clip` (#guint), `step` (#gint, from 1), `total-steps` (#gint)
+ * * `frames` (#gint): the latent frames in the picture
+ * * `width`, `height` (#gint): the picture's size
+ *
  * With #GstWanVideoSrc:clips greater than 1, or 0 for an endless stream, each
  * clip after the first starts from the last frame of the one before (for
  * image-conditioned checkpoints; that repeated frame is not output again) and
@@ -79,6 +105,11 @@
  * ]| The same with a distilled single-file DiT (LightX2V's or ComfyUI's, scaled-fp8 layout
  * included) as model-path: the VAE, text and image encoders are looked for beside it, under
  * their official names.
+ * |[
+ * gst-launch-1.0 wanvideosrc name=wan model-path=Wan2.1-I2V-14B-480P image-location=cat.jpg prompt="A cat" \
+ *     ! videoconvert ! x264enc ! mp4mux ! filesink location=cat.mp4 async=false \
+ *     wan.preview ! videoconvert ! autovideosink sync=false
+ * ]| The clip saved as MP4 while each denoising step's estimate of it is shown on screen.
  */
 #include "gst/gstwanvideosrc.h"
 
@@ -93,6 +124,7 @@
 #include "gst/element_error.h"
 #include "gst/frame_queue.h"
 #include "gst/image_loader.h"
+#include "gst/preview_slot.h"
 #include "gst/wanenums.h"
 #include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
@@ -109,6 +141,8 @@ using wan::gst::ClipInfo;
 using wan::gst::ClipWorker;
 using wan::gst::ElementError;
 using wan::gst::FrameQueue;
+using wan::gst::PreviewItem;
+using wan::gst::PreviewSlot;
 using wan::gst::WorkerItem;
 
 // The official CLI's defaults (generate.py and wan/configs), through pipeline/model_family.h.
@@ -123,6 +157,8 @@ constexpr double kTaskDefaultShift = 0.0;
 
 // Frames waiting for downstream before the next clip is held back.
 constexpr size_t kQueuedFrames = 4;
+// Previews waiting for the preview pad; older ones are dropped.
+constexpr size_t kQueuedPreviews = 2;
 
 enum {
   PROP_0,
@@ -153,6 +189,8 @@ enum {
   PROP_CACHE_MAX_SKIPS,
   PROP_CACHE_RETENTION_RATIO,
   PROP_CACHE_WARMUP_STEPS,
+  PROP_PREVIEW,
+  PROP_PREVIEW_SIZE,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -183,6 +221,8 @@ struct Settings {
   int cache_max_skips = 0;            // 0 = the method's default
   double cache_retention_ratio = -1;  // -1 = the method's default
   int cache_warmup_steps = -1;        // -1 = the method's default
+  gboolean preview = TRUE;
+  GstWanPreviewSize preview_size = GST_WAN_PREVIEW_SIZE_LATENT;
 };
 
 // What lives from start() to stop().
@@ -204,6 +244,9 @@ struct State {
   // A fresh queue per start (GST_OBJECT_LOCK): a generation thread let go by a stop from
   // itself keeps its closed one and can never feed the next run.
   std::shared_ptr<FrameQueue> queue = std::make_shared<FrameQueue>(kQueuedFrames);
+  // The preview pad and what feeds it, from start() to stop() (GST_OBJECT_LOCK).
+  GstPad* preview_pad = nullptr;
+  std::shared_ptr<PreviewSlot> preview_slot;
 };
 
 }  // namespace
@@ -222,6 +265,12 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     GST_STATIC_CAPS("video/x-raw, format = (string) { RGB, RGBA, BGRx }, "
                     "width = (int) [ 16, 8192 ], height = (int) [ 16, 8192 ], "
                     "framerate = (fraction) [ 1/1, 1000/1 ], pixel-aspect-ratio = (fraction) 1/1"));
+
+static GstStaticPadTemplate preview_template =
+    GST_STATIC_PAD_TEMPLATE("preview", GST_PAD_SRC, GST_PAD_SOMETIMES,
+                            GST_STATIC_CAPS("video/x-raw, format = (string) RGB, width = (int) [ 1, 2147483647 ], "
+                                            "height = (int) [ 1, 2147483647 ], framerate = (fraction) 0/1, "
+                                            "pixel-aspect-ratio = (fraction) 1/1"));
 
 namespace {
 
@@ -466,6 +515,168 @@ std::shared_ptr<FrameQueue> current_queue(GstWanVideoSrc* self) {
   return queue;
 }
 
+bool image_conditioned(const Session& session) { return session.base.image.has_value(); }
+
+// The scale of this step's preview: 0 (none) unless the preview pad is linked.
+int preview_scale(GstWanVideoSrc* self) {
+  GST_OBJECT_LOCK(self);
+  GstPad* pad = self->state->preview_pad ? GST_PAD(gst_object_ref(self->state->preview_pad)) : nullptr;
+  const int scale = self->state->settings.preview_size == GST_WAN_PREVIEW_SIZE_FULL ? 8 : 1;
+  GST_OBJECT_UNLOCK(self);
+  if (!pad) return 0;
+  const bool linked = gst_pad_is_linked(pad);
+  gst_object_unref(pad);
+  return linked ? scale : 0;
+}
+
+// On the generation thread: post the step's message and hand the picture to the pad's task.
+void queue_preview(GstWanVideoSrc* self, int clip, const wan::Preview& preview) {
+  GST_OBJECT_LOCK(self);
+  const std::shared_ptr<PreviewSlot> slot = self->state->preview_slot;
+  const Session* session = self->state->session ? &*self->state->session : nullptr;
+  const int num_frames = self->state->settings.num_frames;
+  const bool conditioned = session && image_conditioned(*session);
+  const guint64 fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
+  const guint64 fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
+  GST_OBJECT_UNLOCK(self);
+  if (!slot) return;
+  const wan::PreviewLayout& l = preview.layout;
+  GstStructure* s = gst_structure_new("wan-preview", "clip", G_TYPE_UINT, guint(clip), "step", G_TYPE_INT, preview.step,
+                                      "total-steps", G_TYPE_INT, preview.total_steps, "frames", G_TYPE_INT, l.frames,
+                                      "width", G_TYPE_INT, l.width, "height", G_TYPE_INT, l.height, nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+
+  // The clip's place in the main stream: the frames of the clips before it.
+  auto frames_before = [&](int clips) { return clips == 0 ? 0 : wan::frames_in_clips(num_frames, clips, conditioned); };
+  auto time_of = [&](gint64 frames) {
+    return fps_n > 0 ? gst_util_uint64_scale(guint64(frames), fps_d * GST_SECOND, fps_n) : 0;
+  };
+  PreviewItem item;
+  item.clip = clip;
+  item.preview = preview;
+  item.pts_ns = time_of(frames_before(clip));
+  item.duration_ns = time_of(frames_before(clip + 1)) - item.pts_ns;
+  slot->put(std::move(item));
+}
+
+// What the preview pad's task keeps between its runs.
+struct PreviewTask {
+  GstWanVideoSrc* self;
+  GstPad* pad;
+  std::shared_ptr<PreviewSlot> slot;
+  bool stream_started = false;
+  GstVideoInfo info;  // of the caps sent; width 0 before
+};
+
+void push_preview(PreviewTask& task, const PreviewItem& item) {
+  const wan::Preview& p = item.preview;
+  const int width = p.layout.width, height = p.layout.height;
+  if (!task.stream_started) {
+    gchar* id = gst_pad_create_stream_id(task.pad, GST_ELEMENT(task.self), "preview");
+    gst_pad_push_event(task.pad, gst_event_new_stream_start(id));
+    g_free(id);
+  }
+  if (!task.stream_started || GST_VIDEO_INFO_WIDTH(&task.info) != width ||
+      GST_VIDEO_INFO_HEIGHT(&task.info) != height) {
+    gst_video_info_set_format(&task.info, GST_VIDEO_FORMAT_RGB, guint(width), guint(height));
+    GST_VIDEO_INFO_FPS_N(&task.info) = 0;
+    GST_VIDEO_INFO_FPS_D(&task.info) = 1;
+    GstCaps* caps = gst_video_info_to_caps(&task.info);
+    gst_pad_push_event(task.pad, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
+  }
+  if (!task.stream_started) {
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_pad_push_event(task.pad, gst_event_new_segment(&segment));
+    task.stream_started = true;
+  }
+  GstBuffer* buffer = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&task.info), nullptr);
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &task.info, buffer, GST_MAP_WRITE)) {
+    gst_buffer_unref(buffer);
+    return;
+  }
+  const auto* in = p.image.data_ptr<uint8_t>();
+  auto* out = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  for (int y = 0; y < height; ++y) std::copy_n(in + size_t(y) * width * 3, size_t(width) * 3, out + size_t(y) * stride);
+  gst_video_frame_unmap(&frame);
+  GST_BUFFER_PTS(buffer) = item.pts_ns;
+  GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION(buffer) = item.duration_ns;
+  GST_BUFFER_OFFSET(buffer) = guint64(p.step);
+  GST_BUFFER_OFFSET_END(buffer) = GST_BUFFER_OFFSET_NONE;
+  // Not linked or flushing only means nobody watches; the main stream goes on.
+  const GstFlowReturn ret = gst_pad_push(task.pad, buffer);
+  if (ret != GST_FLOW_OK) GST_LOG_OBJECT(task.self, "preview step %d not pushed: %s", p.step, gst_flow_get_name(ret));
+}
+
+void preview_loop(gpointer data) {
+  PreviewTask& task = *static_cast<PreviewTask*>(data);
+  PreviewItem item;
+  switch (task.slot->take(item)) {
+    case PreviewSlot::TakeResult::Item: push_preview(task, item); return;
+    case PreviewSlot::TakeResult::End:
+      if (task.stream_started) gst_pad_push_event(task.pad, gst_event_new_eos());
+      gst_pad_pause_task(task.pad);
+      return;
+    case PreviewSlot::TakeResult::Closed: gst_pad_pause_task(task.pad); return;
+  }
+}
+
+// Its task waits in the slot: wake it before the pad's stream lock is taken.
+void stop_preview_task(GstWanVideoSrc* self, GstPad* pad) {
+  GST_OBJECT_LOCK(self);
+  const std::shared_ptr<PreviewSlot> slot = self->state->preview_slot;
+  GST_OBJECT_UNLOCK(self);
+  if (slot) slot->close();
+  gst_pad_stop_task(pad);
+}
+
+gboolean preview_activate_mode(GstPad* pad, GstObject* parent, GstPadMode, gboolean active) {
+  if (!active) stop_preview_task(GST_WAN_VIDEO_SRC(parent), pad);
+  return TRUE;
+}
+
+void add_preview_pad(GstWanVideoSrc* self) {
+  GstPad* pad = gst_pad_new_from_static_template(&preview_template, "preview");
+  gst_pad_set_activatemode_function(pad, preview_activate_mode);
+  gst_pad_use_fixed_caps(pad);
+  auto slot = std::make_shared<PreviewSlot>(kQueuedPreviews);
+  GST_OBJECT_LOCK(self);
+  self->state->preview_slot = slot;
+  self->state->preview_pad = pad;
+  GST_OBJECT_UNLOCK(self);
+  gst_pad_set_active(pad, TRUE);
+  gst_pad_start_task(pad, preview_loop, new PreviewTask{self, pad, slot, false, {}},
+                     [](gpointer data) { delete static_cast<PreviewTask*>(data); });
+  gst_element_add_pad(GST_ELEMENT(self), pad);
+  gst_element_no_more_pads(GST_ELEMENT(self));
+}
+
+void remove_preview_pad(GstWanVideoSrc* self) {
+  GST_OBJECT_LOCK(self);
+  GstPad* pad = self->state->preview_pad;
+  GST_OBJECT_UNLOCK(self);
+  if (!pad) return;
+  stop_preview_task(self, pad);
+  gst_pad_set_active(pad, FALSE);
+  GST_OBJECT_LOCK(self);
+  self->state->preview_pad = nullptr;
+  self->state->preview_slot.reset();
+  GST_OBJECT_UNLOCK(self);
+  gst_element_remove_pad(GST_ELEMENT(self), pad);
+}
+
+// No more previews: the pad's task sends EOS after those waiting.
+void finish_previews(GstWanVideoSrc* self) {
+  GST_OBJECT_LOCK(self);
+  const std::shared_ptr<PreviewSlot> slot = self->state->preview_slot;
+  GST_OBJECT_UNLOCK(self);
+  if (slot) slot->finish();
+}
+
 void start_worker(GstWanVideoSrc* self) {
   State* state = self->state;
   const Settings settings = copy_settings(self);
@@ -473,6 +684,8 @@ void start_worker(GstWanVideoSrc* self) {
   events.on_clip_start = [self](const ClipInfo& info) { post_clip_message(self, info); };
   events.on_progress = [self](int clip, const wan::Progress& progress) { post_progress_message(self, clip, progress); };
   events.on_clip_done = [self](int clip, const wan::GenerationResult& r) { post_clip_done_message(self, clip, r); };
+  events.preview_scale = [self] { return preview_scale(self); };
+  events.on_preview = [self](int clip, const wan::Preview& p) { queue_preview(self, clip, p); };
   state->session->worker = std::make_unique<ClipWorker>(
       state->session->pipeline, current_queue(self), gint64(settings.clips),
       [self](int clip) { return request_for_clip(self, clip); }, std::move(events));
@@ -501,8 +714,6 @@ void write_frame(const std::vector<uint8_t>& rgb, GstVideoFrame* frame) {
     }
   }
 }
-
-bool image_conditioned(const Session& session) { return session.base.image.has_value(); }
 
 // The model, device and size properties only take effect at the next start().
 bool model_settings_locked(GstWanVideoSrc* self) { return GST_STATE(self) > GST_STATE_READY || self->state->started; }
@@ -549,6 +760,8 @@ static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const
     case PROP_CACHE_MAX_SKIPS: s.cache_max_skips = g_value_get_int(value); break;
     case PROP_CACHE_RETENTION_RATIO: s.cache_retention_ratio = g_value_get_double(value); break;
     case PROP_CACHE_WARMUP_STEPS: s.cache_warmup_steps = g_value_get_int(value); break;
+    case PROP_PREVIEW: s.preview = g_value_get_boolean(value); break;
+    case PROP_PREVIEW_SIZE: s.preview_size = GstWanPreviewSize(g_value_get_enum(value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -586,6 +799,8 @@ static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValu
     case PROP_CACHE_MAX_SKIPS: g_value_set_int(value, s.cache_max_skips); break;
     case PROP_CACHE_RETENTION_RATIO: g_value_set_double(value, s.cache_retention_ratio); break;
     case PROP_CACHE_WARMUP_STEPS: g_value_set_int(value, s.cache_warmup_steps); break;
+    case PROP_PREVIEW: g_value_set_boolean(value, s.preview); break;
+    case PROP_PREVIEW_SIZE: g_value_set_enum(value, s.preview_size); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -620,6 +835,7 @@ static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
   State* state = self->state;
   if (state->session && state->session->worker) state->session->worker->stop();
+  remove_preview_pad(self);
   std::optional<Session> closing;  // released outside the lock
   GST_OBJECT_LOCK(self);
   closing.swap(state->session);
@@ -738,7 +954,12 @@ static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer)
   if (!state->session) return GST_FLOW_FLUSHING;
   Session& session = *state->session;
   try {
-    if (!session.worker) start_worker(self);
+    if (!session.worker) {
+      // Added here, after GstBaseSrc sent the main pad's stream-start: it names its stream
+      // only while the element has one source pad.
+      if (copy_settings(self).preview) add_preview_pad(self);
+      start_worker(self);
+    }
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start generating: %s", wan::one_line_message(e).c_str()),
                       (nullptr));
@@ -752,9 +973,11 @@ static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer)
     switch (item.kind) {
       case WorkerItem::Kind::ClipStart: send_clip_tags(self, item.clip); continue;
       case WorkerItem::Kind::End:
+        finish_previews(self);
         GST_DEBUG_OBJECT(self, "all clips done after %" G_GUINT64_FORMAT " frames", session.frames_out);
         return GST_FLOW_EOS;
       case WorkerItem::Kind::Error:
+        finish_previews(self);
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Video generation failed: %s", item.error.c_str()), (nullptr));
         return GST_FLOW_ERROR;
       case WorkerItem::Kind::Frame: break;
@@ -961,11 +1184,25 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                        "default (10)",
                        G_MININT, G_MAXINT, -1, playing));
 
+  g_object_class_install_property(
+      gobject_class, PROP_PREVIEW,
+      g_param_spec_boolean("preview", "Preview pad",
+                           "Add the \"preview\" pad when starting: while it is linked, every denoising step "
+                           "pushes the clip as that step predicts it (nothing is computed while it is unlinked)",
+                           TRUE, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_PREVIEW_SIZE,
+      g_param_spec_enum("preview-size", "Preview size",
+                        "Size of each latent frame in the preview: the latent's (1/8 of the video's width and "
+                        "height) or the video's (nearest); applies from the next step",
+                        GST_TYPE_WAN_PREVIEW_SIZE, GST_WAN_PREVIEW_SIZE_LATENT, playing));
+
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",
       "Generates video from a prompt and optional first/last frames with the Wan2.1 diffusion models",
       "gst-wan authors");
   gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_add_static_pad_template(element_class, &preview_template);
 
   base_class->start = GST_DEBUG_FUNCPTR(gst_wan_video_src_start);
   base_class->stop = GST_DEBUG_FUNCPTR(gst_wan_video_src_stop);
@@ -982,6 +1219,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_DTYPE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_LORA_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_CACHE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_PREVIEW_SIZE, GstPluginAPIFlags(0));
 
   GST_DEBUG_CATEGORY_INIT(gst_wan_video_src_debug, "wanvideosrc", 0, "Wan2.1 video generator");
 }

@@ -70,3 +70,13 @@ GType gst_wan_cache_get_type(void) {
   static const GType type = g_enum_register_static("GstWanCache", values);
   return type;
 }
+
+GType gst_wan_preview_size_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_PREVIEW_SIZE_LATENT, "One pixel per latent pixel (1/8 of the video's width and height)", "latent"},
+      {GST_WAN_PREVIEW_SIZE_FULL, "The video's size (latent pixels repeated 8x8)", "full"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanPreviewSize", values);
+  return type;
+}

@@ -40,6 +40,11 @@ typedef enum {
   GST_WAN_DTYPE_FP8,
 } GstWanDtype;
 
+typedef enum {
+  GST_WAN_PREVIEW_SIZE_LATENT,
+  GST_WAN_PREVIEW_SIZE_FULL,
+} GstWanPreviewSize;
+
 #define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type())
 GType gst_wan_solver_get_type(void);
 
@@ -54,5 +59,8 @@ GType gst_wan_memory_mode_get_type(void);
 
 #define GST_TYPE_WAN_DTYPE (gst_wan_dtype_get_type())
 GType gst_wan_dtype_get_type(void);
+
+#define GST_TYPE_WAN_PREVIEW_SIZE (gst_wan_preview_size_get_type())
+GType gst_wan_preview_size_get_type(void);
 
 G_END_DECLS

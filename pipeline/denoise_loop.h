@@ -14,7 +14,9 @@ namespace wan {
 struct DenoiseStep {
   int index = 0;  // 0-based
   double timestep = 0;
+  double sigma = 0;  // the schedule's noise level at this step
   const GuidedPrediction* prediction = nullptr;
+  at::Tensor sample;  // the latent the prediction was made at
   at::Tensor latent;  // after the solver update
 };
 

@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include "pipeline/preview.h"
 #include "pipeline/request.h"
 
 namespace wan {
@@ -71,6 +72,8 @@ struct GenerationCallbacks {
   std::function<void(const Progress&)> on_progress;
   // frames: uint8 RGB [n, H, W, 3] on the CPU, contiguous; first = index of frames[0] in the clip.
   std::function<void(const at::Tensor& frames, int64_t first)> on_frames;
+  // After every denoising step: the clip as that step predicts it (pipeline/preview.h).
+  PreviewCallbacks preview;
 };
 
 struct GenerationResult {

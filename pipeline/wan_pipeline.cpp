@@ -249,7 +249,7 @@ DiTConditioning WanPipeline::condition(const Request& request, const VideoGeomet
 
 at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, const DiTConditioning& c, int64_t seed,
                                const std::function<void(const Progress&)>& progress, const CancelToken& cancel,
-                               GenerationResult* result) {
+                               GenerationResult* result, const PreviewCallbacks& preview) {
   const int64_t z_dim = vae_->model->config().z_dim;
   const at::Tensor noise =
       seeded_randn({z_dim, g.latent_frames, g.lat_h, g.lat_w}, static_cast<uint64_t>(seed), placement_.noise_device)
@@ -269,8 +269,10 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
     cache.emplace(request.cache, cache_model_for(dit_->model->config(), g.width, g.height), steps);
   DenoiseOptions d;
   d.guidance_scale = *request.guidance_scale;
+  const auto preview_step = preview_hook(preview, steps);
   d.on_step = [&](const DenoiseStep& s) {
     if (trace_.on_step) trace_.on_step(s);
+    if (preview_step) preview_step(s);
     Progress p{Phase::Denoise, s.index + 1, steps, 0};
     if (cache) {
       p.forwards = result->forwards = static_cast<int>(cache->computed().size());
@@ -366,7 +368,7 @@ GenerationResult WanPipeline::generate(const Request& asked, const GenerationCal
   }
   check_cancel();
 
-  const at::Tensor latent = sample(request, g, c, result.seed, progress, cancel, &result);
+  const at::Tensor latent = sample(request, g, c, result.seed, progress, cancel, &result, callbacks.preview);
   c = DiTConditioning();  // the conditioning is not needed for decoding
   check_cancel();
   decode(latent, callbacks, progress, cancel);

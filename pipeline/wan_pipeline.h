@@ -70,7 +70,7 @@ class WanPipeline : public Pipeline {
   DiTConditioning condition(const Request& request, const VideoGeometry& geometry, const CancelToken& cancel);
   at::Tensor sample(const Request& request, const VideoGeometry& geometry, const DiTConditioning& conditioning,
                     int64_t seed, const std::function<void(const Progress&)>& progress, const CancelToken& cancel,
-                    GenerationResult* result);
+                    GenerationResult* result, const PreviewCallbacks& preview = {});
   void decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,
               const std::function<void(const Progress&)>& progress, const CancelToken& cancel);
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -843,6 +844,214 @@ GST_START_TEST(test_unsupported_size) {
 }
 GST_END_TEST;
 
+// The preview pad's far end: a bare sink pad that keeps what arrives.
+struct PreviewSink {
+  GstPad* pad = nullptr;
+  bool link = true;  // false: the preview pad stays unlinked
+  std::mutex mutex;
+  std::vector<GstBuffer*> buffers;
+  GstCaps* caps = nullptr;
+  int eos = 0;
+  std::atomic<int> added{0};
+
+  PreviewSink() {
+    pad = gst_pad_new("preview-sink", GST_PAD_SINK);
+    gst_pad_set_element_private(pad, this);
+    gst_pad_set_chain_function(pad, [](GstPad* p, GstObject*, GstBuffer* buffer) {
+      auto* self = static_cast<PreviewSink*>(gst_pad_get_element_private(p));
+      std::lock_guard<std::mutex> lock(self->mutex);
+      self->buffers.push_back(buffer);
+      return GST_FLOW_OK;
+    });
+    gst_pad_set_event_function(pad, [](GstPad* p, GstObject*, GstEvent* event) -> gboolean {
+      auto* self = static_cast<PreviewSink*>(gst_pad_get_element_private(p));
+      std::lock_guard<std::mutex> lock(self->mutex);
+      if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+        GstCaps* caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        gst_caps_replace(&self->caps, caps);
+      }
+      if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) ++self->eos;
+      gst_event_unref(event);
+      return TRUE;
+    });
+    gst_pad_set_active(pad, TRUE);
+  }
+  ~PreviewSink() {
+    for (GstBuffer* b : buffers) gst_buffer_unref(b);
+    if (caps) gst_caps_unref(caps);
+    gst_pad_set_active(pad, FALSE);
+    gst_object_unref(pad);
+  }
+  void watch(GstElement* element) { g_signal_connect(element, "pad-added", G_CALLBACK(on_pad_added), this); }
+  static void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
+    auto* self = static_cast<PreviewSink*>(data);
+    if (std::string(GST_PAD_NAME(pad)) != "preview") return;
+    ++self->added;
+    if (self->link) fail_unless_equals_int(gst_pad_link(pad, self->pad), GST_PAD_LINK_OK);
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return buffers.size();
+  }
+  // Waits (up to a minute) until `n` buffers or an EOS came.
+  bool wait_for(size_t n, bool for_eos = false) {
+    for (int i = 0; i < 6000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (for_eos ? eos > 0 : buffers.size() >= n) return true;
+      }
+      g_usleep(10000);
+    }
+    return false;
+  }
+};
+
+bool has_preview_pad(GstElement* element) {
+  GstPad* pad = gst_element_get_static_pad(element, "preview");
+  if (pad) gst_object_unref(pad);
+  return pad != nullptr;
+}
+
+// The messages of this name among the element messages on the bus.
+std::vector<GstMessage*> element_messages(GstBus* bus, const char* name) {
+  std::vector<GstMessage*> all = pop_messages(bus, GST_MESSAGE_ELEMENT), named;
+  for (GstMessage* m : all) {
+    if (is_element_message(m, name))
+      named.push_back(m);
+    else
+      gst_message_unref(m);
+  }
+  return named;
+}
+
+// One picture per step and clip: the latent frames side by side (two latent frames of a
+// 5-frame clip), at 1/8 of the video's size; OFFSET the step, PTS and DURATION the clip's
+// place in the main stream; a wan-preview message per step; EOS after the last clip.
+GST_START_TEST(test_preview_pad) {
+  PreviewSink sink;
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"clips", "2"}});
+  sink.watch(t.h->element);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> frames = pull_all(t.h);
+  fail_unless_equals_int(sink.added.load(), 1);
+  fail_unless(has_preview_pad(t.h->element));
+  const GstVideoInfo info = negotiated(t.h);
+  fail_unless_equals_int(frames.size(), 5 + 4);
+  unref_all(frames);
+  fail_unless(sink.wait_for(0, true), "no EOS on the preview pad");
+
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  fail_unless_equals_int(sink.buffers.size(), 2 * 2);
+  fail_unless_equals_int(sink.eos, 1);
+  const int width = GST_VIDEO_INFO_WIDTH(&info), height = GST_VIDEO_INFO_HEIGHT(&info);
+  fail_unless(sink.caps != nullptr);
+  GstStructure* s = gst_caps_get_structure(sink.caps, 0);
+  fail_unless_equals_string(gst_structure_get_string(s, "format"), "RGB");
+  fail_unless_equals_int(caps_int(sink.caps, "width"), 2 * width / 8);
+  fail_unless_equals_int(caps_int(sink.caps, "height"), height / 8);
+  int n = -1, d = -1;
+  fail_unless(gst_structure_get_fraction(s, "framerate", &n, &d));
+  fail_unless(n == 0 && d == 1, "framerate %d/%d", n, d);
+  GstVideoInfo preview_info;
+  fail_unless(gst_video_info_from_caps(&preview_info, sink.caps));
+  for (size_t i = 0; i < sink.buffers.size(); ++i) {
+    GstBuffer* b = sink.buffers[i];
+    const int clip = int(i / 2);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(b), i % 2 + 1);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(b), clip == 0 ? 0 : frame_time(5, info));
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(b),
+                              clip == 0 ? frame_time(5, info) : frame_time(9, info) - frame_time(5, info));
+    fail_unless_equals_uint64(gst_buffer_get_size(b), GST_VIDEO_INFO_SIZE(&preview_info));
+  }
+
+  std::vector<GstMessage*> messages = element_messages(t.bus, "wan-preview");
+  fail_unless_equals_int(messages.size(), 2 * 2);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const GstStructure* m = gst_message_get_structure(messages[i]);
+    guint clip = 0;
+    int step = 0, total = 0, latent_frames = 0, w = 0;
+    fail_unless(gst_structure_get(m, "clip", G_TYPE_UINT, &clip, "step", G_TYPE_INT, &step, "total-steps", G_TYPE_INT,
+                                  &total, "frames", G_TYPE_INT, &latent_frames, "width", G_TYPE_INT, &w, nullptr));
+    fail_unless(clip == i / 2 && step == int(i % 2) + 1 && total == 2 && latent_frames == 2 && w == 2 * width / 8,
+                "message %d: clip %u step %d/%d frames %d width %d", int(i), clip, step, total, latent_frames, w);
+  }
+  unref_all(messages);
+}
+GST_END_TEST;
+
+// preview-size=full: the latent pixels repeated 8x8, the video's size per latent frame.
+GST_START_TEST(test_preview_full_size) {
+  PreviewSink sink;
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"preview-size", "full"}});
+  sink.watch(t.h->element);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> frames = pull_all(t.h);
+  const GstVideoInfo info = negotiated(t.h);
+  unref_all(frames);
+  fail_unless(sink.wait_for(0, true), "no EOS on the preview pad");
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  fail_unless_equals_int(sink.buffers.size(), 2);
+  fail_unless_equals_int(caps_int(sink.caps, "width"), 2 * GST_VIDEO_INFO_WIDTH(&info));
+  fail_unless_equals_int(caps_int(sink.caps, "height"), GST_VIDEO_INFO_HEIGHT(&info));
+  // Nearest: each 8x8 block is one colour.
+  GstVideoInfo preview_info;
+  fail_unless(gst_video_info_from_caps(&preview_info, sink.caps));
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &preview_info, sink.buffers.back(), GST_MAP_READ));
+  const auto* data = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8 * 3; ++x) fail_unless_equals_int(data[y * stride + x], data[x % 3]);
+  gst_video_frame_unmap(&frame);
+}
+GST_END_TEST;
+
+// Unlinked, the pad costs nothing: no step is rendered (no wan-preview message); with
+// preview=false there is no pad at all. The video is the same either way.
+GST_START_TEST(test_preview_unlinked_or_off) {
+  for (const char* preview : {"true", "false"}) {
+    PreviewSink sink;
+    sink.link = false;
+    Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"preview", preview}});
+    sink.watch(t.h->element);
+    gst_harness_play(t.h);
+    std::vector<GstBuffer*> frames = pull_all(t.h);
+    fail_unless_equals_int(frames.size(), 5);
+    unref_all(frames);
+    fail_unless_equals_int(sink.added.load(), std::string(preview) == "true" ? 1 : 0);
+    std::vector<GstMessage*> messages = element_messages(t.bus, "wan-preview");
+    fail_unless_equals_int(messages.size(), 0);
+    unref_all(messages);
+    fail_unless_equals_int(sink.count(), 0);
+  }
+}
+GST_END_TEST;
+
+// Going to NULL mid-generation stops the previews at once and removes the pad; the next
+// start adds it again and previews flow again.
+GST_START_TEST(test_preview_stops_with_element) {
+  PreviewSink sink;
+  Harnessed t({{"num-frames", "9"}, {"steps", "20"}, {"clips", "0"}});
+  sink.watch(t.h->element);
+  for (int round = 0; round < 2; ++round) {
+    const size_t before = sink.count();
+    gst_harness_play(t.h);
+    fail_unless(sink.wait_for(before + 1), "round %d: no preview within a minute", round);
+    fail_unless_equals_int(sink.added.load(), round + 1);
+    const auto begin = std::chrono::steady_clock::now();
+    fail_unless_equals_int(gst_element_set_state(t.h->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    fail_unless(seconds < 5.0, "round %d: PLAYING -> NULL took %.2f s", round, seconds);
+    fail_unless(!has_preview_pad(t.h->element), "the preview pad outlived the stop");
+    fail_unless(!gst_pad_is_linked(sink.pad));
+    const size_t stopped = sink.count();
+    g_usleep(300000);
+    fail_unless_equals_int(sink.count(), stopped);
+  }
+}
+GST_END_TEST;
+
 static Suite* wanvideosrc_suite() {
   Suite* s = suite_create("wanvideosrc");
   TCase* tc = tcase_create("general");
@@ -875,6 +1084,10 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_bad_frame_count);
   tcase_add_test(tc, test_bad_device);
   tcase_add_test(tc, test_unsupported_size);
+  tcase_add_test(tc, test_preview_pad);
+  tcase_add_test(tc, test_preview_full_size);
+  tcase_add_test(tc, test_preview_unlinked_or_off);
+  tcase_add_test(tc, test_preview_stops_with_element);
   return s;
 }
 
