@@ -31,7 +31,7 @@ void set_fp8_quantizer(Fp8Quantizer quantizer);
 Fp8Quantizer fp8_quantizer();
 
 // x bf16 [..., dim] (rows may be strided, the last dimension contiguous): bias (bf16 [dim],
-// or undefined) added first and rounded to bf16, then tanh-GELU when `gelu`; each row scaled
+// or undefined) added first, then tanh-GELU when `gelu` (each rounded to bf16); each row scaled
 // by max|v| / 448 and cast to e4m3 (saturating).
 Fp8Rows quantize_rows_e4m3(const at::Tensor& x, const at::Tensor& bias = {}, bool gelu = false);
 

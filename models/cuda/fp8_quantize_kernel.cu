@@ -13,6 +13,10 @@ constexpr int kVector = 8;  // bf16 values per 16-byte load
 
 __device__ __forceinline__ float bf16_to_float(uint16_t v) { return __uint_as_float(static_cast<uint32_t>(v) << 16); }
 
+__device__ __forceinline__ float round_to_bf16(float v) {
+  return bf16_to_float(__bfloat16_as_ushort(__float2bfloat16_rn(v)));
+}
+
 __device__ __forceinline__ float gelu_tanh(float v) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   return 0.5f * v * (1.f + tanhf(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
@@ -30,10 +34,10 @@ __device__ __forceinline__ void load8(const uint16_t* __restrict__ xr, const uin
 #pragma unroll
   for (int i = 0; i < kVector; ++i) {
     float f = bf16_to_float(h[i]);
-    // The bias is added in float32, as a GEMM epilogue would, then rounded once to bf16
-    // like the bf16 path's output.
-    if (bias) f = bf16_to_float(__bfloat16_as_ushort(__float2bfloat16_rn(f + bf16_to_float(b[i]))));
-    v[i] = kGelu ? gelu_tanh(f) : f;
+    // Each step rounded to bf16 as the bf16 tensors of the plain path are (bias add, GELU):
+    // the codes then match its quantisation but for rare ties.
+    if (bias) f = round_to_bf16(f + bf16_to_float(b[i]));
+    v[i] = kGelu ? round_to_bf16(gelu_tanh(f)) : f;
   }
 }
 

@@ -11,7 +11,8 @@ namespace wan::cuda {
 constexpr float kE4M3Max = 448.f;
 
 // For each row r of x (bf16 [rows, dim], rows x_row_stride elements apart):
-//   v = x[r] (+ bias, bf16 [dim], when not null), then gelu_tanh(v) when `gelu`;
+//   v = x[r] (+ bias, bf16 [dim], when not null), then gelu_tanh(v) when `gelu`, each step
+//   rounded to bf16;
 //   scales[r] = max(|v|) / 448 (float32; a row of zeros gets 1 / 448);
 //   out[r] = e4m3(v / scales[r]), saturated, contiguous [rows, dim].
 // dim a multiple of 8; x, bias and out 16-byte aligned.

@@ -96,12 +96,13 @@ std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
     return {Projection{q->forward(x), {}}, Projection{k->forward(x), {}}, Projection{v->forward(x), {}}};
   const auto [weight, bias] = stacked_qkv();
   if (q->is_fp8()) {
-    // The biases stay pending: the q/k norm kernels and the value path add them.
+    // The biases in the GEMM's epilogue, as in bf16: the value path has no kernel to add one.
     const at::Tensor xw = x.to(at::kBFloat16);
     const at::Tensor scales = stacked(q->weight_scale, k->weight_scale, v->weight_scale);
-    const std::vector<at::Tensor> qkv = cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, scales).chunk(3, -1);
+    const std::vector<at::Tensor> qkv =
+        cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, scales, bias).chunk(3, -1);
     add_adapters_sharing_input(xw, {{q.get(), qkv[0]}, {k.get(), qkv[1]}, {v.get(), qkv[2]}});
-    return {Projection{qkv[0], q->bias}, Projection{qkv[1], k->bias}, Projection{qkv[2], v->bias}};
+    return {Projection{qkv[0], {}}, Projection{qkv[1], {}}, Projection{qkv[2], {}}};
   }
   const at::Tensor xw = x.to(weight.scalar_type());
   const std::vector<at::Tensor> qkv = at::linear(xw, weight, bias).chunk(3, -1);
