@@ -125,7 +125,7 @@ try:
     r = json.loads(line)
 except ValueError:
     print(" ".join(line.split())[:160]); sys.exit()
-keys = [k for k in r if k.endswith("_s") or k.endswith("_gib")]
+keys = [k for k in r if k.endswith("_s") or k.endswith("_gib") or k.startswith("rel_l2")]
 print(", ".join(f"{k} {r[k]}" for k in keys))'
 }
 bench() {  # bench LABEL COMMAND...
@@ -139,6 +139,8 @@ bench() {  # bench LABEL COMMAND...
 bench "bench-dit i2v-14B" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 --iters 1
 bench "bench-dit i2v-14B + run-time LoRA" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 \
   --iters 1 --lora-rank 16
+bench "bench-dit i2v-14B fp8" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 --iters 1 \
+  --dtype fp8
 bench "bench-dit t2v-1.3B f32" "$build/tests/bench-dit" --model t2v-1.3B --size 320x192 --frames 17 --layers 2 \
   --iters 1 --dtype float32
 bench "bench-vae" "$build/tests/bench-vae" --size 320x192 --frames 17 --iters 1

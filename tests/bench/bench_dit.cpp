@@ -11,6 +11,8 @@
 // --dtype fp8 quantises the blocks' linear layers after a bf16 forward per size and adds the
 // fp8 output's relative L2 against that bf16 output and against the plain libtorch fp8
 // quantisation, and one block's linear-layer time in fp8 and in bf16 at the first size.
+// Every line also gives the cost of one step's live preview of a latent of that size
+// (preview_latent_ms, preview_full_ms: at latent resolution and x8).
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <torch/cuda.h>
@@ -29,6 +31,7 @@
 #include "models/dit/dit_block.h"
 #include "models/dit/lora_adapters.h"
 #include "models/dit/wan_model.h"
+#include "pipeline/preview.h"
 
 namespace {
 
@@ -81,6 +84,20 @@ double block_linear_ms(wan::dit::DiTBlockImpl& block, int64_t tokens, const at::
     const auto t0 = std::chrono::steady_clock::now();
     once();
     if (device.is_cuda()) torch::cuda::synchronize();
+    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+// One step's live preview of a latent of this size (pipeline/preview.h: the linear map at
+// latent resolution, or x8), best of 5 in milliseconds, the copy to the host included.
+double preview_ms(const at::Tensor& latent, int scale, const at::Device& device) {
+  wan::render_preview(latent, scale);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    wan::render_preview(latent, scale);
     best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
@@ -233,10 +250,12 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"gst-wan\", \"model\": \"%s\", \"size\": \"%s\", \"frames\": %d, \"batch\": %d, \"layers\": %lld, "
         "\"tokens\": %lld, \"dtype\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
-        "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f%s}\n",
+        "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f, \"preview_latent_ms\": %.2f, "
+        "\"preview_full_ms\": %.2f%s}\n",
         model.c_str(), one.c_str(), frames, batch, static_cast<long long>(config.num_layers),
         static_cast<long long>(seq_len), dtype_name.c_str(), best, peak_gib(device), build_s, lora_rank,
-        lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, fp8 ? fp8_report(index).c_str() : "");
+        lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, preview_ms(in.x[0], 1, device),
+        preview_ms(in.x[0], 8, device), fp8 ? fp8_report(index).c_str() : "");
     std::fflush(stdout);
   }
   return 0;
