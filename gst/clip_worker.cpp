@@ -21,24 +21,34 @@ ClipWorker::~ClipWorker() { stop(); }
 
 void ClipWorker::start() {
   core_->cancel.reset();
-  thread_ = std::thread([core = core_] { core->run(); });
+  thread_ = std::thread([core = core_] {
+    // A thread entry: an exception leaving it would end the process.
+    try {
+      core->run();
+    } catch (...) {
+    }
+  });
 }
 
 void ClipWorker::stop() {
   core_->cancel.cancel();
   core_->queue->close();
   if (!thread_.joinable()) return;
-  if (thread_.get_id() == std::this_thread::get_id())
-    thread_.detach();
-  else
-    thread_.join();
+  // Called from the element's stop() and destructors: nothing may leave it.
+  try {
+    if (thread_.get_id() == std::this_thread::get_id())
+      thread_.detach();
+    else
+      thread_.join();
+  } catch (const std::system_error&) {
+  }
 }
 
 void ClipWorker::Core::run() {
   // Grad mode and inference mode are thread-local: this thread sets its own.
-  c10::InferenceMode inference_mode;
   WorkerItem last;
   try {
+    c10::InferenceMode inference_mode;
     for (int64_t clip = 0; clips == 0 || clip < clips; ++clip) run_clip(clip);
     last.kind = WorkerItem::Kind::End;
   } catch (const Cancelled&) {
@@ -54,7 +64,7 @@ void ClipWorker::Core::run() {
   queue->push(std::move(last));
 }
 
-void ClipWorker::Core::run_clip(int clip) {
+void ClipWorker::Core::run_clip(int64_t clip) {
   if (!queue->wait_for_room()) throw Cancelled();
   Request request = continuation.next(next_request(clip));
   if (request.seed < 0) request.seed = draw_random_seed();

@@ -56,7 +56,7 @@ class ClipWorker {
     CancelToken cancel;
     ClipContinuation continuation;
     void run();
-    void run_clip(int clip);
+    void run_clip(int64_t clip);
   };
   std::shared_ptr<Core> core_;
   std::thread thread_;

@@ -81,6 +81,35 @@
  * #GstWanVideoSrc:seed, #GstWanVideoSrc:steps and the other sampling settings
  * may be changed while PLAYING; the change applies from the next clip.
  *
+ * ## Errors
+ *
+ * Every error is a #GST_MESSAGE_ERROR with a one-line message naming the problem (the file, the
+ * property and its value; never a libtorch backtrace) and, where there is one, detail in the
+ * debug string. A bad input found when starting fails the READY to PAUSED state change:
+ *
+ * * %GST_RESOURCE_ERROR_NOT_FOUND: #GstWanVideoSrc:model-path unset or not existing; an
+ *   image file that does not exist
+ * * %GST_RESOURCE_ERROR_OPEN_READ: a model that cannot be loaded from an existing path (a
+ *   checkpoint folder without its DiT, VAE or encoders, a truncated or corrupt file, weights
+ *   of the wrong shape); a LoRA file that cannot be read or does not fit the model (keys that
+ *   reach no parameter); an image location that is not a regular file (a FIFO, a device)
+ * * %GST_STREAM_ERROR_DECODE: an image that cannot be decoded, or larger than 16384x16384
+ * * %GST_LIBRARY_ERROR_SETTINGS: a property value the models cannot run: #GstWanVideoSrc:num-frames
+ *   not 4n+1 or above the limit, #GstWanVideoSrc:max-area, #GstWanVideoSrc:steps,
+ *   #GstWanVideoSrc:guidance-scale, #GstWanVideoSrc:shift or a step cache window out of range
+ *   (these properties accept any number so that the error names them, instead of GLib keeping
+ *   the old value with a warning), a #GstWanVideoSrc:timesteps list that is malformed or not for
+ *   the #GstWanVideoSrc:solver, a malformed #GstWanVideoSrc:loras list, an unusable device,
+ *   #GstWanVideoSrc:dtype fp8 where fp8 cannot run, images that do not suit the checkpoint's task
+ * * %GST_STREAM_ERROR_FORMAT: an output size downstream asks for that the model cannot make
+ * * %GST_STREAM_ERROR_FAILED: generation failed while streaming (including a sampling setting
+ *   changed while playing that the next clip rejects, or non-finite values in a step)
+ * * %GST_LIBRARY_ERROR_FAILED: an internal error caught at the boundary of a GStreamer entry
+ *   point (no C++ exception crosses into GStreamer); %GST_RESOURCE_ERROR_NO_SPACE_LEFT when it
+ *   was running out of memory; %GST_LIBRARY_ERROR_INIT when generation cannot be started
+ *
+ * #GstWanVideoSrc:clips accepts every value: up to 4294967295 clips, or 0 for no end.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 wanvideosrc model-path=Wan2.1-I2V-14B-480P image-location=cat.jpg \
@@ -127,6 +156,7 @@
 #include "gst/preview_slot.h"
 #include "gst/wanenums.h"
 #include "models/common/error.h"
+#include "models/cuda/fp8_ops.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
 #include "pipeline/flow_step_distill.h"
@@ -247,6 +277,8 @@ struct State {
   // The preview pad and what feeds it, from start() to stop() (GST_OBJECT_LOCK).
   GstPad* preview_pad = nullptr;
   std::shared_ptr<PreviewSlot> preview_slot;
+  // For tests: the entry point that throws on entry (WAN_GST_FAIL_IN, read when the element is made).
+  std::string fail_in;
 };
 
 }  // namespace
@@ -275,6 +307,52 @@ static GstStaticPadTemplate preview_template =
 namespace {
 
 #define POST_ERROR(self, error) (error).post(GST_ELEMENT(self), __FILE__, GST_FUNCTION, __LINE__)
+
+// GST_OBJECT_LOCK for a scope, released when an exception leaves it.
+struct ObjectLock {
+  GstObject* object;
+  explicit ObjectLock(gpointer o) : object(GST_OBJECT(o)) { GST_OBJECT_LOCK(object); }
+  ~ObjectLock() { GST_OBJECT_UNLOCK(object); }
+  ObjectLock(const ObjectLock&) = delete;
+  ObjectLock& operator=(const ObjectLock&) = delete;
+};
+
+// Runs the body of an entry point GLib or GStreamer calls (a vfunc, a pad function, a task):
+// no C++ exception may unwind into C code, which is not exception-safe (locks stay held,
+// state is left half-changed). An ElementError is posted as it is; any other exception
+// becomes a GST_LIBRARY_ERROR_FAILED naming the entry point, in one line. Returns whether
+// the body completed; the caller then returns its failure value (FALSE, GST_FLOW_ERROR).
+template <typename F>
+bool guarded(GstWanVideoSrc* self, const char* where, F&& body) noexcept {
+  try {
+    if (self->state && self->state->fail_in == where)
+      throw std::runtime_error(std::string("failure injected by WAN_GST_FAIL_IN=") + where);
+    body();
+    return true;
+  } catch (const ElementError& e) {
+    POST_ERROR(self, e);
+  } catch (const std::bad_alloc&) {
+    POST_ERROR(self, ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
+                                  std::string("Out of memory in wanvideosrc's ") + where + "."));
+  } catch (const std::exception& e) {
+    POST_ERROR(self,
+               ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_FAILED,
+                            std::string("Internal error in wanvideosrc's ") + where + ": " + wan::one_line_message(e)));
+  } catch (...) {
+    POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_FAILED,
+                                  std::string("Internal error in wanvideosrc's ") + where + ": unknown exception"));
+  }
+  return false;
+}
+
+// libtorch asked at class and instance init, where nothing may throw.
+std::string safe_default_device() {
+  try {
+    return wan::default_device_name();
+  } catch (...) {
+    return "cpu";
+  }
+}
 
 void post_progress(GstWanVideoSrc* self, GstProgressType type, const std::string& text) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_progress(GST_OBJECT(self), type, "load", text.c_str()));
@@ -415,9 +493,19 @@ Session open_session(GstWanVideoSrc* self) {
   set_sampling(base, settings);
   set_cache(base, settings);
   try {
+    // The solver and its step list too: a list the solver cannot use fails the start, not the first clip.
+    base.solver = to_solver(settings.solver);
+    base.timesteps = wan::parse_distill_steps(settings.timesteps);
     base.validate();
   } catch (const wan::Error& e) {
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, e.what());
+  }
+  if (settings.dtype == GST_WAN_DTYPE_FP8) {
+    // A setting this device cannot run, not a model that cannot be read.
+    std::string why;
+    const std::string device = settings.device.empty() ? wan::default_device_name() : settings.device;
+    if (!wan::cuda::fp8_available(wan::parse_device(device), &why))
+      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "dtype fp8 cannot run here: " + why + ".");
   }
 
   wan::PipelineOptions options;
@@ -429,7 +517,6 @@ Session open_session(GstWanVideoSrc* self) {
   options.lora_mode = settings.lora_mode == GST_WAN_LORA_MODE_RUNTIME ? wan::LoraMode::Runtime : wan::LoraMode::Merge;
   try {
     options.loras = wan::parse_lora_list(settings.loras);
-    (void)wan::parse_distill_steps(settings.timesteps);  // read per clip; checked here to fail the start
   } catch (const wan::Error& e) {
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, e.what());
   }
@@ -614,15 +701,18 @@ void push_preview(PreviewTask& task, const PreviewItem& item) {
 
 void preview_loop(gpointer data) {
   PreviewTask& task = *static_cast<PreviewTask*>(data);
-  PreviewItem item;
-  switch (task.slot->take(item)) {
-    case PreviewSlot::TakeResult::Item: push_preview(task, item); return;
-    case PreviewSlot::TakeResult::End:
-      if (task.stream_started) gst_pad_push_event(task.pad, gst_event_new_eos());
-      gst_pad_pause_task(task.pad);
-      return;
-    case PreviewSlot::TakeResult::Closed: gst_pad_pause_task(task.pad); return;
-  }
+  const bool ok = guarded(task.self, "preview pad task", [&] {
+    PreviewItem item;
+    switch (task.slot->take(item)) {
+      case PreviewSlot::TakeResult::Item: push_preview(task, item); return;
+      case PreviewSlot::TakeResult::End:
+        if (task.stream_started) gst_pad_push_event(task.pad, gst_event_new_eos());
+        gst_pad_pause_task(task.pad);
+        return;
+      case PreviewSlot::TakeResult::Closed: gst_pad_pause_task(task.pad); return;
+    }
+  });
+  if (!ok) gst_pad_pause_task(task.pad);  // the error is posted; no retry loop
 }
 
 // Its task waits in the slot: wake it before the pad's stream lock is taken.
@@ -635,8 +725,9 @@ void stop_preview_task(GstWanVideoSrc* self, GstPad* pad) {
 }
 
 gboolean preview_activate_mode(GstPad* pad, GstObject* parent, GstPadMode, gboolean active) {
-  if (!active) stop_preview_task(GST_WAN_VIDEO_SRC(parent), pad);
-  return TRUE;
+  if (active || !parent) return TRUE;  // activated before it is added: no parent yet, nothing to do
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(parent);
+  return guarded(self, "preview pad deactivation", [&] { stop_preview_task(self, pad); });
 }
 
 void add_preview_pad(GstWanVideoSrc* self) {
@@ -720,13 +811,12 @@ bool model_settings_locked(GstWanVideoSrc* self) { return GST_STATE(self) > GST_
 
 }  // namespace
 
-static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
-  GST_OBJECT_LOCK(self);
+static void set_property_impl(GstWanVideoSrc* self, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GObject* object = G_OBJECT(self);
+  ObjectLock lock(self);
   Settings& s = self->state->settings;
   if ((pspec->flags & GST_PARAM_MUTABLE_READY) && model_settings_locked(self)) {
     GST_WARNING_OBJECT(self, "%s can only be changed in the NULL or READY state; ignored", pspec->name);
-    GST_OBJECT_UNLOCK(self);
     return;
   }
   auto str = [value] {
@@ -764,12 +854,11 @@ static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const
     case PROP_PREVIEW_SIZE: s.preview_size = GstWanPreviewSize(g_value_get_enum(value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
-  GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
-  GST_OBJECT_LOCK(self);
+static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GObject* object = G_OBJECT(self);
+  ObjectLock lock(self);
   const Settings& s = self->state->settings;
   switch (prop_id) {
     case PROP_MODEL_PATH: g_value_set_string(value, s.model_path.c_str()); break;
@@ -803,11 +892,19 @@ static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValu
     case PROP_PREVIEW_SIZE: g_value_set_enum(value, s.preview_size); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
-  GST_OBJECT_UNLOCK(self);
 }
 
-static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
-  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
+  guarded(self, "set_property", [&] { set_property_impl(self, prop_id, value, pspec); });
+}
+
+static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
+  guarded(self, "get_property", [&] { get_property_impl(self, prop_id, value, pspec); });
+}
+
+static gboolean start_impl(GstWanVideoSrc* self) {
   post_progress(self, GST_PROGRESS_TYPE_START, "Preparing the Wan model");
   try {
     Session session = open_session(self);
@@ -831,8 +928,14 @@ static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
   return FALSE;
 }
 
-static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
+static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  gboolean ok = FALSE;
+  guarded(self, "start", [&] { ok = start_impl(self); });
+  return ok;
+}
+
+static void stop_impl(GstWanVideoSrc* self) {
   State* state = self->state;
   if (state->session && state->session->worker) state->session->worker->stop();
   remove_preview_pad(self);
@@ -841,20 +944,24 @@ static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
   closing.swap(state->session);
   state->started = false;
   GST_OBJECT_UNLOCK(self);
-  GST_OBJECT_LOCK(self);
-  state->queue = std::make_shared<FrameQueue>(kQueuedFrames);
-  GST_OBJECT_UNLOCK(self);
-  return TRUE;
+  auto queue = std::make_shared<FrameQueue>(kQueuedFrames);
+  ObjectLock lock(self);
+  state->queue = std::move(queue);
+}
+
+static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  return guarded(self, "stop", [&] { stop_impl(self); });
 }
 
 static gboolean gst_wan_video_src_unlock(GstBaseSrc* base) {
-  current_queue(GST_WAN_VIDEO_SRC(base))->set_flushing(true);
-  return TRUE;
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  return guarded(self, "unlock", [&] { current_queue(self)->set_flushing(true); });
 }
 
 static gboolean gst_wan_video_src_unlock_stop(GstBaseSrc* base) {
-  current_queue(GST_WAN_VIDEO_SRC(base))->set_flushing(false);
-  return TRUE;
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  return guarded(self, "unlock_stop", [&] { current_queue(self)->set_flushing(false); });
 }
 
 static gboolean gst_wan_video_src_is_seekable(GstBaseSrc*) { return FALSE; }
@@ -862,22 +969,25 @@ static gboolean gst_wan_video_src_is_seekable(GstBaseSrc*) { return FALSE; }
 static GstCaps* gst_wan_video_src_fixate(GstBaseSrc* base, GstCaps* caps) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
   caps = gst_caps_make_writable(caps);
-  const Session* session = self->state->session ? &*self->state->session : nullptr;
-  for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
-    GstStructure* s = gst_caps_get_structure(caps, i);
-    if (session) {
-      gst_structure_fixate_field_nearest_int(s, "width", session->preferred_width);
-      gst_structure_fixate_field_nearest_int(s, "height", session->preferred_height);
+  // On failure the parent's fixation still gives fixed caps (the error stops the pipeline).
+  guarded(self, "fixate", [&] {
+    const Session* session = self->state->session ? &*self->state->session : nullptr;
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
+      GstStructure* s = gst_caps_get_structure(caps, i);
+      if (session) {
+        gst_structure_fixate_field_nearest_int(s, "width", session->preferred_width);
+        gst_structure_fixate_field_nearest_int(s, "height", session->preferred_height);
+      }
+      gst_structure_fixate_field_nearest_fraction(s, "framerate", kDefaultFpsN, 1);
+      if (gst_structure_has_field(s, "pixel-aspect-ratio"))
+        gst_structure_fixate_field_nearest_fraction(s, "pixel-aspect-ratio", 1, 1);
     }
-    gst_structure_fixate_field_nearest_fraction(s, "framerate", kDefaultFpsN, 1);
-    if (gst_structure_has_field(s, "pixel-aspect-ratio"))
-      gst_structure_fixate_field_nearest_fraction(s, "pixel-aspect-ratio", 1, 1);
-  }
+  });
   return GST_BASE_SRC_CLASS(parent_class)->fixate(base, caps);
 }
 
-static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
-  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+static gboolean set_caps_impl(GstWanVideoSrc* self, GstCaps* caps) {
+  GstBaseSrc* base = GST_BASE_SRC(self);
   if (!self->state->session) return FALSE;
   Session& session = *self->state->session;
   GstVideoInfo info;
@@ -914,8 +1024,15 @@ static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
   return TRUE;
 }
 
-static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
+static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  gboolean ok = FALSE;
+  guarded(self, "set_caps", [&] { ok = set_caps_impl(self, caps); });
+  return ok;
+}
+
+static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
+  GstBaseSrc* base = GST_BASE_SRC(self);
   switch (GST_QUERY_TYPE(query)) {
     case GST_QUERY_LATENCY:
       // Not live: frames are timestamped from 0 and come when they are ready.
@@ -948,8 +1065,14 @@ static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
   return GST_BASE_SRC_CLASS(parent_class)->query(base, query);
 }
 
-static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer) {
-  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(push);
+static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  gboolean ok = FALSE;
+  guarded(self, "query", [&] { ok = query_impl(self, query); });
+  return ok;
+}
+
+static GstFlowReturn fill_impl(GstWanVideoSrc* self, GstBuffer* buffer) {
   State* state = self->state;
   if (!state->session) return GST_FLOW_FLUSHING;
   Session& session = *state->session;
@@ -1009,16 +1132,32 @@ static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer)
   }
 }
 
+static GstFlowReturn gst_wan_video_src_fill(GstPushSrc* push, GstBuffer* buffer) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(push);
+  GstFlowReturn ret = GST_FLOW_ERROR;
+  guarded(self, "fill", [&] { ret = fill_impl(self, buffer); });
+  return ret;
+}
+
 static void gst_wan_video_src_finalize(GObject* object) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
-  delete self->state;
+  // Nothing may be posted from a finalizing object: a failure is only logged.
+  State* state = self->state;
   self->state = nullptr;
+  try {
+    delete state;
+  } catch (const std::exception& e) {
+    GST_ERROR_OBJECT(self, "finalize: %s", wan::one_line_message(e).c_str());
+  } catch (...) {
+    GST_ERROR_OBJECT(self, "finalize: unknown exception");
+  }
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
 
 static void gst_wan_video_src_init(GstWanVideoSrc* self) {
   self->state = new State();
-  self->state->settings.device = wan::default_device_name();
+  self->state->settings.device = safe_default_device();
+  if (const gchar* fail_in = g_getenv("WAN_GST_FAIL_IN")) self->state->fail_in = fail_in;
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
   gst_base_src_set_live(GST_BASE_SRC(self), FALSE);
 }
@@ -1062,25 +1201,31 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       g_param_spec_string("negative-prompt", "Negative prompt",
                           "What to steer away from; empty = the official default negative prompt of the task", nullptr,
                           playing));
-  g_object_class_install_property(gobject_class, PROP_NUM_FRAMES,
-                                  g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1",
-                                                   1, G_MAXINT, kDefaultNumFrames, ready));
+  // The numeric ranges below are wider than the valid values on purpose: GLib drops an
+  // out-of-range value with a warning and keeps the old one, while the element checks the
+  // value at start and fails it with an error on the bus naming the property.
+  g_object_class_install_property(
+      gobject_class, PROP_NUM_FRAMES,
+      g_param_spec_int("num-frames", "Frames per clip", "Frames per clip, of the form 4n+1 (1, 5, ..., 81, ...)",
+                       G_MININT, G_MAXINT, kDefaultNumFrames, ready));
   g_object_class_install_property(
       gobject_class, PROP_STEPS,
       g_param_spec_int("steps", "Sampling steps",
-                       "Denoising steps; 0 = the task's default (generate.py's: 40 for i2v, 50 for t2v and flf2v)", 0,
-                       1000, kTaskDefaultSteps, playing));
-  g_object_class_install_property(gobject_class, PROP_GUIDANCE_SCALE,
-                                  g_param_spec_double("guidance-scale", "Guidance scale",
-                                                      "Classifier-free guidance scale; -1 = the task's default (5)",
-                                                      -1.0, 100.0, kTaskDefaultGuidance, playing));
+                       "Denoising steps, 1..1000; 0 = the task's default (generate.py's: 40 for i2v, 50 for t2v and "
+                       "flf2v)",
+                       G_MININT, G_MAXINT, kTaskDefaultSteps, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_GUIDANCE_SCALE,
+      g_param_spec_double("guidance-scale", "Guidance scale",
+                          "Classifier-free guidance scale, >= 0; -1 = the task's default (5)", -G_MAXDOUBLE,
+                          G_MAXDOUBLE, kTaskDefaultGuidance, playing));
   g_object_class_install_property(
       gobject_class, PROP_SHIFT,
       g_param_spec_double(
           "shift", "Shift",
           "Noise schedule shift of the flow-matching solver; 0 = the task's default (generate.py's: 3 for i2v at "
           "480p, i.e. 832x480 pixels or fewer; 16 for flf2v; 5 otherwise)",
-          0.0, 100.0, kTaskDefaultShift, playing));
+          -G_MAXDOUBLE, G_MAXDOUBLE, kTaskDefaultShift, playing));
   g_object_class_install_property(
       gobject_class, PROP_SOLVER,
       g_param_spec_enum("solver", "Solver", "Sampling solver", GST_TYPE_WAN_SOLVER, GST_WAN_SOLVER_UNIPC, playing));
@@ -1098,14 +1243,15 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       gobject_class, PROP_MAX_AREA,
       g_param_spec_int64(
           "max-area", "Maximum area",
-          "Pixel count the output size aims at, keeping the image's aspect ratio (832*480 = 480p, 1280*720 = 720p)",
-          16 * 16, G_MAXINT64, kDefaultMaxArea, ready));
+          "Pixel count the output size aims at, keeping the image's aspect ratio (832*480 = 480p, 1280*720 = 720p); "
+          "at least 16*16",
+          G_MININT64, G_MAXINT64, kDefaultMaxArea, ready));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
       g_param_spec_string(
           "device", "Device",
           "Where the models run: \"cpu\", \"cuda\" or \"cuda:N\" (default: cuda:0 when libtorch has CUDA, else cpu)",
-          wan::default_device_name().c_str(), ready));
+          safe_default_device().c_str(), ready));
   g_object_class_install_property(gobject_class, PROP_DTYPE,
                                   g_param_spec_enum("dtype", "Data type", "Compute data type of the models",
                                                     GST_TYPE_WAN_DTYPE, GST_WAN_DTYPE_AUTO, ready));

@@ -844,6 +844,168 @@ GST_START_TEST(test_unsupported_size) {
 }
 GST_END_TEST;
 
+// The first error on the bus within `timeout`, or null.
+static GError* wait_for_error(GstBus* bus, GstClockTime timeout) {
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, timeout, GST_MESSAGE_ERROR);
+  if (!m) return nullptr;
+  GError* error = nullptr;
+  gst_message_parse_error(m, &error, nullptr);
+  gst_message_unref(m);
+  return error;
+}
+
+// An exception thrown in any entry point GStreamer calls becomes an error on the bus: it never
+// unwinds into GLib or libgstbase (WAN_GST_FAIL_IN makes that entry point throw on entry).
+GST_START_TEST(test_no_exception_escapes) {
+  enum class Drive { SetProperty, GetProperty, Play, PlayAndPull };
+  struct Row {
+    const char* where;
+    Drive drive;
+  };
+  const Row rows[] = {
+      {"set_property", Drive::SetProperty}, {"get_property", Drive::GetProperty},     {"start", Drive::Play},
+      {"fixate", Drive::PlayAndPull},       {"set_caps", Drive::PlayAndPull},         {"query", Drive::PlayAndPull},
+      {"fill", Drive::PlayAndPull},         {"preview pad task", Drive::PlayAndPull},
+  };
+  for (const Row& row : rows) {
+    g_setenv("WAN_GST_FAIL_IN", row.where, TRUE);
+    GstHarness* h = gst_harness_new_with_padnames("wanvideosrc", nullptr, "src");
+    g_unsetenv("WAN_GST_FAIL_IN");
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    configure(h->element, kQuick);
+    switch (row.drive) {
+      case Drive::SetProperty: break;  // configure() set them
+      case Drive::GetProperty: {
+        gchar* prompt = nullptr;
+        g_object_get(h->element, "prompt", &prompt, nullptr);
+        g_free(prompt);
+        break;
+      }
+      case Drive::Play:
+        fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+        break;
+      case Drive::PlayAndPull: {
+        gst_harness_play(h);
+        // A failed query or caps event may end the stream without a buffer; an error must come either way.
+        if (GstBuffer* b = gst_harness_try_pull(h)) gst_buffer_unref(b);
+        break;
+      }
+    }
+    GError* error = wait_for_error(bus, 60 * GST_SECOND);
+    fail_unless(error != nullptr, "%s: no error on the bus", row.where);
+    fail_unless(error->domain == GST_LIBRARY_ERROR && error->code == GST_LIBRARY_ERROR_FAILED,
+                "%s: expected a library FAILED error, got %s %d: %s", row.where, g_quark_to_string(error->domain),
+                error->code, error->message);
+    fail_unless(std::string(error->message).find(row.where) != std::string::npos, "%s: %s", row.where, error->message);
+    fail_unless(std::string(error->message).find('\n') == std::string::npos, "%s: %s", row.where, error->message);
+    g_clear_error(&error);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+  }
+}
+GST_END_TEST;
+
+// clips is a guint: above 2^31 it still means that many clips (it was cast to a negative int,
+// and the element sent EOS with no buffer).
+GST_START_TEST(test_clips_above_int_range) {
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"clips", "3000000000"}});
+  guint clips = 0;
+  g_object_get(t.h->element, "clips", &clips, nullptr);
+  fail_unless_equals_uint64(clips, 3000000000u);
+  gst_harness_play(t.h);
+  GstBuffer* buffer = gst_harness_pull(t.h);
+  fail_unless(buffer != nullptr, "no first buffer");
+  gst_buffer_unref(buffer);
+  // The stream's duration counts every clip (4 new frames per continued clip).
+  gint64 frames = 0;
+  fail_unless(gst_element_query_duration(t.h->element, GST_FORMAT_DEFAULT, &frames));
+  fail_unless_equals_int64(frames, gint64(5) * 3000000000 - (3000000000 - 1));
+  fail_unless(pop_messages(t.bus, GST_MESSAGE_ERROR).empty(), "an error with clips=3000000000");
+}
+GST_END_TEST;
+
+// One table of bad inputs: each fails the start with the documented domain and code and a
+// one-line message that names the problem.
+GST_START_TEST(test_bad_inputs_table) {
+  namespace fs = std::filesystem;
+  const std::string dir = temp_dir();
+  // A checkpoint folder without its DiT, and one whose DiT is cut short.
+  const std::string no_dit = dir + "/no-dit", truncated = dir + "/truncated";
+  for (const auto& copy : {no_dit, truncated}) fs::copy(model_path(), copy, fs::copy_options::recursive);
+  for (const auto& entry : fs::directory_iterator(no_dit))
+    if (entry.path().extension() == ".safetensors") fs::remove(entry.path());
+  for (const auto& entry : fs::directory_iterator(truncated))
+    if (entry.path().extension() == ".safetensors") fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
+  const std::string unknown_lora = dir + "/unknown-keys.safetensors";
+  wan::save_safetensors(unknown_lora, {{"not_a_layer.lora_down.weight", at::zeros({4, 8})},
+                                       {"not_a_layer.lora_up.weight", at::zeros({8, 4})}});
+  const std::string text = dir + "/not-an-image.png";
+  std::ofstream(text) << "this is text, not a picture\n";
+  const std::string fifo = dir + "/fifo.png";
+  fail_unless(mkfifo(fifo.c_str(), 0600) == 0);
+
+  struct Row {
+    Overrides settings;
+    GQuark domain;
+    gint code;
+    std::string needle;
+  };
+  const GQuark res = GST_RESOURCE_ERROR, lib = GST_LIBRARY_ERROR, stream = GST_STREAM_ERROR;
+  const gint settings = GST_LIBRARY_ERROR_SETTINGS;
+  const std::vector<Row> rows = {
+      {{{"model-path", ""}}, res, GST_RESOURCE_ERROR_NOT_FOUND, "model-path"},
+      {{{"model-path", dir + "/nowhere"}}, res, GST_RESOURCE_ERROR_NOT_FOUND, dir + "/nowhere"},
+      {{{"model-path", no_dit}}, res, GST_RESOURCE_ERROR_OPEN_READ, "diffusion_pytorch_model.safetensors"},
+      {{{"model-path", truncated}}, res, GST_RESOURCE_ERROR_OPEN_READ, truncated},
+      {{{"loras", unknown_lora}}, res, GST_RESOURCE_ERROR_OPEN_READ, "not_a_layer"},
+      {{{"loras", unknown_lora + ":x"}}, lib, settings, "must be a number"},
+      {{{"dtype", "fp8"}, {"device", "cpu"}}, lib, settings, "fp8"},
+      {{{"image-location", text}}, stream, GST_STREAM_ERROR_DECODE, text},
+      {{{"image-location", fifo}}, res, GST_RESOURCE_ERROR_OPEN_READ, "is not a regular file"},
+      {{{"image-location", dir + "/none.png"}}, res, GST_RESOURCE_ERROR_NOT_FOUND, dir + "/none.png"},
+      {{{"image-location", ""}}, lib, settings, "image-location"},
+      {{{"last-image-location", text}, {"image-location", ""}}, lib, settings, "last-image-location"},
+      {{{"num-frames", "10"}}, lib, settings, "num_frames"},
+      {{{"num-frames", "-3"}}, lib, settings, "num_frames"},
+      {{{"num-frames", "2000000001"}}, lib, settings, "num_frames"},
+      {{{"max-area", "-5"}}, lib, settings, "max_area"},
+      {{{"max-area", "100"}}, lib, settings, "max_area"},
+      {{{"max-area", "9223372036854775807"}}, lib, settings, "max_area"},
+      {{{"steps", "5000"}}, lib, settings, "steps"},
+      {{{"steps", "-1"}}, lib, settings, "steps"},
+      {{{"guidance-scale", "-5"}}, lib, settings, "guidance_scale"},
+      {{{"shift", "-1"}}, lib, settings, "shift"},
+      {{{"solver", "distill"}, {"timesteps", "1000,abc"}}, lib, settings, "abc"},
+      {{{"solver", "distill"}, {"timesteps", "5000,100"}}, lib, settings, "5000"},
+      {{{"solver", "unipc"}, {"timesteps", "1000,500"}}, lib, settings, "timesteps"},
+      {{{"device", "gpu7"}}, lib, settings, "gpu7"},
+  };
+  for (const Row& row : rows) {
+    std::string name;
+    for (const auto& [key, value] : row.settings) name += key + "=" + value + " ";
+    Overrides overrides = kQuick;
+    overrides.insert(overrides.end(), row.settings.begin(), row.settings.end());
+    Harnessed t(overrides);
+    const auto begin = std::chrono::steady_clock::now();
+    fail_unless_equals_int(gst_element_set_state(t.h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    fail_unless(std::chrono::steady_clock::now() - begin < std::chrono::seconds(30), "%s: slow", name.c_str());
+    GError* error = wait_for_error(t.bus, 0);
+    fail_unless(error != nullptr, "%s: no error", name.c_str());
+    const std::string message = error->message;
+    fail_unless(error->domain == row.domain && error->code == row.code, "%s: expected %s %d, got %s %d: %s",
+                name.c_str(), g_quark_to_string(row.domain), row.code, g_quark_to_string(error->domain), error->code,
+                error->message);
+    fail_unless(message.find(row.needle) != std::string::npos, "%s: \"%s\" does not mention \"%s\"", name.c_str(),
+                error->message, row.needle.c_str());
+    fail_unless(message.find('\n') == std::string::npos && message.size() < 600, "%s: not one short line: %s",
+                name.c_str(), error->message);
+    g_clear_error(&error);
+  }
+  fs::remove_all(dir);
+}
+GST_END_TEST;
+
 // The preview pad's far end: a bare sink pad that keeps what arrives.
 struct PreviewSink {
   GstPad* pad = nullptr;
@@ -1084,6 +1246,9 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_bad_frame_count);
   tcase_add_test(tc, test_bad_device);
   tcase_add_test(tc, test_unsupported_size);
+  tcase_add_test(tc, test_no_exception_escapes);
+  tcase_add_test(tc, test_clips_above_int_range);
+  tcase_add_test(tc, test_bad_inputs_table);
   tcase_add_test(tc, test_preview_pad);
   tcase_add_test(tc, test_preview_full_size);
   tcase_add_test(tc, test_preview_unlinked_or_off);
