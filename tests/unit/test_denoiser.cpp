@@ -80,17 +80,32 @@ void non_finite_latents_stop_the_loop() {
                "denoising step 3 of 4 gave non-finite values");
 }
 
-void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
-  const fs::path dir = fixtures / "dit-i2v-tiny";
-  wan::WanModel model(wan::DiTConfig::from_json_file((dir / "config.json").string()));
-  wan::load_state_dict(*model, wan::load_safetensors((dir / "weights.safetensors").string()), "dit-i2v-tiny");
-  const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
+// The dit-i2v-tiny case's model and conditioning (a random negative context beside its own).
+struct TinyI2VCase {
+  wan::WanModel model{nullptr};
+  wan::TensorMap io;
   wan::DiTConditioning c;
-  c.context = io.at("in.context.0").to(at::kFloat);
-  c.context_null = at::randn({7, c.context.size(1)});
-  c.clip_fea = io.at("in.clip_fea").to(at::kFloat);
-  c.y = io.at("in.y.0").to(at::kFloat);
-  c.seq_len = 45;
+};
+
+TinyI2VCase tiny_i2v_case(const fs::path& fixtures) {
+  const fs::path dir = fixtures / "dit-i2v-tiny";
+  TinyI2VCase t;
+  t.model = wan::WanModel(wan::DiTConfig::from_json_file((dir / "config.json").string()));
+  wan::load_state_dict(*t.model, wan::load_safetensors((dir / "weights.safetensors").string()), "dit-i2v-tiny");
+  t.io = wan::load_safetensors((dir / "io.safetensors").string());
+  t.c.context = t.io.at("in.context.0").to(at::kFloat);
+  t.c.context_null = at::randn({7, t.c.context.size(1)});
+  t.c.clip_fea = t.io.at("in.clip_fea").to(at::kFloat);
+  t.c.y = t.io.at("in.y.0").to(at::kFloat);
+  t.c.seq_len = 45;
+  return t;
+}
+
+void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
+  TinyI2VCase tiny = tiny_i2v_case(fixtures);
+  wan::WanModel& model = tiny.model;
+  const wan::TensorMap& io = tiny.io;
+  const wan::DiTConditioning& c = tiny.c;
   const at::Tensor latent = io.at("in.x.0").to(at::kFloat), t = at::full({1}, 500, at::kLong);
   c10::AutoGradMode no_grad(false);
   int blocks = 0;
@@ -111,16 +126,10 @@ void wan_denoiser_batched_equals_one_by_one(const fs::path& fixtures) {
 // EasyCache through the Wan DiT: a reused forward predicts its latent plus the (prediction -
 // latent) of its branch's last run forward, and runs no block; a run forward is the plain one.
 void wan_denoiser_easycache_reuses_predictions(const fs::path& fixtures) {
-  const fs::path dir = fixtures / "dit-i2v-tiny";
-  wan::WanModel model(wan::DiTConfig::from_json_file((dir / "config.json").string()));
-  wan::load_state_dict(*model, wan::load_safetensors((dir / "weights.safetensors").string()), "dit-i2v-tiny");
-  const wan::TensorMap io = wan::load_safetensors((dir / "io.safetensors").string());
-  wan::DiTConditioning c;
-  c.context = io.at("in.context.0").to(at::kFloat);
-  c.context_null = at::randn({7, c.context.size(1)});
-  c.clip_fea = io.at("in.clip_fea").to(at::kFloat);
-  c.y = io.at("in.y.0").to(at::kFloat);
-  c.seq_len = 45;
+  TinyI2VCase tiny = tiny_i2v_case(fixtures);
+  wan::WanModel& model = tiny.model;
+  const wan::TensorMap& io = tiny.io;
+  const wan::DiTConditioning& c = tiny.c;
   const at::Tensor latent = io.at("in.x.0").to(at::kFloat);
   c10::AutoGradMode no_grad(false);
   // Warm-up 0, a threshold nothing reaches: steps 0 and 1 run, 2 and 3 are reused, 4 (the
