@@ -26,6 +26,11 @@ void ClipWorker::start() {
     try {
       core->run();
     } catch (...) {
+      // run() could not queue its end: close the queue so that fill() ends instead of waiting.
+      try {
+        core->queue->close();
+      } catch (...) {
+      }
     }
   });
 }

@@ -239,7 +239,7 @@ DiTConditioning WanPipeline::condition(const Request& request, const VideoGeomet
   }
   {
     auto lock = use(vae_);
-    // Checked between the encoder's layers: a 33-frame encode takes tens of seconds on a CPU.
+    // Checked between the encoder's layers: one chunk of a large clip is slow on a CPU.
     c.y = image_condition(*vae_->model, first, last, g, [&] {
       if (cancel.cancelled()) throw Cancelled();
     });

@@ -3,11 +3,14 @@
 #include <torch/version.h>
 
 #include <atomic>
+#include <cstdint>
+#include <optional>
 
 #include "models/common/error.h"
 
 #ifdef WAN_WITH_CUDA_KERNELS
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
 
 #include "models/cuda/fp8_quantize_kernel.h"
 #endif
@@ -22,17 +25,23 @@ std::atomic<Fp8Quantizer> quantizer{Fp8Quantizer::Fused};
 void set_fp8_quantizer(Fp8Quantizer q) { quantizer = q; }
 Fp8Quantizer fp8_quantizer() { return quantizer; }
 
-#if TORCH_VERSION_MAJOR >= 2 && defined(WAN_WITH_CUDA_KERNELS)
+// Row-wise scaling in at::_scaled_mm (and the float8 dtypes) as used here: libtorch 2.5 on.
+#if (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)) && \
+    defined(WAN_WITH_CUDA_KERNELS)
 
 namespace {
 
 constexpr double kE4M3MaxValue = 448.0;
 
-// Rows of x as a [rows, dim] matrix, each row's elements contiguous.
+// The kernel reads eight bf16 values (16 bytes) at a time.
+bool aligned16(const at::Tensor& t) { return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0; }
+
+// Rows of x as a [rows, dim] matrix, each row's elements contiguous and 16-byte aligned.
 at::Tensor as_rows(const at::Tensor& x) {
   const int64_t dim = x.size(-1);
   at::Tensor rows = x.reshape({-1, dim});
-  if (rows.stride(1) != 1 || rows.stride(0) % 8 != 0) rows = rows.contiguous();
+  if (rows.stride(1) != 1 || rows.stride(0) % 8 != 0 || !aligned16(rows)) rows = rows.contiguous();
+  if (!aligned16(rows)) rows = rows.clone();  // a contiguous view at an odd offset
   return rows;
 }
 
@@ -68,9 +77,11 @@ Fp8Rows quantize_rows_e4m3(const at::Tensor& x, const at::Tensor& bias, bool gel
   if (dim % 8 != 0) throw Error("fp8: a row width of " + std::to_string(dim) + " is not a multiple of 8");
   if (fp8_quantizer() == Fp8Quantizer::Reference) return reference_quantize(x, bias, gelu);
   const at::Tensor rows = as_rows(x);
+  if (rows.size(0) > INT32_MAX) throw Error("fp8: more than 2^31 rows in one activation");
   at::Tensor b;
   if (bias.defined()) {
     b = bias.to(at::kBFloat16).contiguous();
+    if (!aligned16(b)) b = b.clone();
     if (b.numel() != dim || !b.is_cuda()) throw Error("fp8: the bias must be a CUDA vector of the row's width");
   }
   Fp8Rows out{at::empty(rows.sizes(), rows.options().dtype(at::kFloat8_e4m3fn)),
@@ -79,6 +90,7 @@ Fp8Rows quantize_rows_e4m3(const at::Tensor& x, const at::Tensor& bias, bool gel
                             b.defined() ? reinterpret_cast<const uint16_t*>(b.data_ptr()) : nullptr, gelu,
                             reinterpret_cast<uint8_t*>(out.values.data_ptr()), out.scales.data_ptr<float>(),
                             rows.size(0), dim, at::cuda::getCurrentCUDAStream());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
   return out;
 }
 
@@ -108,12 +120,12 @@ at::Tensor dequantize_rows(const Fp8Rows& x) {
 #else
 
 bool fp8_available(const at::Device&, std::string* why) {
-  if (why) *why = "this build has no fp8 support (it needs a CUDA libtorch 2.1+ and -Dcuda=enabled)";
+  if (why) *why = "this build has no fp8 support (it needs a CUDA libtorch 2.5+ and -Dcuda=enabled)";
   return false;
 }
 
 [[noreturn]] static void unavailable() {
-  throw Error("this build has no fp8 support (it needs a CUDA libtorch 2.1+ and -Dcuda=enabled)");
+  throw Error("this build has no fp8 support (it needs a CUDA libtorch 2.5+ and -Dcuda=enabled)");
 }
 Fp8Rows quantize_rows_e4m3(const at::Tensor&, const at::Tensor&, bool) { unavailable(); }
 std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor&) { unavailable(); }

@@ -162,7 +162,7 @@ void BlockSwapper::host_copies_changed() {
   if (leased_slot_ >= 0) throw Error("block swap: the weights changed while a block was leased");
   // A copy still queued keeps its order on the copy stream: the next one into that slot
   // waits for it there.
-  slot_block_ = {{-1, -1}};
+  slot_block_.fill(-1);
 }
 
 void BlockSwapper::release(size_t index) {

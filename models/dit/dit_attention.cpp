@@ -77,6 +77,7 @@ std::pair<at::Tensor, at::Tensor> SelfAttentionImpl::stacked_qkv() {
 void SelfAttentionImpl::quantize_fp8(const at::Device& compute) {
   o->quantize_fp8(compute);
   if (q->is_fp8()) return;
+  q->check_fp8_shape();
   torch::NoGradGuard no_grad;
   const at::Tensor weight = stacked_qkv().first;
   const auto [values, scales] = cuda::quantize_weight_e4m3(weight.to(compute));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "models/common/error.h"
 #include "models/cuda/fp8_ops.h"
 #include "models/dit/dit_ops.h"
 
@@ -62,6 +63,8 @@ void DiTBlockImpl::quantize_fp8(const at::Device& compute) {
 }
 
 void DiTBlockImpl::set_compute_dtype(at::ScalarType dtype) {
+  // to() would cast e4m3 codes and their scales as if they were values.
+  if (fc1()->is_fp8()) throw Error("DiT: the compute dtype of fp8 blocks cannot change");
   self_attn->set_compute_dtype(dtype);
   cross_attn->set_compute_dtype(dtype);
   ffn->to(dtype);

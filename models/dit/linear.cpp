@@ -30,9 +30,17 @@ at::ScalarType LinearImpl::activation_dtype() const { return is_fp8() ? at::kBFl
 
 void LinearImpl::quantize_fp8(const at::Device& compute) {
   if (is_fp8()) return;
+  check_fp8_shape();
   torch::NoGradGuard no_grad;
   const auto [values, scales] = cuda::quantize_weight_e4m3(weight.to(compute));
   set_fp8_weight(values.to(weight.device()), scales.to(weight.device()));
+}
+
+void LinearImpl::check_fp8_shape() const {
+  // cuBLASLt's fp8 GEMMs take only widths that are multiples of 16.
+  if (in_features % 16 != 0 || out_features % 16 != 0)
+    throw Error("fp8: a linear layer of " + std::to_string(in_features) + " -> " + std::to_string(out_features) +
+                " features; the fp8 mode needs multiples of 16");
 }
 
 void LinearImpl::set_fp8_weight(const at::Tensor& values, const at::Tensor& scales) {

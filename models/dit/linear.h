@@ -55,6 +55,8 @@ struct LinearImpl : torch::nn::Module {
   // float32 [out] scales quantised elsewhere (q, k and v quantised as one matrix).
   void quantize_fp8(const at::Device& compute);
   void set_fp8_weight(const at::Tensor& values, const at::Tensor& scales);
+  // Throws unless the layer's widths suit fp8 GEMMs.
+  void check_fp8_shape() const;
   bool is_fp8() const { return weight_scale.defined(); }
   // The dtype activations enter and leave this layer in: the weight's, bf16 for fp8 weights.
   at::ScalarType activation_dtype() const;

@@ -41,6 +41,8 @@ class RuntimeLoras {
   void set_strengths(const std::vector<double>& strengths);
   const std::vector<double>& strengths() const { return strengths_; }
   const std::vector<LoraFile>& files() const { return files_; }
+  // True when some file changes parameters themselves (full deltas), not only adds factors.
+  bool patches_parameters() const { return !patched_.empty(); }
 
  private:
   struct LinearTerm {

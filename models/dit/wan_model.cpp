@@ -86,7 +86,7 @@ void WanModelImpl::set_lora_strengths(const std::vector<double>& strengths) {
   if (strengths == runtime_loras->strengths()) return;
   runtime_loras->set_strengths(strengths);
   // Full deltas changed the blocks' host copies; the slots may hold the old values.
-  if (block_swapper_) block_swapper_->host_copies_changed();
+  if (block_swapper_ && runtime_loras->patches_parameters()) block_swapper_->host_copies_changed();
 }
 
 at::Tensor WanModelImpl::embed_video(const std::vector<at::Tensor>& x, const std::vector<at::Tensor>& y,

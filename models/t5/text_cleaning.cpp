@@ -135,7 +135,7 @@ std::u32string mapped_char(char32_t c) {
 
 // ftfy_unescape_html and the character maps repeated until neither changes
 // anything, in one pass: decoded text is fed back in front of the rest, so
-// "&" + "amp;" x n (n rounds of ftfy's loop, quadratic: 100 kB took 45 s) or
+// "&" + "amp;" x n (n rounds of ftfy's loop: quadratic in the text's length) or
 // full-width "&" from "&#65286;" resolve as they are read. ftfy's loop reaches
 // the same text: entities are ASCII, which the maps never touch, and decoding
 // never joins text across a reference that has not been decoded.

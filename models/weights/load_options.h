@@ -13,7 +13,8 @@
 namespace wan {
 
 struct LoadOptions {
-  LoadOptions(at::Device device = at::kCPU, at::ScalarType dtype = at::kFloat) : device(device), dtype(dtype) {}
+  LoadOptions() : LoadOptions(at::kCPU) {}
+  explicit LoadOptions(at::Device device, at::ScalarType dtype = at::kFloat) : device(device), dtype(dtype) {}
 
   at::Device device;     // where the model's tensors live once loaded
   at::ScalarType dtype;  // the dtype of its matrix-heavy layers (float32 islands stay)

@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
       wan::merge_loras(*dit, {lora}, {1.0}, {}, device);
     } else {
       dit->runtime_loras = std::make_shared<wan::RuntimeLoras>(*dit, std::vector<wan::LoraFile>{lora}, device);
-      dit->runtime_loras->set_strengths({1.0});
+      dit->set_lora_strengths({1.0});
     }
     if (device.is_cuda()) torch::cuda::synchronize();
     lora_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

