@@ -57,6 +57,9 @@ ClipVisionConfig ClipVisionConfig::from_weights(const TensorMap& weights) {
     throw Error("CLIP vision checkpoint: patch_embedding.weight or pos_embedding has an unexpected rank");
   c.dim = patch.size(0);
   c.patch_size = patch.size(2);
+  if (pos.size(1) < 2)
+    throw Error("CLIP vision checkpoint: pos_embedding has " + std::to_string(pos.size(1)) +
+                " tokens, not 1 + a square number of patches");
   const auto grid = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(pos.size(1) - 1))));
   if (grid * grid + 1 != pos.size(1))
     throw Error("CLIP vision checkpoint: pos_embedding has " + std::to_string(pos.size(1)) +
@@ -65,8 +68,11 @@ ClipVisionConfig ClipVisionConfig::from_weights(const TensorMap& weights) {
   c.pre_norm = weights.count("pre_norm.weight") != 0;
   c.num_layers = 0;
   while (weights.count("transformer." + std::to_string(c.num_layers) + ".norm1.weight")) ++c.num_layers;
-  if (c.num_layers > 0)
-    c.mlp_ratio = static_cast<double>(require(weights, "transformer.0.mlp.0.weight").size(0)) / c.dim;
+  if (c.num_layers > 0) {
+    const at::Tensor& fc1 = require(weights, "transformer.0.mlp.0.weight");
+    if (fc1.dim() != 2) throw Error("CLIP vision checkpoint: transformer.0.mlp.0.weight has an unexpected rank");
+    c.mlp_ratio = static_cast<double>(fc1.size(0)) / c.dim;
+  }
   c.validate();
   return c;
 }

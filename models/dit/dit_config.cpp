@@ -217,7 +217,9 @@ DiTConfig DiTConfig::from_json_text(const std::string& text, const std::string& 
     throw Error(origin + " is not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw Error(origin + " must hold a JSON object");
-  const std::string cls = j.value("_class_name", "");
+  const auto cls_it = j.find("_class_name");
+  if (cls_it != j.end() && !cls_it->is_string()) throw Error(origin + ": _class_name must be a string");
+  const std::string cls = cls_it == j.end() ? std::string() : cls_it->get<std::string>();
   const bool diffusers = cls == "WanTransformer3DModel" || j.contains("num_attention_heads");
   if (!diffusers && !cls.empty() && cls != "WanModel")
     throw Error(origin + ": _class_name \"" + cls +

@@ -8,10 +8,13 @@ namespace wan {
 
 namespace {
 
+// The tensor `name`, which must be a matrix (each one read here is).
 const at::Tensor& require(const TensorMap& weights, const std::string& name) {
   auto it = weights.find(name);
   if (it == weights.end())
     throw Error("umT5 checkpoint has no '" + name + "' tensor; is this a umT5 encoder checkpoint?");
+  if (it->second.dim() != 2)
+    throw Error("umT5 checkpoint: '" + name + "' has " + std::to_string(it->second.dim()) + " dimensions, expected 2");
   return it->second;
 }
 

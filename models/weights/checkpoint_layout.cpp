@@ -360,6 +360,11 @@ TensorMap to_official_names(ModelFamily family, TensorMap weights, std::string* 
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
+      // Parts of another rank or width (a crafted or broken file) are the file's error, not libtorch's.
+      for (const auto& t : ordered)
+        if (t.dim() == 0 || t.dim() != ordered[0].dim() || t.sizes().slice(1) != ordered[0].sizes().slice(1))
+          throw Error("checkpoint in the " + best + " layout: the parts of '" + target +
+                      "' have shapes that cannot be joined on their first axis");
       out.emplace(target, at::cat(ordered, 0));
     }
     weights = std::move(out);
