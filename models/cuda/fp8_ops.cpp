@@ -94,10 +94,11 @@ Fp8Rows quantize_rows_e4m3(const at::Tensor& x, const at::Tensor& bias, bool gel
   return out;
 }
 
-std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor& weight) {
-  const at::Tensor w = weight.to(at::kFloat);
+std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor& weight, const at::Device& compute) {
+  const at::Tensor w = weight.to(compute, at::kFloat);
   const at::Tensor scales = w.abs().amax(1, /*keepdim=*/true).clamp_min(1e-12) / kE4M3MaxValue;
-  return {(w / scales).clamp(-kE4M3MaxValue, kE4M3MaxValue).to(at::kFloat8_e4m3fn), scales.view({-1})};
+  const at::Tensor values = (w / scales).clamp(-kE4M3MaxValue, kE4M3MaxValue).to(at::kFloat8_e4m3fn);
+  return {values.to(weight.device()), scales.view({-1}).to(weight.device())};
 }
 
 at::Tensor fp8_linear(const Fp8Rows& x, const at::Tensor& weight, const at::Tensor& weight_scale,
@@ -128,7 +129,7 @@ bool fp8_available(const at::Device&, std::string* why) {
   throw Error("this build has no fp8 support (it needs a CUDA libtorch 2.5+ and -Dcuda=enabled)");
 }
 Fp8Rows quantize_rows_e4m3(const at::Tensor&, const at::Tensor&, bool) { unavailable(); }
-std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor&) { unavailable(); }
+std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor&, const at::Device&) { unavailable(); }
 at::Tensor fp8_linear(const Fp8Rows&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { unavailable(); }
 at::Tensor dequantize_rows(const Fp8Rows&) { unavailable(); }
 

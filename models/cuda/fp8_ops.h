@@ -36,8 +36,9 @@ Fp8Quantizer fp8_quantizer();
 Fp8Rows quantize_rows_e4m3(const at::Tensor& x, const at::Tensor& bias = {}, bool gelu = false);
 
 // Per-output-channel e4m3 weights: weight [out, in] (any float dtype) -> e4m3 values and
-// float32 scales [out] = max|row| / 448 (computed in float32).
-std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor& weight);
+// float32 scales [out] = max|row| / 448 (computed in float32), on `compute` (where the weight
+// may live on the host, as under block swap) and returned on the weight's own device.
+std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor& weight, const at::Device& compute);
 
 // x W^T (+ bias) in bf16 [..., out] from e4m3 operands: x.values [rows, in], weight e4m3
 // [out, in] with weight_scale float32 [out]; bias bf16 [out] or undefined.

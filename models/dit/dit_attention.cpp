@@ -79,13 +79,11 @@ void SelfAttentionImpl::quantize_fp8(const at::Device& compute) {
   if (q->is_fp8()) return;
   q->check_fp8_shape();
   torch::NoGradGuard no_grad;
-  const at::Tensor weight = stacked_qkv().first;
-  const auto [values, scales] = cuda::quantize_weight_e4m3(weight.to(compute));
-  const at::Tensor here = values.to(weight.device()), here_scales = scales.to(weight.device());
+  const auto [values, scales] = cuda::quantize_weight_e4m3(stacked_qkv().first, compute);
   const int64_t dim = q->out_features;
   int64_t row = 0;
   for (auto* layer : {&q, &k, &v}) {
-    (*layer)->set_fp8_weight(here.slice(0, row, row + dim), here_scales.slice(0, row, row + dim));
+    (*layer)->set_fp8_weight(values.slice(0, row, row + dim), scales.slice(0, row, row + dim));
     row += dim;
   }
 }

@@ -32,8 +32,8 @@ void LinearImpl::quantize_fp8(const at::Device& compute) {
   if (is_fp8()) return;
   check_fp8_shape();
   torch::NoGradGuard no_grad;
-  const auto [values, scales] = cuda::quantize_weight_e4m3(weight.to(compute));
-  set_fp8_weight(values.to(weight.device()), scales.to(weight.device()));
+  const auto [values, scales] = cuda::quantize_weight_e4m3(weight, compute);
+  set_fp8_weight(values, scales);
 }
 
 void LinearImpl::check_fp8_shape() const {

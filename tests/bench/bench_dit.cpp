@@ -63,44 +63,43 @@ void reset_peak([[maybe_unused]] const at::Device& device) {
 #endif
 }
 
-// The linear layers of one block at `tokens` tokens, as the forward runs them (self-attention
-// q/k/v and o, cross-attention q and o, the FFN with its GELU; activations quantised where
-// the block is fp8), best of 5 in milliseconds. The cross-attention k/v run on the 512+257
-// context tokens and are left out, as in gpu-host.md's table.
-double block_linear_ms(wan::dit::DiTBlockImpl& block, int64_t tokens, const at::Device& device) {
-  const int64_t dim = block.self_attn->o->in_features;
-  const at::Tensor x = at::randn({1, tokens, dim}, at::TensorOptions().device(device).dtype(at::kBFloat16));
-  auto once = [&] {
-    block.self_attn->project_qkv(x);
-    block.self_attn->o->project(x);
-    block.cross_attn->q->project(x);
-    block.cross_attn->o->project(x);
-    block.feed_forward(x);
-  };
-  once();
+// `run` timed after one warm-up call, best of 5 in milliseconds, the device synchronised.
+template <typename Fn>
+double best_ms(Fn&& run, const at::Device& device) {
+  run();
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
     if (device.is_cuda()) torch::cuda::synchronize();
     const auto t0 = std::chrono::steady_clock::now();
-    once();
+    run();
     if (device.is_cuda()) torch::cuda::synchronize();
     best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
 
+// The linear layers of one block at `tokens` tokens, as the forward runs them (self-attention
+// q/k/v and o, cross-attention q and o, the FFN with its GELU; activations quantised where
+// the block is fp8), in milliseconds. The cross-attention k/v run on the 512+257 context
+// tokens and are left out, as in gpu-host.md's table.
+double block_linear_ms(wan::dit::DiTBlockImpl& block, int64_t tokens, const at::Device& device) {
+  const int64_t dim = block.self_attn->o->in_features;
+  const at::Tensor x = at::randn({1, tokens, dim}, at::TensorOptions().device(device).dtype(at::kBFloat16));
+  return best_ms(
+      [&] {
+        block.self_attn->project_qkv(x);
+        block.self_attn->o->project(x);
+        block.cross_attn->q->project(x);
+        block.cross_attn->o->project(x);
+        block.feed_forward(x);
+      },
+      device);
+}
+
 // One step's live preview of a latent of this size (pipeline/preview.h: the linear map at
-// latent resolution, or x8), best of 5 in milliseconds, the copy to the host included.
+// latent resolution, or x8) in milliseconds, the copy to the host included.
 double preview_ms(const at::Tensor& latent, int scale, const at::Device& device) {
-  wan::render_preview(latent, scale);
-  double best = 1e30;
-  for (int i = 0; i < 5; ++i) {
-    if (device.is_cuda()) torch::cuda::synchronize();
-    const auto t0 = std::chrono::steady_clock::now();
-    wan::render_preview(latent, scale);
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
+  return best_ms([&] { wan::render_preview(latent, scale); }, device);
 }
 
 }  // namespace

@@ -66,7 +66,11 @@ void gemm_matches_bf16() {
   const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
   const at::Tensor x = at::randn({2, 100, 128}, opts), w = at::randn({64, 128}, opts) * 0.05;
   const at::Tensor bias = at::randn({64}, opts);
-  const auto [values, scales] = wan::cuda::quantize_weight_e4m3(w);
+  const auto [values, scales] = wan::cuda::quantize_weight_e4m3(w, w.device());
+  // A weight kept on the host (block swap) is quantised on the GPU and comes back to the host.
+  const auto [host_values, host_scales] = wan::cuda::quantize_weight_e4m3(w.cpu(), w.device());
+  EXPECT(host_values.device().is_cpu() && host_scales.device().is_cpu());
+  EXPECT(host_values.view(at::kByte).equal(values.cpu().view(at::kByte)) && host_scales.equal(scales.cpu()));
   const at::Tensor got = wan::cuda::fp8_linear(wan::cuda::quantize_rows_e4m3(x), values, scales, bias);
   EXPECT(got.sizes() == at::IntArrayRef({2, 100, 64}) && got.scalar_type() == at::kBFloat16);
   const at::Tensor want = at::linear(x.to(at::kFloat), w.to(at::kFloat), bias.to(at::kFloat));
