@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/common/error.h"
+#include "models/common/json_integer.h"
 
 namespace wan {
 
@@ -20,14 +21,15 @@ const at::Tensor& require(const TensorMap& weights, const std::string& name) {
 }  // namespace
 
 ClipVisionConfig ClipVisionConfig::from_json(const nlohmann::json& config) {
+  const std::string origin = "CLIP vision config";
   ClipVisionConfig c;
   try {
-    c.image_size = config.at("image_size").get<int64_t>();
-    c.patch_size = config.at("patch_size").get<int64_t>();
-    c.dim = config.at("dim").get<int64_t>();
+    c.image_size = json_integer(config.at("image_size"), origin, "image_size");
+    c.patch_size = json_integer(config.at("patch_size"), origin, "patch_size");
+    c.dim = json_integer(config.at("dim"), origin, "dim");
     c.mlp_ratio = config.value("mlp_ratio", c.mlp_ratio);
-    c.num_heads = config.at("num_heads").get<int64_t>();
-    c.num_layers = config.at("num_layers").get<int64_t>();
+    c.num_heads = json_integer(config.at("num_heads"), origin, "num_heads");
+    c.num_layers = json_integer(config.at("num_layers"), origin, "num_layers");
     c.pre_norm = config.value("pre_norm", c.pre_norm);
     c.post_norm = config.value("post_norm", c.post_norm);
     c.activation = config.value("activation", c.activation);
@@ -37,7 +39,7 @@ ClipVisionConfig ClipVisionConfig::from_json(const nlohmann::json& config) {
       throw Error("CLIP vision config: pool_type '" + pool + "' is not supported (token, token_fc)");
     if (config.contains("preprocess")) {
       const auto& p = config.at("preprocess");
-      if (p.contains("size") && p.at("size").at(0).get<int64_t>() != c.image_size)
+      if (p.contains("size") && json_integer(p.at("size").at(0), origin, "preprocess.size") != c.image_size)
         throw Error("CLIP vision config: preprocess size differs from image_size");
       if (p.contains("mean")) c.mean = p.at("mean").get<std::array<double, 3>>();
       if (p.contains("std")) c.std = p.at("std").get<std::array<double, 3>>();

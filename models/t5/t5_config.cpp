@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/common/error.h"
+#include "models/common/json_integer.h"
 
 namespace wan {
 
@@ -21,15 +22,16 @@ const at::Tensor& require(const TensorMap& weights, const std::string& name) {
 }  // namespace
 
 T5Config T5Config::from_json(const nlohmann::json& config) {
+  const std::string origin = "umT5 config";
   T5Config c;
   try {
-    c.vocab = config.at("vocab").get<int64_t>();
-    c.dim = config.at("dim").get<int64_t>();
-    c.dim_attn = config.at("dim_attn").get<int64_t>();
-    c.dim_ffn = config.at("dim_ffn").get<int64_t>();
-    c.num_heads = config.at("num_heads").get<int64_t>();
-    c.num_layers = config.at("num_layers").get<int64_t>();
-    c.num_buckets = config.at("num_buckets").get<int64_t>();
+    c.vocab = json_integer(config.at("vocab"), origin, "vocab");
+    c.dim = json_integer(config.at("dim"), origin, "dim");
+    c.dim_attn = json_integer(config.at("dim_attn"), origin, "dim_attn");
+    c.dim_ffn = json_integer(config.at("dim_ffn"), origin, "dim_ffn");
+    c.num_heads = json_integer(config.at("num_heads"), origin, "num_heads");
+    c.num_layers = json_integer(config.at("num_layers"), origin, "num_layers");
+    c.num_buckets = json_integer(config.at("num_buckets"), origin, "num_buckets");
     c.shared_pos = config.value("shared_pos", true);  // the T5Encoder default
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("umT5 config: ") + e.what());

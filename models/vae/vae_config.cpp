@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/common/error.h"
+#include "models/common/json_integer.h"
 
 namespace wan::vae {
 
@@ -120,31 +121,16 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> VAEConfig::parameter_s
   return shapes;
 }
 
-namespace {
-
-// An integer field: nlohmann's get<int64_t> of a float such as 1e300 is a cast out of range (undefined).
-int64_t integer(const nlohmann::json& v, const char* key) {
-  if (!v.is_number_integer()) throw Error(std::string("VAE config: \"") + key + "\" must hold integers");
-  return v.get<int64_t>();
-}
-
-std::vector<int64_t> integers(const nlohmann::json& v, const char* key) {
-  if (!v.is_array()) throw Error(std::string("VAE config: \"") + key + "\" must be a list of integers");
-  std::vector<int64_t> out;
-  for (const auto& x : v) out.push_back(integer(x, key));
-  return out;
-}
-
-}  // namespace
-
 VAEConfig vae_config_from_json(const nlohmann::json& json) {
+  const std::string origin = "VAE config";
   VAEConfig c;
   try {
-    if (json.contains("dim")) c.dim = integer(json.at("dim"), "dim");
-    if (json.contains("base_dim")) c.dim = integer(json.at("base_dim"), "base_dim");  // diffusers' name
-    if (json.contains("z_dim")) c.z_dim = integer(json.at("z_dim"), "z_dim");
-    if (json.contains("dim_mult")) c.dim_mult = integers(json.at("dim_mult"), "dim_mult");
-    if (json.contains("num_res_blocks")) c.num_res_blocks = integer(json.at("num_res_blocks"), "num_res_blocks");
+    if (json.contains("dim")) c.dim = json_integer(json.at("dim"), origin, "dim");
+    if (json.contains("base_dim")) c.dim = json_integer(json.at("base_dim"), origin, "base_dim");  // diffusers' name
+    if (json.contains("z_dim")) c.z_dim = json_integer(json.at("z_dim"), origin, "z_dim");
+    if (json.contains("dim_mult")) c.dim_mult = json_integers(json.at("dim_mult"), origin, "dim_mult");
+    if (json.contains("num_res_blocks"))
+      c.num_res_blocks = json_integer(json.at("num_res_blocks"), origin, "num_res_blocks");
     if (json.contains("attn_scales")) c.attn_scales = json.at("attn_scales").get<std::vector<double>>();
     if (json.contains("temperal_downsample"))
       c.temporal_downsample = json.at("temperal_downsample").get<std::vector<bool>>();

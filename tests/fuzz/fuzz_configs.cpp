@@ -1,7 +1,7 @@
 // libFuzzer target: the config readers. The DiT's config.json reader and
 // infer_from_weights, the VAE's config.json reader (and the parameter list it
-// implies), and umT5 / CLIP configs read off tensor shapes must reject any
-// input with wan::Error and never crash, hang or leak.
+// implies), and umT5 / CLIP configs from config.json or read off tensor shapes
+// must reject any input with wan::Error and never crash, hang or leak.
 // Input: config.json text, then a NUL byte, then one tensor per line as
 // "name d0,d1,..." (the shapes become meta tensors, so sizes cost nothing).
 // The VAE's JSON errors are accepted as nlohmann::json exceptions, since its
@@ -80,6 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)vae.parameter_shapes();
     } catch (const wan::Error&) {
     } catch (const nlohmann::json::exception&) {
+    }
+    try {
+      (void)wan::T5Config::from_json(json);
+    } catch (const wan::Error&) {
+    }
+    try {
+      (void)wan::ClipVisionConfig::from_json(json);
+    } catch (const wan::Error&) {
     }
   }
 
