@@ -110,12 +110,15 @@ std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
 }
 
 Projection SelfAttentionImpl::forward(const at::Tensor& x, const TokenCounts& tokens,
-                                      const std::vector<RopeRotation>& rotations) {
+                                      const std::vector<RopeRotation>& rotations, KVCache* cache, int64_t start_token) {
   const auto [q_out, k_out, v_out] = project_qkv(x);
   const at::Tensor query = qk_norm_rope(q_out, norm_q, num_heads, &rotations, &tokens);
   const at::Tensor key = qk_norm_rope(k_out, norm_k, num_heads, &rotations, &tokens);
   const at::Tensor value = qk_norm_rope(v_out, RMSNorm{nullptr}, num_heads);
-  return o->project(attention(query, key, value, tokens.cpu).flatten(2));
+  if (!cache) return o->project(attention(query, key, value, tokens.cpu).flatten(2));
+  // Keys are cached in the values' dtype, as the reference's type_as(v).
+  cache->write(key.to(value.scalar_type()), value, start_token);
+  return o->project(attention(query, cache->keys(), cache->values()).flatten(2));
 }
 
 void SelfAttentionImpl::set_compute_dtype(at::ScalarType dtype) {
@@ -140,19 +143,24 @@ CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_n
   }
 }
 
-Projection CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& context) {
+Projection CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& context, ContextKV* kv) {
   const bool with_image = !k_img.is_empty();
-  const int64_t image_len = with_image ? context.size(1) - text_len : 0;
-  const at::Tensor text = context.slice(1, image_len);
-
-  const at::Tensor query = qk_norm_rope(q->project(x), norm_q, num_heads);
-  at::Tensor out = attention(query, project_context(k, norm_k, text, num_heads),
-                             project_context(v, RMSNorm{nullptr}, text, num_heads));
-  if (with_image) {
-    const at::Tensor image = context.slice(1, 0, image_len);
-    out = out + attention(query, project_context(k_img, norm_k_img, image, num_heads),
-                          project_context(v_img, RMSNorm{nullptr}, image, num_heads));
+  ContextKV computed;
+  ContextKV& c = kv ? *kv : computed;
+  if (c.empty()) {
+    const int64_t image_len = with_image ? context.size(1) - text_len : 0;
+    const at::Tensor text = context.slice(1, image_len);
+    c.k = project_context(k, norm_k, text, num_heads);
+    c.v = project_context(v, RMSNorm{nullptr}, text, num_heads);
+    if (with_image) {
+      const at::Tensor image = context.slice(1, 0, image_len);
+      c.k_img = project_context(k_img, norm_k_img, image, num_heads);
+      c.v_img = project_context(v_img, RMSNorm{nullptr}, image, num_heads);
+    }
   }
+  const at::Tensor query = qk_norm_rope(q->project(x), norm_q, num_heads);
+  at::Tensor out = attention(query, c.k, c.v);
+  if (with_image) out = out + attention(query, c.k_img, c.v_img);
   return o->project(out.flatten(2));
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "models/dit/dit_embeddings.h"
+#include "models/dit/kv_cache.h"
 #include "models/dit/linear.h"
 #include "models/dit/token_counts.h"
 
@@ -32,8 +33,11 @@ TORCH_MODULE(RMSNorm);
 struct SelfAttentionImpl : torch::nn::Module {
   SelfAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps);
   // x [B, S, dim] in the layers' dtype; tokens: the real (non-padding) tokens per sample,
-  // which alone serve as keys.
-  Projection forward(const at::Tensor& x, const TokenCounts& tokens, const std::vector<RopeRotation>& rotations);
+  // which alone serve as keys. With a KV cache (the causal DiT: x is one chunk, unpadded,
+  // its first token at absolute index start_token) the chunk's keys and values are written
+  // into it and the queries attend to all of its valid slots.
+  Projection forward(const at::Tensor& x, const TokenCounts& tokens, const std::vector<RopeRotation>& rotations,
+                     KVCache* cache = nullptr, int64_t start_token = 0);
   void set_compute_dtype(at::ScalarType dtype);
   // q, k and v as one [3 dim, dim] weight and [3 dim] bias, for one GEMM instead of three.
   // Re-points the three parameters into one buffer when they are not back to back already
@@ -52,12 +56,22 @@ struct SelfAttentionImpl : torch::nn::Module {
 };
 TORCH_MODULE(SelfAttention);
 
+// The cross-attention's projections of one context, kept by the causal DiT across calls
+// (the context is the same until the prompt changes).
+struct ContextKV {
+  at::Tensor k, v;          // text [B, text_len, heads, head_dim]
+  at::Tensor k_img, v_img;  // image tokens (i2v / flf2v)
+  bool empty() const { return !k.defined(); }
+};
+
 // Unmasked cross-attention to the context. With image tokens (i2v, flf2v) the context is
 // [image tokens | text_len text tokens]; both parts are attended separately and summed.
 struct CrossAttentionImpl : torch::nn::Module {
   CrossAttentionImpl(int64_t dim, int64_t num_heads, bool qk_norm, double eps, bool image_tokens, int64_t text_len);
-  // x [B, S, dim] in the layers' dtype (already normalised).
-  Projection forward(const at::Tensor& x, const at::Tensor& context);
+  // x [B, S, dim] in the layers' dtype (already normalised). With `kv`, the context's
+  // projections come from it, or, while it is empty, are computed and kept in it (context
+  // is then unused once kv is filled).
+  Projection forward(const at::Tensor& x, const at::Tensor& context, ContextKV* kv = nullptr);
   void set_compute_dtype(at::ScalarType dtype);
 
   int64_t num_heads;

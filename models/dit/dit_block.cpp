@@ -25,13 +25,16 @@ DiTBlockImpl::DiTBlockImpl(const DiTConfig& c) : eps(c.eps) {
 }
 
 at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time, const TokenCounts& tokens,
-                                 const std::vector<RopeRotation>& rotations, const at::Tensor& context) {
-  // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN (float32).
-  const std::vector<at::Tensor> e = (modulation + time).chunk(6, 1);
+                                 const std::vector<RopeRotation>& rotations, const at::Tensor& context,
+                                 BlockCache* cache, int64_t start_token) {
+  // e[0..5] = shift, scale, gate of the attention; shift, scale, gate of the FFN (float32),
+  // [B, 1, dim] or per frame [B, F, 1, dim].
+  const std::vector<at::Tensor> e = (modulation + time).chunk(6, -2);
   const at::ScalarType dtype = compute_dtype();
   at::Tensor x = x_in.to(at::kFloat).contiguous();
 
-  const Projection y = self_attn->forward(modulated_norm(x, e[0], e[1], eps, dtype), tokens, rotations);
+  const Projection y = self_attn->forward(modulated_norm(x, e[0], e[1], eps, dtype), tokens, rotations,
+                                          cache ? &cache->self_kv : nullptr, start_token);
   // Each residual add runs in the pass of the norm that reads its result.
   at::Tensor normed;
   if (norm3.is_empty()) {
@@ -40,8 +43,8 @@ at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time,
   } else {
     normed = add_affine_norm(x, y, e[2], *norm3, dtype);
   }
-  const at::Tensor h =
-      add_modulated_norm(x, cross_attn->forward(normed, context), at::Tensor(), e[3], e[4], eps, dtype);
+  const at::Tensor h = add_modulated_norm(x, cross_attn->forward(normed, context, cache ? &cache->context : nullptr),
+                                          at::Tensor(), e[3], e[4], eps, dtype);
   gated_residual_(x, feed_forward(h), e[5]);
   return x;
 }

@@ -9,24 +9,37 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <utility>
 #include <vector>
 
 #include "models/dit/dit_attention.h"
 #include "models/dit/dit_config.h"
 #include "models/dit/dit_embeddings.h"
+#include "models/dit/kv_cache.h"
 #include "models/dit/linear.h"
 #include "models/dit/token_counts.h"
 
 namespace wan::dit {
+
+// What the causal DiT keeps of one block between chunks: its self-attention KV cache and
+// the cross-attention's projections of the context.
+struct BlockCache {
+  explicit BlockCache(KVCache self_kv) : self_kv(std::move(self_kv)) {}
+  KVCache self_kv;
+  ContextKV context;
+};
 
 struct DiTBlockImpl : torch::nn::Module {
   explicit DiTBlockImpl(const DiTConfig& config);
 
   // x float32 [B, S, dim], the residual stream (updated in place when it is float32 and
   // contiguous: it belongs to WanModel::forward); time float32 [B, 6, dim] (the projected
-  // time embedding); context [B, Lc, dim].
+  // time embedding), or [B, F, 6, dim] per frame (S = F x tokens per frame); context
+  // [B, Lc, dim]. With `cache` (the causal DiT) x is one chunk starting at absolute token
+  // start_token (see SelfAttention, CrossAttention).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& time, const TokenCounts& tokens,
-                     const std::vector<RopeRotation>& rotations, const at::Tensor& context);
+                     const std::vector<RopeRotation>& rotations, const at::Tensor& context, BlockCache* cache = nullptr,
+                     int64_t start_token = 0);
   void set_compute_dtype(at::ScalarType dtype);
   at::ScalarType compute_dtype() const { return self_attn->o->activation_dtype(); }
   // The fp8 fast mode: every linear layer of the block in e4m3 (see LinearImpl::quantize_fp8).

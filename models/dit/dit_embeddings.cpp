@@ -7,11 +7,12 @@ namespace {
 
 constexpr double kRopeTheta = 10000.0;
 
-// Angles pos * theta^(-2j / channels) of one axis, float64 [positions, channels / 2].
-at::Tensor axis_angles(int64_t positions, int64_t channels) {
+// Angles pos * theta^(-2j / channels) of one axis for pos = first .. first + positions - 1,
+// float64 [positions, channels / 2].
+at::Tensor axis_angles(int64_t positions, int64_t channels, int64_t first = 0) {
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
   const at::Tensor inv_freq = 1.0 / at::pow(kRopeTheta, at::arange(0, channels, 2, f64).div(channels));
-  return at::outer(at::arange(positions, f64), inv_freq);
+  return at::outer(at::arange(first, first + positions, f64), inv_freq);
 }
 
 }  // namespace
@@ -24,19 +25,29 @@ at::Tensor sinusoidal_time_embedding(int64_t freq_dim, const at::Tensor& t) {
   return at::cat({at::cos(angles), at::sin(angles)}, 1);
 }
 
-const RopeRotation& RopeCache::rotation(const PatchGrid& grid, const at::Device& device) {
+const RopeRotation& RopeCache::rotation(const PatchGrid& grid, const at::Device& device, int64_t frame_offset) {
   const auto key = std::make_pair(grid, device.str());
+  if (frame_offset != 0) {
+    // A causal generation moves on chunk by chunk: only the latest offset is kept.
+    if (!last_offset_ || last_offset_->offset != frame_offset || last_offset_->key != key)
+      last_offset_ = OffsetRotation{key, frame_offset, build(grid, device, frame_offset)};
+    return last_offset_->rotation;
+  }
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
+  return cache_.emplace(key, build(grid, device, 0)).first->second;
+}
 
+RopeRotation RopeCache::build(const PatchGrid& grid, const at::Device& device, int64_t frame_offset) const {
   for (int64_t n : {grid.f, grid.h, grid.w})
     if (n > max_positions_)
       throw Error("DiT: a patch grid of " + std::to_string(grid.f) + "x" + std::to_string(grid.h) + "x" +
                   std::to_string(grid.w) + " exceeds the " + std::to_string(max_positions_) +
                   " rotary positions per axis of the model (rope_max_seq_len)");
+  if (frame_offset < 0) throw Error("DiT: negative frame offset " + std::to_string(frame_offset));
   const int64_t d = head_dim_;
   const int64_t spatial = 2 * (d / 6);  // real channels of the height axis, and of the width axis
-  const at::Tensor frame = axis_angles(grid.f, d - 2 * spatial);
+  const at::Tensor frame = axis_angles(grid.f, d - 2 * spatial, frame_offset);
   const at::Tensor height = axis_angles(grid.h, spatial);
   const at::Tensor width = axis_angles(grid.w, spatial);
   const int64_t cf = frame.size(1), ch = height.size(1), cw = width.size(1);
@@ -52,7 +63,7 @@ const RopeRotation& RopeCache::rotation(const PatchGrid& grid, const at::Device&
     r.cos_f32 = r.cos.view({grid.tokens(), -1}).to(at::kFloat).contiguous();
     r.sin_f32 = r.sin.view({grid.tokens(), -1}).to(at::kFloat).contiguous();
   }
-  return cache_.emplace(key, std::move(r)).first->second;
+  return r;
 }
 
 at::Tensor apply_rope(const at::Tensor& x, const std::vector<RopeRotation>& rotations) {

@@ -13,6 +13,11 @@ HeadImpl::HeadImpl(int64_t dim, int64_t out_dim, const std::array<int64_t, 3>& p
 }
 
 at::Tensor HeadImpl::forward(const at::Tensor& x, const at::Tensor& time_embedding) {
+  if (time_embedding.dim() == 3) {  // per frame: each frame's tokens as one sample
+    const int64_t frames = time_embedding.size(0) * time_embedding.size(1);
+    const at::Tensor out = forward(x.reshape({frames, -1, x.size(-1)}), time_embedding.flatten(0, 1));
+    return out.view({x.size(0), x.size(1), out.size(-1)});
+  }
   const std::vector<at::Tensor> e = (modulation + time_embedding.unsqueeze(1)).chunk(2, 1);
   return run_linear(head, layer_norm_f32(x, eps) * (1 + e[1]) + e[0]);
 }

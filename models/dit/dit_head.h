@@ -14,7 +14,8 @@ namespace wan::dit {
 
 struct HeadImpl : torch::nn::Module {
   HeadImpl(int64_t dim, int64_t out_dim, const std::array<int64_t, 3>& patch_size, double eps);
-  // x [B, S, dim]; time_embedding float32 [B, dim] (before the 6-way projection).
+  // x [B, S, dim]; time_embedding float32 [B, dim] (before the 6-way projection), or
+  // [B, F, dim] per frame (S = F x tokens per frame).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& time_embedding);
 
   double eps;

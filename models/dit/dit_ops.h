@@ -2,7 +2,8 @@
 // applies (our kernels built, the residual stream float32 on CUDA, activations in bf16) and
 // as the reference's plain libtorch math otherwise, so the block has a single forward.
 // x is the block's float32 residual stream [B, L, C], updated in place; shift, scale and
-// gate are float32 [B, 1, C] rows of the modulation.
+// gate are float32 [B, 1, C] rows of the modulation, or [B, F, 1, C] per frame (the causal
+// DiT: x then holds F frames of equal token counts).
 #pragma once
 
 #include <ATen/ATen.h>

@@ -216,16 +216,61 @@ std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, 
   const at::Tensor x0 = reuse ? h.clone() : at::Tensor();  // the blocks update h in place
   const at::Tensor ctx = embed_context(context, clip_fea);
 
+  h = run_blocks(h, e0, tokens, rotations, ctx, between_blocks);
+  if (reuse) reuse->computed(h - x0);
+  return unpatchify(head->forward(h, e), grids);
+}
+
+at::Tensor WanModelImpl::run_blocks(at::Tensor h, const at::Tensor& e0, const dit::TokenCounts& tokens,
+                                    const std::vector<dit::RopeRotation>& rotations, const at::Tensor& ctx,
+                                    const BetweenBlocks& between_blocks, dit::CausalCache* cache, int64_t start_token) {
   for (size_t i = 0; i < blocks->size(); ++i) {
     {
       // With block swap, the block's weights occupy a device slot while its lease lives.
       const auto on_device = block_swapper_ ? block_swapper_->lease(i) : dit::BlockSwapper::Lease();
-      h = blocks[i]->as<dit::DiTBlock>()->forward(h, e0, tokens, rotations, ctx);
+      h = blocks[i]->as<dit::DiTBlock>()->forward(h, e0, tokens, rotations, ctx, cache ? &cache->blocks[i] : nullptr,
+                                                  start_token);
     }
     if (between_blocks) between_blocks();
   }
-  if (reuse) reuse->computed(h - x0);
-  return unpatchify(head->forward(h, e), grids);
+  return h;
+}
+
+at::Tensor WanModelImpl::forward_chunk(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                                       int64_t start_frame, dit::CausalCache& cache,
+                                       const BetweenBlocks& between_blocks) {
+  const DiTConfig& c = config_;
+  if (c.has_image_input()) fail("the causal forward runs t2v models only, this one is " + to_string(c.model_type));
+  if (!x.defined() || x.dim() != 4) fail("a chunk must be [C, frames, H, W], got " + shape_of(x));
+  if (!t.defined() || t.dim() != 1 || t.numel() != x.size(1))
+    fail("t must hold one timestep per frame of the chunk (" + std::to_string(x.size(1)) + "), got " +
+         (t.defined() ? shape_of(t) : std::string("none")));
+  if (static_cast<int64_t>(cache.blocks.size()) != c.num_layers)
+    fail("the causal cache has " + std::to_string(cache.blocks.size()) + " blocks, the model " +
+         std::to_string(c.num_layers));
+  if (start_frame < 0) fail("negative start frame " + std::to_string(start_frame));
+
+  const at::Device device = patch_embedding->weight.device();
+  std::vector<dit::PatchGrid> grids;
+  const int64_t frame_tokens = (x.size(2) / c.patch_size[1]) * (x.size(3) / c.patch_size[2]);
+  at::Tensor h = embed_video({x}, {}, x.size(1) / c.patch_size[0] * frame_tokens, &grids);
+  if (c.patch_size[0] != 1 || frame_tokens != cache.frame_tokens)
+    fail("a chunk of " + shape_of(x) + " has " + std::to_string(frame_tokens) +
+         " tokens per frame, the causal cache was made for " + std::to_string(cache.frame_tokens));
+  const std::vector<dit::RopeRotation> rotations{rope_.rotation(grids[0], device, start_frame)};
+  dit::TokenCounts tokens;
+  tokens.cpu = at::tensor(std::vector<int64_t>{grids[0].tokens()}, at::kLong);
+  tokens.device = tokens.cpu.to(device, /*non_blocking=*/true);
+  tokens.max = grids[0].tokens();
+
+  // One timestep per frame: e [1, n, dim], e0 [1, n, 6, dim].
+  const int64_t n = x.size(1);
+  const at::Tensor e = time_embedding->forward(dit::sinusoidal_time_embedding(c.freq_dim, t.to(device)).to(at::kFloat));
+  const at::Tensor e0 = time_projection->forward(e).unflatten(1, {6, c.dim}).view({1, n, 6, c.dim});
+  const at::Tensor ctx = cache.has_context() ? at::Tensor() : embed_context({context}, {});
+
+  h = run_blocks(h, e0, tokens, rotations, ctx, between_blocks, &cache, start_frame * frame_tokens);
+  return unpatchify(head->forward(h, e.view({1, n, c.dim})), grids)[0];
 }
 
 }  // namespace wan

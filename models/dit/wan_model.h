@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "models/common/parameter_init.h"
+#include "models/dit/causal_cache.h"
 #include "models/dit/dit_block.h"
 #include "models/dit/dit_config.h"
 #include "models/dit/dit_embeddings.h"
@@ -60,6 +61,17 @@ struct WanModelImpl : torch::nn::Module {
                                   const at::Tensor& clip_fea = {}, const std::vector<at::Tensor>& y = {},
                                   const BetweenBlocks& between_blocks = {}, BlockReuse* reuse = nullptr);
 
+  // The causal forward of Self-Forcing (its CausalWanModel with a KV cache, same weights) on
+  // one chunk of a t2v video, batch 1: x [C, n, H, W] the chunk's latents, t [n] one
+  // timestep per frame, context [L <= text_len, text_dim] (read while `cache` has no
+  // projections of it), start_frame the absolute index of the chunk's first frame (its
+  // RoPE positions and where `cache` places it: the frame after the cached ones for a new
+  // chunk, or the last chunk's again). The chunk's queries attend to every cached frame
+  // and to its own frames; its keys and values replace its previous ones in `cache`.
+  // Returns the flow prediction [out_dim, n, H, W] float32.
+  at::Tensor forward_chunk(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context, int64_t start_frame,
+                           dit::CausalCache& cache, const BetweenBlocks& between_blocks = {});
+
   // Runs the matrix-heavy layers (patch, text and image embeddings, attention projections,
   // FFNs) in `dtype` (e.g. bf16 on CUDA); time embedding, modulation, norms, RoPE and head
   // stay float32 as in the reference (they are never converted).
@@ -98,6 +110,12 @@ struct WanModelImpl : torch::nn::Module {
   // Text (padded to text_len) and, for i2v / flf2v, image tokens in front: [B, Lc, dim].
   at::Tensor embed_context(const std::vector<at::Tensor>& context, const at::Tensor& clip_fea);
   std::vector<at::Tensor> unpatchify(const at::Tensor& x, const std::vector<dit::PatchGrid>& grids) const;
+  // Every transformer block on h in turn (block swap and between_blocks included); `cache`:
+  // the causal forward's, h then being a chunk starting at absolute token start_token.
+  at::Tensor run_blocks(at::Tensor h, const at::Tensor& e0, const dit::TokenCounts& tokens,
+                        const std::vector<dit::RopeRotation>& rotations, const at::Tensor& ctx,
+                        const BetweenBlocks& between_blocks, dit::CausalCache* cache = nullptr,
+                        int64_t start_token = 0);
 
   DiTConfig config_;
   dit::RopeCache rope_;
