@@ -6,6 +6,7 @@
 
 #include "models/common/error.h"
 #include "models/cuda/fp8_ops.h"
+#include "models/dit/causal_checkpoint.h"
 #include "models/dit/lora_adapters.h"
 #include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
@@ -30,6 +31,17 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& op
   fs::path weights_path;
   fs::path config_path;
   const fs::path p(path);
+  if (fs::exists(p) && dit_checkpoint_kind(path) == DiTKind::Causal) {
+    // A causal training checkpoint (Self-Forcing): the generator's weights, a config.json beside it.
+    ckpt.weights_path = causal_checkpoint_file(path);
+    ModelWeights weights =
+        prepare_weights(ModelFamily::DiT, read_causal_generator(ckpt.weights_path), ckpt.weights_path, options);
+    ckpt.weights = std::move(weights.tensors);
+    ckpt.layout = "causal";
+    const fs::path beside = fs::path(ckpt.weights_path).parent_path() / "config.json";
+    if (fs::exists(beside)) ckpt.config = DiTConfig::from_json_file(beside.string());
+    return ckpt;
+  }
   if (fs::is_directory(p)) {
     fs::path dir = p;
     if (!fs::exists(dir / kWeightsFile) && !fs::exists(dir / kShardIndexFile) && fs::is_directory(dir / "transformer"))
@@ -44,7 +56,8 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& op
     if (fs::exists(dir / "config.json")) config_path = dir / "config.json";
   } else if (fs::is_regular_file(p)) {
     if (!ends_with(path, ".safetensors") && !ends_with(path, ".safetensors.index.json"))
-      throw Error("DiT checkpoint " + path + " is not a .safetensors file (or a folder holding one)");
+      throw Error("DiT checkpoint " + path +
+                  " is not a .safetensors file (or a folder holding one), nor a causal training checkpoint");
     weights_path = p;
     // A single file inside a checkpoint folder: that folder's config is checked against the
     // weights like any other (a file of another size fails), and names what they cannot say.

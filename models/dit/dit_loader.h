@@ -3,7 +3,11 @@
 //     (or the sharded diffusion_pytorch_model.safetensors.index.json);
 //   * a diffusers pipeline folder (its transformer/ subfolder) or that subfolder itself;
 //   * a single .safetensors file (ComfyUI; "model.diffusion_model." prefix or none), whose
-//     hyper-parameters are read off the tensor shapes (and a config.json beside it).
+//     hyper-parameters are read off the tensor shapes (and a config.json beside it);
+//   * a causal training checkpoint (Self-Forcing's self_forcing_dmd.pt, causal_checkpoint.h),
+//     or a folder holding one: its generator's weights (layout "causal"), the shapes and a
+//     config.json beside it giving the hyper-parameters. dit_checkpoint_kind() tells which
+//     kind a path holds; the model built is the same WanModel (its forward_chunk is causal).
 #pragma once
 
 #include <c10/core/Device.h>

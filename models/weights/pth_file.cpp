@@ -74,8 +74,7 @@ class StorageTable {
   std::map<std::string, at::Tensor> storages_;
 };
 
-TensorMap read_archive(const std::string& path) {
-  caffe2::serialize::PyTorchStreamReader reader(path);
+std::vector<pth::TensorRecord> read_records(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path) {
   if (!reader.hasRecord("data.pkl"))
     throw Error(path + ": zip archive without data.pkl; not a checkpoint written by torch.save");
   if (reader.hasRecord("byteorder")) {
@@ -85,31 +84,47 @@ TensorMap read_archive(const std::string& path) {
       throw Error(path + ": storages are saved " + value + "-endian; only little-endian files are supported");
   }
   auto [pickle, pickle_size] = reader.getRecord("data.pkl");
-  const auto records =
-      pth::read_state_dict_pickle(static_cast<const uint8_t*>(pickle.get()), pickle_size, path + " (data.pkl)");
-  StorageTable storages(reader, path);
-  TensorMap tensors;
-  for (const auto& r : records) {
-    at::Tensor storage = storages.get(r.storage, r.name);
-    tensors[r.name] = storage.as_strided(r.sizes, r.strides, r.storage_offset);
-  }
-  return tensors;
+  return pth::read_state_dict_pickle(static_cast<const uint8_t*>(pickle.get()), pickle_size, path + " (data.pkl)");
 }
 
-}  // namespace
-
-TensorMap load_pth(const std::string& path) {
+// Runs `read` on the archive, libtorch's zip errors turned into one wan::Error.
+template <typename Read>
+auto with_archive(const std::string& path, Read read) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error("checkpoint '" + path + "' does not exist or is not a file");
   try {
-    return read_archive(path);
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    return read(reader);
   } catch (const c10::Error& e) {
     // The zip layer reports with libtorch's own (long) messages; keep the first line.
     const std::string what = e.what_without_backtrace();
     throw Error(path + ": not a readable torch.save zip archive (" + what.substr(0, what.find('\n')) +
                 "); files from torch.save before PyTorch 1.6 must be re-saved with a newer torch");
   }
+}
+
+}  // namespace
+
+TensorMap load_pth(const std::string& path, const std::string& prefix) {
+  return with_archive(path, [&](caffe2::serialize::PyTorchStreamReader& reader) {
+    StorageTable storages(reader, path);
+    TensorMap tensors;
+    for (const auto& r : read_records(reader, path)) {
+      if (r.name.compare(0, prefix.size(), prefix) != 0) continue;  // only the storages asked for are read
+      at::Tensor storage = storages.get(r.storage, r.name);
+      tensors[r.name.substr(prefix.size())] = storage.as_strided(r.sizes, r.strides, r.storage_offset);
+    }
+    return tensors;
+  });
+}
+
+std::vector<std::string> pth_tensor_names(const std::string& path) {
+  return with_archive(path, [&](caffe2::serialize::PyTorchStreamReader& reader) {
+    std::vector<std::string> names;
+    for (const auto& r : read_records(reader, path)) names.push_back(r.name);
+    return names;
+  });
 }
 
 }  // namespace wan

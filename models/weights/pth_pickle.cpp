@@ -503,25 +503,39 @@ class Unpickler {
       fail(std::string("the pickle holds a ") + kind_name(root.kind) +
            ", expected a state_dict (a dict of name -> tensor)");
     std::vector<TensorRecord> records;
-    for (std::size_t i = 0; i < root.items.size(); i += 2) {
-      const Node& key = nodes_[root.items[i]];
-      const Node& value = nodes_[root.items[i + 1]];
+    add_entries(root, "", 0, &records);
+    return records;
+  }
+
+  // The tensors of a dict; a dict inside it (a training checkpoint's {"generator": state_dict,
+  // ...}) contributes its tensors as "key.name".
+  void add_entries(const Node& dict, const std::string& prefix, int depth, std::vector<TensorRecord>* records) const {
+    if (depth > kMaxDictDepth) fail("dicts nested deeper than " + std::to_string(kMaxDictDepth) + " levels");
+    for (std::size_t i = 0; i < dict.items.size(); i += 2) {
+      const Node& key = nodes_[dict.items[i]];
+      const Node& value = nodes_[dict.items[i + 1]];
       if (key.kind != Kind::String)
         fail(std::string("state_dict key is a ") + kind_name(key.kind) + ", expected a str");
+      const std::string name = prefix + key.text;
+      if (value.kind == Kind::Dict) {
+        add_entries(value, name + ".", depth + 1, records);
+        continue;
+      }
       if (value.kind != Kind::Tensor)
-        fail("state_dict entry '" + key.text + "' is a " + kind_name(value.kind) + ", expected a tensor");
+        fail("state_dict entry '" + name + "' is a " + kind_name(value.kind) + ", expected a tensor");
       const TensorView& view = tensors_[value.payload];
-      check_view(view, key.text);
+      check_view(view, name);
       TensorRecord r;
-      r.name = key.text;
+      r.name = name;
       r.storage = view.storage;
       r.storage_offset = view.storage_offset;
       r.sizes = view.sizes;
       r.strides = view.strides;
-      records.push_back(std::move(r));
+      records->push_back(std::move(r));
     }
-    return records;
   }
+
+  static constexpr int kMaxDictDepth = 8;
 
   const uint8_t* data_;
   std::size_t size_;

@@ -35,7 +35,9 @@ struct TensorRecord {
   std::vector<int64_t> strides;
 };
 
-// Parses a state_dict pickle (an OrderedDict of name -> tensor) in file order.
+// Parses a state_dict pickle (an OrderedDict of name -> tensor) in file order. Dicts
+// nested in it (training checkpoints: {"generator": state_dict, ...}) are flattened, their
+// tensors named "outer.inner".
 // `source` names the data for error messages (e.g. "x.pth (archive/data.pkl)").
 std::vector<TensorRecord> read_state_dict_pickle(const uint8_t* data, std::size_t size, const std::string& source);
 

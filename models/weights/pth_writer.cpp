@@ -33,6 +33,7 @@ class PickleWriter {
   void mark() { out_ += '('; }
   void tuple() { out_ += 't'; }
   void empty_tuple() { out_ += ')'; }
+  void empty_dict() { out_ += '}'; }
   void reduce() { out_ += 'R'; }
   void persistent_id() { out_ += 'Q'; }
   void setitems() { out_ += 'u'; }
@@ -62,11 +63,8 @@ class PickleWriter {
   std::string out_;
 };
 
-}  // namespace
-
-void save_pth(const std::string& path, const TensorMap& tensors) {
-  std::vector<at::Tensor> storages;
-  PickleWriter p;
+// An OrderedDict of name -> tensor, each tensor with its own storage (appended to `storages`).
+void write_state_dict(PickleWriter& p, const TensorMap& tensors, std::vector<at::Tensor>& storages) {
   p.global("collections", "OrderedDict");
   p.empty_tuple();
   p.reduce();
@@ -105,8 +103,10 @@ void save_pth(const std::string& path, const TensorMap& tensors) {
     p.reduce();
   }
   p.setitems();
-  p.stop();
+}
 
+void write_archive(const std::string& path, PickleWriter& p, const std::vector<at::Tensor>& storages) {
+  p.stop();
   try {
     caffe2::serialize::PyTorchStreamWriter writer(path);
     writer.writeRecord("data.pkl", p.bytes().data(), p.bytes().size());
@@ -116,6 +116,28 @@ void save_pth(const std::string& path, const TensorMap& tensors) {
   } catch (const c10::Error& e) {
     throw Error("cannot write " + path + ": " + e.what_without_backtrace());
   }
+}
+
+}  // namespace
+
+void save_pth(const std::string& path, const TensorMap& tensors) {
+  std::vector<at::Tensor> storages;
+  PickleWriter p;
+  write_state_dict(p, tensors, storages);
+  write_archive(path, p, storages);
+}
+
+void save_pth_dicts(const std::string& path, const std::map<std::string, TensorMap>& dicts) {
+  std::vector<at::Tensor> storages;
+  PickleWriter p;
+  p.empty_dict();
+  p.mark();
+  for (const auto& [key, tensors] : dicts) {
+    p.string(key);
+    write_state_dict(p, tensors, storages);
+  }
+  p.setitems();
+  write_archive(path, p, storages);
 }
 
 }  // namespace wan
