@@ -52,7 +52,8 @@ class CausalGenerator {
   void set_context(const at::Tensor& context);
 
   // Generates the next chunk (the context must be set). A cancelled chunk throws Cancelled
-  // and leaves the generator ready to generate that chunk again.
+  // and leaves the generator ready to generate that chunk again (replayed draws repeat;
+  // seeded ones go on, so the retried chunk takes fresh noise).
   CausalChunk next_chunk(CausalNoise& noise, const CancelToken* cancel = nullptr);
 
   // A whole video of `frames` latent frames: next_chunk until done, on_chunk after each.
