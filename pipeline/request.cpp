@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "models/common/error.h"
+#include "models/t5/text_cleaning.h"
 #include "pipeline/flow_step_distill.h"
 
 namespace wan {
@@ -39,6 +40,13 @@ Task Request::task() const {
 }
 
 void Request::validate() const {
+  // Here as well as in clean_prompt: before any model loads.
+  try {
+    check_prompt_length(prompt, "prompt");
+    check_prompt_length(negative_prompt, "negative_prompt");
+  } catch (const Error& e) {
+    throw Error(std::string("invalid request: ") + e.what());
+  }
   if (last_image && !image) bad("image", "a last frame was given without a first frame");
   if (image) validate_image(*image, "image");
   if (last_image) validate_image(*last_image, "last_image");

@@ -208,14 +208,19 @@ Request WanPipeline::with_defaults(const Request& request) const {
   return with_sampling_defaults(request, task_, width, height);
 }
 
-WanPipeline::TextContexts WanPipeline::encode_text(const std::string& prompt, const std::string& negative_prompt) {
+WanPipeline::TextContexts WanPipeline::encode_text(const std::string& prompt, const std::string& negative_prompt,
+                                                   const CancelToken& cancel) {
+  // Checked between the passes of prompt cleaning: some prompts take many.
+  const auto check_cancel = [&] {
+    if (cancel.cancelled()) throw Cancelled();
+  };
   std::vector<at::Tensor> contexts;
   if (text_) {
     auto lock = use(text_);
-    contexts = text_->model->encode({prompt, negative_prompt});
+    contexts = text_->model->encode({prompt, negative_prompt}, check_cancel);
   } else {
     TextEncoder encoder(text_options_);  // Sequential: on the device for this phase only
-    contexts = encoder.encode({prompt, negative_prompt});
+    contexts = encoder.encode({prompt, negative_prompt}, check_cancel);
   }
   return {contexts.at(0).to(placement_.device, at::kFloat), contexts.at(1).to(placement_.device, at::kFloat)};
 }
@@ -354,7 +359,7 @@ GenerationResult WanPipeline::generate(const Request& asked, const GenerationCal
   if (trace_.on_prompts) trace_.on_prompts(request.prompt, negative);
   const int encode_steps = task_ == Task::TextToVideo ? 1 : 2;
   progress(Progress{Phase::Encode, 0, encode_steps, 0});
-  const TextContexts text = encode_text(request.prompt, negative);
+  const TextContexts text = encode_text(request.prompt, negative, cancel);
   if (trace_.on_text) trace_.on_text(text.context, text.context_null);
   progress(Progress{Phase::Encode, 1, encode_steps, 0});
   check_cancel();

@@ -66,7 +66,7 @@ class WanPipeline : public Pipeline {
   };
   // Makes dit_ the model carrying `loras` (loading it unless it is already shared).
   void use_loras(const std::vector<LoraSpec>& loras);
-  TextContexts encode_text(const std::string& prompt, const std::string& negative_prompt);
+  TextContexts encode_text(const std::string& prompt, const std::string& negative_prompt, const CancelToken& cancel);
   DiTConditioning condition(const Request& request, const VideoGeometry& geometry, const CancelToken& cancel);
   at::Tensor sample(const Request& request, const VideoGeometry& geometry, const DiTConditioning& conditioning,
                     int64_t seed, const std::function<void(const Progress&)>& progress, const CancelToken& cancel,

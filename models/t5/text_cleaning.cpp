@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "models/common/error.h"
 #include "models/t5/html_unescape.h"
 #include "models/t5/unicode_text.h"
 
@@ -171,18 +172,23 @@ std::u32string unescape_and_map(const std::u32string& text) {
   return out;
 }
 
-std::u32string fix_segment(std::u32string text, bool unescape_html) {
+// Each step is one linear pass; `between_passes` runs before each.
+std::u32string fix_segment(std::u32string text, bool unescape_html, const std::function<void()>& between_passes) {
+  const auto pass = [&](auto&& step) {
+    if (between_passes) between_passes();
+    text = step(std::move(text));
+  };
   for (;;) {
     const std::u32string before = text;
-    if (unescape_html) text = unescape_and_map(text);
-    text = fix_c1_controls(std::move(text));
-    text = translate(text, latin_ligatures());
-    text = translate(text, width_map());
-    text = uncurl_quotes(std::move(text));
-    text = fix_line_breaks(text);
-    text = remove_terminal_escapes(text);
-    text = remove_control_chars(std::move(text));
-    text = normalize_nfc(text);
+    if (unescape_html) pass([](std::u32string t) { return unescape_and_map(t); });
+    pass([](std::u32string t) { return fix_c1_controls(std::move(t)); });
+    pass([](std::u32string t) { return translate(t, latin_ligatures()); });
+    pass([](std::u32string t) { return translate(t, width_map()); });
+    pass([](std::u32string t) { return uncurl_quotes(std::move(t)); });
+    pass([](std::u32string t) { return fix_line_breaks(t); });
+    pass([](std::u32string t) { return remove_terminal_escapes(t); });
+    pass([](std::u32string t) { return remove_control_chars(std::move(t)); });
+    pass([](std::u32string t) { return normalize_nfc(t); });
     if (text == before) return text;
   }
 }
@@ -210,7 +216,7 @@ std::u32string collapse_whitespace(const std::u32string& text) {
 
 }  // namespace
 
-std::u32string fix_text(const std::u32string& text) {
+std::u32string fix_text(const std::u32string& text, const std::function<void()>& between_passes) {
   // ftfy fixes line by line (and at most this many characters at once); once
   // a line contains '<' the text is taken for HTML and entities are kept.
   constexpr size_t kMaxSegment = 1000000;
@@ -222,16 +228,29 @@ std::u32string fix_text(const std::u32string& text) {
     end = std::min(end, pos + kMaxSegment);
     const std::u32string segment = text.substr(pos, end - pos);
     if (segment.find(U'<') != std::u32string::npos) unescape_html = false;
-    out += fix_segment(segment, unescape_html);
+    out += fix_segment(segment, unescape_html, between_passes);
     pos = end;
   }
   return out;
 }
 
-std::string clean_prompt(const std::string& text) {
-  std::u32string t = decode_utf8(text, "the prompt");
-  t = strip(html_unescape(html_unescape(fix_text(t))));
-  return encode_utf8(strip(collapse_whitespace(t)));
+void check_prompt_length(const std::string& prompt, const std::string& field) {
+  if (prompt.size() > kMaxPromptBytes)
+    throw Error(field + ": " + std::to_string(prompt.size()) + " bytes, more than the " +
+                std::to_string(kMaxPromptBytes) + " accepted (umT5 reads only the first 511 tokens, a few kB of text)");
+}
+
+std::string clean_prompt(const std::string& text, const std::function<void()>& between_passes) {
+  check_prompt_length(text, "the prompt");
+  const auto pass = [&](std::u32string t, auto&& step) {
+    if (between_passes) between_passes();
+    return step(t);
+  };
+  std::u32string t = fix_text(decode_utf8(text, "the prompt"), between_passes);
+  t = pass(std::move(t), html_unescape);
+  t = pass(std::move(t), html_unescape);
+  t = strip(t);
+  return encode_utf8(strip(pass(std::move(t), collapse_whitespace)));
 }
 
 }  // namespace wan

@@ -129,7 +129,8 @@ void TextEncoder::remember(const std::string& prompt, const at::Tensor& context)
   }
 }
 
-std::vector<at::Tensor> TextEncoder::encode(const std::vector<std::string>& prompts) {
+std::vector<at::Tensor> TextEncoder::encode(const std::vector<std::string>& prompts,
+                                            const std::function<void()>& between_passes) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<at::Tensor> out(prompts.size());
   std::vector<size_t> misses;
@@ -147,7 +148,7 @@ std::vector<at::Tensor> TextEncoder::encode(const std::vector<std::string>& prom
   if (!misses.empty()) {
     std::vector<std::string> texts;
     for (size_t i : misses) texts.push_back(prompts[i]);
-    const TokenizedPrompts tokens = tokenizer_.encode(texts);
+    const TokenizedPrompts tokens = tokenizer_.encode(texts, between_passes);
     for (size_t j = 0; j < misses.size(); ++j)
       if (tokens.truncated[j])
         warn("prompt longer than " + std::to_string(options_.text_len - 1) + " umT5 tokens; the rest is ignored: \"" +

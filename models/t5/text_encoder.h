@@ -36,8 +36,10 @@ class TextEncoder {
   explicit TextEncoder(TextEncoderOptions options);
 
   // Each prompt's context [L_i, dim] on the encoder's device (L_i = its tokens
-  // including </s>). Thread-safe.
-  std::vector<at::Tensor> encode(const std::vector<std::string>& prompts);
+  // including </s>). Thread-safe. `between_passes` runs between the passes of
+  // prompt cleaning (see clean_prompt): a cancellation check that throws.
+  std::vector<at::Tensor> encode(const std::vector<std::string>& prompts,
+                                 const std::function<void()>& between_passes = {});
   at::Tensor encode(const std::string& prompt) { return encode(std::vector<std::string>{prompt}).at(0); }
 
   // How many prompts went through umT5 so far (cache misses).

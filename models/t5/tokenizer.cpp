@@ -33,7 +33,8 @@ int64_t T5Tokenizer::vocab_size() const { return sp_->size(); }
 
 std::vector<int> T5Tokenizer::pieces(const std::string& cleaned) const { return sp_->encode(cleaned); }
 
-TokenizedPrompts T5Tokenizer::encode(const std::vector<std::string>& prompts) const {
+TokenizedPrompts T5Tokenizer::encode(const std::vector<std::string>& prompts,
+                                     const std::function<void()>& between_passes) const {
   const auto batch = static_cast<int64_t>(prompts.size());
   TokenizedPrompts out;
   out.ids = at::full({batch, text_len_}, pad_id_, at::kLong);
@@ -41,7 +42,7 @@ TokenizedPrompts T5Tokenizer::encode(const std::vector<std::string>& prompts) co
   auto ids = out.ids.accessor<int64_t, 2>();
   auto mask = out.mask.accessor<int64_t, 2>();
   for (int64_t b = 0; b < batch; ++b) {
-    const std::vector<int> p = pieces(clean_prompt(prompts[static_cast<size_t>(b)]));
+    const std::vector<int> p = pieces(clean_prompt(prompts[static_cast<size_t>(b)], between_passes));
     // Truncation keeps room for </s>.
     const int64_t kept = std::min<int64_t>(static_cast<int64_t>(p.size()), text_len_ - 1);
     for (int64_t i = 0; i < kept; ++i) ids[b][i] = p[static_cast<size_t>(i)];

@@ -3,6 +3,7 @@
 // truncate to text_len keeping </s>, right-pad with <pad>.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +31,9 @@ class T5Tokenizer {
   T5Tokenizer& operator=(T5Tokenizer&&) noexcept;
 
   // Cleans and tokenises each prompt. Throws wan::Error on invalid UTF-8.
-  TokenizedPrompts encode(const std::vector<std::string>& prompts) const;
+  // `between_passes`: see clean_prompt (a cancellation check that throws).
+  TokenizedPrompts encode(const std::vector<std::string>& prompts,
+                          const std::function<void()>& between_passes = {}) const;
   // The SentencePiece ids of already-cleaned text, without </s>.
   std::vector<int> pieces(const std::string& cleaned) const;
 

@@ -14,6 +14,7 @@
 #include <c10/util/intrusive_ptr.h>
 
 #include "models/common/error.h"
+#include "models/t5/text_cleaning.h"
 #include "models/weights/safetensors.h"
 #include "pipeline/model_registry.h"
 #include "pipeline/names.h"
@@ -334,6 +335,34 @@ void test_cancel_inside_vae_encode() {
   EXPECT_MSG(after_stop < 5.0, "generate returned " + std::to_string(after_stop) + " s after the stop");
 }
 
+// A stop while the prompts are encoded ends the prompt cleaning (checked
+// between its passes), before umT5 runs; a prompt beyond the cleaning's limit
+// is refused before anything runs.
+void test_cancel_inside_prompt_cleaning() {
+  wan::WanPipeline pipeline(options(), {});
+  bool text_encoded = false;
+  wan::GenerationTrace trace;
+  trace.on_text = [&](const at::Tensor&, const at::Tensor&) { text_encoded = true; };
+  pipeline.set_trace(trace);
+  wan::CancelToken cancel;
+  wan::GenerationCallbacks cb;
+  cb.on_progress = [&](const wan::Progress& p) {
+    if (p.phase == wan::Phase::Encode && p.step == 0) cancel.cancel();
+  };
+  wan::Request r = small_request();
+  r.prompt = "a fresh prompt, not cached: " + std::to_string(::getpid());
+  EXPECT_ERROR(pipeline.generate(r, cb, cancel), "cancelled");
+  EXPECT_MSG(!text_encoded, "umT5 ran after the stop");
+
+  r.prompt = std::string(wan::kMaxPromptBytes + 1, 'a');
+  cancel.reset();
+  cb.on_progress = {};
+  EXPECT_ERROR(pipeline.generate(r, cb, cancel), "invalid request: prompt: 65537 bytes");
+  r = small_request();
+  r.negative_prompt = std::string(wan::kMaxPromptBytes + 1, 'a');
+  EXPECT_ERROR(pipeline.generate(r, cb, cancel), "invalid request: negative_prompt: 65537 bytes");
+}
+
 void test_bad_requests_name_the_field() {
   auto pipeline = wan::Pipeline::load(options());
   wan::CancelToken cancel;
@@ -379,6 +408,7 @@ int main(int argc, char** argv) {
     test_progress_and_frames_in_order();
     test_cancel_stops_at_the_next_block();
     test_cancel_inside_vae_encode();
+    test_cancel_inside_prompt_cleaning();
     test_block_swap_matches_resident();
     test_lora_requests();
     test_single_file_dit();

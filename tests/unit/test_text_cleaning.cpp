@@ -1,6 +1,7 @@
 // The prompt cleaning in front of umT5 (ftfy.fix_text, html.unescape twice,
 // whitespace collapsing). Expected values are what the Python reference
 // (ftfy 6.3.1 + html + regex) gives for each input.
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <string>
@@ -89,21 +90,22 @@ double seconds_to_clean(const std::string& input, std::string* cleaned) {
 
 // Entities that decode into further entities: ftfy's loop peels one level
 // per round over the whole text (100 kB of "&" + "amp;" x n took 45 s, and a
-// stop could not interrupt it); cleaning is linear now.
+// stop could not interrupt it); cleaning is linear now (shown on the longest
+// prompt accepted).
 void nested_entities_clean_in_linear_time() {
   std::string amp = "&";
-  while (amp.size() < 100000) amp += "amp;";
+  while (amp.size() + 4 <= wan::kMaxPromptBytes) amp += "amp;";
   std::string cleaned;
   double s = seconds_to_clean(amp, &cleaned);
   EXPECT_MSG(cleaned == "&", "\"&\" + \"amp;\" x n cleaned to " + std::to_string(cleaned.size()) + " bytes");
-  EXPECT_MSG(s < 1.0, "100 kB of \"&\" + \"amp;\" x n took " + std::to_string(s) + " s to clean");
+  EXPECT_MSG(s < 1.0, "64 kB of \"&\" + \"amp;\" x n took " + std::to_string(s) + " s to clean");
 
   // Full-width "&" (U+FF06) decoded, made ASCII by the width fix, then read with the next "#65286;".
   std::string wide = "&#65286;";
-  while (wide.size() < 100000) wide += "#65286;";
+  while (wide.size() + 7 <= wan::kMaxPromptBytes) wide += "#65286;";
   s = seconds_to_clean(wide, &cleaned);
   EXPECT_MSG(cleaned == "&", "\"&#65286;\" + \"#65286;\" x n cleaned to " + std::to_string(cleaned.size()) + " bytes");
-  EXPECT_MSG(s < 1.0, "100 kB of \"&#65286;\" + \"#65286;\" x n took " + std::to_string(s) + " s to clean");
+  EXPECT_MSG(s < 1.0, "64 kB of \"&#65286;\" + \"#65286;\" x n took " + std::to_string(s) + " s to clean");
 
   expect_clean("&amp;&#65286;amp;", "&&");
   expect_clean("&amp;\xEF\xBD\x81mp;", "&");  // "&amp;" then a full-width a
@@ -145,6 +147,61 @@ void one_pass_matches_the_round_loop() {
   }
 }
 
+// Cleaning runs in passes with the cancellation check between them: a check
+// that throws stops it, and the check comes often enough for a stop to be
+// prompt on the longest prompt accepted and on text that takes ftfy's loop a
+// round per nesting level ("&#" + "&#65279;" + "65279;" decodes to "&#65279;"
+// only once its U+FEFF is removed, at the end of the round, and so on).
+void cleaning_stops_between_passes() {
+  EXPECT_ERROR(wan::clean_prompt(std::string(wan::kMaxPromptBytes + 1, 'a')),
+               "the prompt: 65537 bytes, more than the 65536 accepted");
+  EXPECT(wan::clean_prompt(std::string(wan::kMaxPromptBytes - 1, ' ') + "x") == "x");
+
+  std::string lines;
+  for (int i = 0; i < 1000; ++i) lines += "line &amp; " + std::to_string(i) + "\n";
+  int calls = 0;
+  wan::clean_prompt(lines, [&] { ++calls; });
+  EXPECT_MSG(calls >= 1000, std::to_string(calls) + " checks for 1000 lines");
+
+  struct Stop {};
+  calls = 0;
+  bool stopped = false;
+  try {
+    wan::clean_prompt(lines, [&] {
+      if (++calls == 50) throw Stop{};
+    });
+  } catch (const Stop&) {
+    stopped = true;
+  }
+  EXPECT_MSG(stopped && calls == 50, "the check's exception did not stop the cleaning");
+
+  std::string one_line;
+  while (one_line.size() < wan::kMaxPromptBytes - 64)
+    one_line += "caf\xC3\xA9 &amp;amp; \xEF\xBC\xA1 \xE2\x80\x9Cq\xE2\x80\x9D ";
+  std::string nested = "&#65279;";
+  while (nested.size() < wan::kMaxPromptBytes - 16) nested = "&#" + nested + "65279;";
+  using Clock = std::chrono::steady_clock;
+  for (const std::string* prompt : {&one_line, &nested}) {
+    const Clock::time_point start = Clock::now();
+    Clock::time_point last = start;
+    double longest_gap = 0;
+    try {
+      wan::clean_prompt(*prompt, [&] {
+        const Clock::time_point now = Clock::now();
+        longest_gap = std::max(longest_gap, std::chrono::duration<double>(now - last).count());
+        last = now;
+        if (now - start > std::chrono::milliseconds(300)) throw Stop{};
+      });
+    } catch (const Stop&) {
+    }
+    const double total = std::chrono::duration<double>(Clock::now() - start).count();
+    longest_gap = std::max(longest_gap, std::chrono::duration<double>(Clock::now() - last).count());
+    const std::string what = std::to_string(prompt->size()) + "-byte prompt: ";
+    EXPECT_MSG(longest_gap < 0.5, what + std::to_string(longest_gap) + " s between two checks");
+    EXPECT_MSG(total < 2.0, what + "cleaning took " + std::to_string(total) + " s with a stop after 0.3 s");
+  }
+}
+
 void invalid_utf8() {
   EXPECT_ERROR(wan::clean_prompt("bad \xff byte"), "UTF-8");
   EXPECT_ERROR(wan::clean_prompt("cut \xe4\xb8"), "UTF-8");
@@ -159,6 +216,7 @@ int main() {
   whitespace();
   nested_entities_clean_in_linear_time();
   one_pass_matches_the_round_loop();
+  cleaning_stops_between_passes();
   invalid_utf8();
   return wan::test::check_exit("test-text-cleaning");
 }
