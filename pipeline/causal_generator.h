@@ -56,8 +56,8 @@ class CausalGenerator {
   // seeded ones go on, so the retried chunk takes fresh noise).
   CausalChunk next_chunk(CausalNoise& noise, const CancelToken* cancel = nullptr);
 
-  // A whole video of `frames` latent frames: next_chunk until done, on_chunk after each.
-  // Returns the latents [C, frames, H, W].
+  // A whole video of `frames` latent frames from chunk 0 (reset() and noise.reset() first):
+  // next_chunk until done, on_chunk after each. Returns the latents [C, frames, H, W].
   at::Tensor generate(int64_t frames, CausalNoise& noise, const std::function<void(const CausalChunk&)>& on_chunk = {},
                       const CancelToken* cancel = nullptr);
 
