@@ -21,9 +21,12 @@ std::string first_existing(const fs::path& folder, const std::vector<std::string
 
 CheckpointFiles locate_checkpoint_files(const std::string& path) {
   std::error_code ec;
-  // A single DiT file (ComfyUI / LightX2V distilled or fp8 releases): the other models are
-  // looked for in its folder.
-  const bool dit_file = fs::is_regular_file(path, ec) && fs::path(path).extension() == ".safetensors";
+  // A single DiT file (ComfyUI / LightX2V distilled or fp8 releases, or a causal training
+  // checkpoint such as Self-Forcing's self_forcing_dmd.pt): the other models are looked for
+  // in its folder.
+  const std::string extension = fs::path(path).extension().string();
+  const bool dit_file = fs::is_regular_file(path, ec) && (extension == ".safetensors" || extension == ".pt" ||
+                                                          extension == ".pth" || extension == ".ckpt");
   const std::string folder = dit_file ? fs::path(path).parent_path().string() : path;
   if (!fs::is_directory(folder, ec))
     throw Error("model path '" + folder +

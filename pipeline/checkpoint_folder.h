@@ -15,8 +15,8 @@ struct CheckpointFiles {
   std::string clip;       // CLIP file; "" when the folder has none (t2v)
 };
 
-// `path`: the folder, or a single-file DiT (.safetensors) whose folder holds the other
-// models. Throws wan::Error naming the folder and every missing file.
+// `path`: the folder, or a single-file DiT (.safetensors, or a causal training checkpoint
+// .pt / .pth / .ckpt) whose folder holds the other models. Throws wan::Error naming the folder and every missing file.
 CheckpointFiles locate_checkpoint_files(const std::string& path);
 
 }  // namespace wan

@@ -152,4 +152,17 @@ void WanVAE::decode_streaming(const at::Tensor& latent, const std::function<void
   decode_unclamped(latent, options, [&](const at::Tensor& frames) { on_frames(frames.clamp(-1, 1)); });
 }
 
+void WanVAE::decode_continuing(const at::Tensor& latent, VAEDecodeStream& stream,
+                               const std::function<void(const at::Tensor& frames)>& on_frames) const {
+  c10::AutoGradMode no_grad(false);
+  const at::Tensor input = model_->decoder_input(unnormalized_latent(latent));  // conv2 is pointwise in time
+  CudnnBenchmarkScope benchmark(device_, tuning_.cudnn_benchmark);
+  if (!stream.cache) stream.cache = model_->make_decoder_cache();
+  for (int64_t i = 0; i < input.size(2); ++i) {
+    const at::Tensor frames = model_->decode_frame(input.narrow(2, i, 1), *stream.cache);
+    ++stream.latent_frames;
+    on_frames(frames.squeeze(0).to(at::kFloat).clamp_(-1, 1).contiguous());
+  }
+}
+
 }  // namespace wan

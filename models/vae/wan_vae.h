@@ -6,7 +6,9 @@
 // float32 of 9.3e-3 (encode) and 3.4e-2 (decode) on the vae-tiny fixture
 // (measured by test-vae on the CPU).
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -17,6 +19,13 @@
 #include "models/weights/tensor_map.h"
 
 namespace wan {
+
+// What the decoder remembers of a video decoded a few latent frames at a time (live mode):
+// its causal caches, alive from the first latent frame on. A fresh one starts a new video.
+struct VAEDecodeStream {
+  std::optional<vae::Decoder3dCache> cache;
+  int64_t latent_frames = 0;  // decoded so far
+};
 
 // How the VAE runs on CUDA; the CPU ignores it, so CPU results stay
 // bit-identical to the reference's.
@@ -63,6 +72,14 @@ class WanVAE {
   // still come out as they are done.
   void decode_streaming(const at::Tensor& latent, const std::function<void(const at::Tensor& frames)>& on_frames,
                         const DecodeOptions& options = {}) const;
+
+  // latent [z_dim, F, h, w] as the next F latent frames of the video `stream` decodes:
+  // the pieces (clamped, [3, 1, H, W] for the video's first latent frame, [3, 4, H, W]
+  // for every later one) are those decode_streaming of the whole latent hands out for
+  // these frames. Untiled. An exception from on_frames leaves the stream mid-frame: start
+  // a new one.
+  void decode_continuing(const at::Tensor& latent, VAEDecodeStream& stream,
+                         const std::function<void(const at::Tensor& frames)>& on_frames) const;
 
   void set_device_tuning(const VAEDeviceTuning& tuning);
 

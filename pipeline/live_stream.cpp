@@ -1,0 +1,185 @@
+#include "pipeline/live_stream.h"
+
+#include <chrono>
+
+#include <c10/core/GradMode.h>
+
+#include "models/common/error.h"
+#include "models/dit/causal_checkpoint.h"
+#include "models/dit/dit_loader.h"
+#include "models/vae/vae_loader.h"
+#include "pipeline/checkpoint_folder.h"
+#include "pipeline/seeded_noise.h"
+#include "pipeline/video_frames.h"
+#include "pipeline/wan_pipeline.h"
+
+namespace wan {
+namespace {
+
+// The window of an endless stream: see live_stream.h.
+constexpr int64_t kWindowFrames = 21;
+constexpr int64_t kSinkFrames = 3;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+template <class Model>
+std::unique_lock<std::mutex> use(const std::shared_ptr<SharedModel<Model>>& m) {
+  return std::unique_lock<std::mutex>(m->in_use);
+}
+
+}  // namespace
+
+CausalSettings live_causal_settings() {
+  CausalSettings s;
+  s.local_attn_size = kWindowFrames;
+  s.sink_size = kSinkFrames;
+  return s;
+}
+
+LiveStream::LiveStream(const LiveOptions& options, const std::function<void(const Progress&)>& on_progress)
+    : settings_(options.causal) {
+  c10::AutoGradMode no_grad(false);
+  settings_.validate();
+  if (options.memory_mode != MemoryMode::Resident && options.memory_mode != MemoryMode::TextEncoderCpu)
+    throw Error("live mode keeps its models on the device: memory mode resident or text-encoder-cpu");
+  PipelineOptions pipeline_options;
+  pipeline_options.model_path = options.model_path;
+  pipeline_options.device = options.device;
+  pipeline_options.dtype = options.dtype;
+  pipeline_options.text_encoder_device = options.text_encoder_device;
+  pipeline_options.memory_mode = options.memory_mode;
+  const ModelPlacement pl = resolve_placement(pipeline_options);
+  device_ = pl.device;
+  seed_ = options.seed >= 0 ? options.seed : draw_random_seed();
+
+  const auto start = std::chrono::steady_clock::now();
+  int loaded = 0;
+  auto progress = [&] {
+    if (on_progress) on_progress(Progress{Phase::Load, ++loaded, 3, seconds_since(start)});
+  };
+
+  const CheckpointFiles files = locate_checkpoint_files(options.model_path);
+  const DiTKind kind = dit_checkpoint_kind(files.dit);
+  if (kind != DiTKind::Causal)
+    throw Error("live mode needs a causal (chunk-wise, Self-Forcing) DiT checkpoint such as self_forcing_dmd.pt; " +
+                files.dit + " holds a " + to_string(kind) + " Wan2.1 DiT, which makes whole clips (live=false)");
+  auto& registry = ModelRegistry::instance();
+  LoadOptions load(pl.device, pl.dit_dtype);
+  load.fp8_linear = pl.dit_fp8;
+  dit_ = registry.get<WanModel>(
+      "dit", files.dit, pl.device, pl.dit_dtype, [&] { return load_dit(files.dit, load); }, pl.dit_fp8 ? "|fp8" : "");
+  if (dit_->model->config().has_image_input())
+    throw Error("live mode generates from text only; " + files.dit + " holds a causal " +
+                to_string(dit_->model->config().model_type) + " DiT");
+  progress();
+
+  vae_ = registry.get<std::shared_ptr<WanVAE>>("vae", files.vae, pl.device, pl.vae_dtype, [&] {
+    return std::make_shared<WanVAE>(load_vae(files.vae, LoadOptions{pl.device, pl.vae_dtype}));
+  });
+  progress();
+
+  // The key clip mode's pipelines use: elements over the same files share one umT5.
+  TextEncoderOptions text;
+  text.checkpoint = files.t5;
+  text.tokenizer = files.tokenizer;
+  text.text_len = dit_->model->config().text_len;
+  text.device = pl.text_device;
+  text.dtype = pl.text_dtype;
+  text.cache_dir = options.cache_dir;
+  text_ = registry.get<std::shared_ptr<TextEncoder>>(
+      "umt5", files.t5, pl.text_device, pl.text_dtype,
+      [&] {
+        auto encoder = std::make_shared<TextEncoder>(text);
+        encoder->load();
+        return encoder;
+      },
+      "cache=" + options.cache_dir);
+  progress();
+  reset();
+}
+
+void LiveStream::set_size(int width, int height) {
+  if (width < 16 || height < 16 || width % 16 != 0 || height % 16 != 0)
+    throw Error("live mode: the video size " + std::to_string(width) + "x" + std::to_string(height) +
+                " must be positive multiples of 16");
+  if (width == width_ && height == height_) return;
+  width_ = width;
+  height_ = height;
+  generator_.reset();  // made anew for the size at the next chunk
+  reset();
+}
+
+void LiveStream::set_prompt(const std::string& prompt) { prompt_ = prompt; }
+
+int64_t LiveStream::chunk_output_frames(int64_t index) const {
+  const int64_t latent = index == 0 && settings_.independent_first_frame ? 1 : settings_.frames_per_chunk;
+  const int64_t temporal = vae_->model->config().temporal_scale();
+  return index == 0 ? 1 + temporal * (latent - 1) : temporal * latent;
+}
+
+CausalGenerator& LiveStream::generator() {
+  if (!generator_) {
+    const int64_t scale = vae_->model->config().spatial_scale();
+    generator_.emplace(dit_->model, settings_, height_ / scale, width_ / scale);
+    context_set_ = false;
+  }
+  return *generator_;
+}
+
+at::Tensor LiveStream::prompt_context(const std::string& prompt) {
+  auto lock = use(text_);
+  return text_->model->encode(prompt).to(device_, at::kFloat);
+}
+
+LiveChunkInfo LiveStream::next_chunk(const std::function<void(const at::Tensor& frames, int64_t first)>& on_frames,
+                                     const CancelToken& cancel) {
+  c10::AutoGradMode no_grad(false);
+  if (restart_) reset();
+  CausalGenerator& gen = generator();
+  LiveChunkInfo info;
+  info.index = gen.chunks_done();
+  info.first_frame = frames_out_;
+  info.prompt = prompt_;
+
+  const auto start = std::chrono::steady_clock::now();
+  if (!context_set_ || context_prompt_ != prompt_) {
+    const at::Tensor context = prompt_context(prompt_);
+    gen.set_context(context);
+    context_prompt_ = prompt_;
+    context_set_ = true;
+  }
+  if (cancel.cancelled()) throw Cancelled();
+  CausalChunk chunk;
+  {
+    auto lock = use(dit_);
+    chunk = gen.next_chunk(*noise_, &cancel);
+  }
+  info.generate_s = seconds_since(start);
+
+  const auto decode_start = std::chrono::steady_clock::now();
+  restart_ = true;  // until the decode has handed out every frame
+  {
+    auto lock = use(vae_);
+    vae_->model->decode_continuing(chunk.latents, decode_, [&](const at::Tensor& piece) {
+      const at::Tensor frames = video_to_rgb_frames(piece);
+      if (on_frames) on_frames(frames, frames_out_);
+      frames_out_ += frames.size(0);
+      info.frames += frames.size(0);
+    });
+  }
+  restart_ = false;
+  info.decode_s = seconds_since(decode_start);
+  return info;
+}
+
+void LiveStream::reset() {
+  if (generator_) generator_->reset();
+  noise_ = std::make_unique<SeededCausalNoise>(static_cast<uint64_t>(seed_), device_);
+  decode_ = VAEDecodeStream();
+  frames_out_ = 0;
+  restart_ = false;
+}
+
+}  // namespace wan

@@ -1,0 +1,110 @@
+// Live mode's stream (issue #22): endless text-to-video from a causal (Self-Forcing)
+// checkpoint, made and shown a chunk at a time. Each chunk: the prompt's umT5 embedding
+// (through the shared encoder and its prompt cache; a changed prompt acts from the next
+// chunk), CausalGenerator's few steps on the chunk's latent frames with the KV cache of
+// the frames before, then the VAE's causal decoder going on from the chunk before, so the
+// frames leave chunk by chunk: the video's first latent frame gives 1 frame, every later
+// one 4 (a 3-frame chunk: 9 frames first, then 12).
+//
+// Endless streams attend to a rolling window (CausalSettings local_attn_size / sink_size):
+// live_causal_settings() keeps 21 latent frames, the first chunk (3 frames) of them as an
+// attention sink that never leaves (LongLive's and Rolling Forcing's frame sink). 21 is
+// the context Self-Forcing is trained on and its own KV cache size at 480p (32,760
+// tokens): the first 21 frames are exactly its global-attention video, and from then on
+// every chunk attends to at most 21 frames, so its time and the cache's memory stay flat.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "models/dit/wan_model.h"
+#include "models/t5/text_encoder.h"
+#include "models/vae/wan_vae.h"
+#include "pipeline/causal_generator.h"
+#include "pipeline/causal_noise.h"
+#include "pipeline/model_registry.h"
+#include "pipeline/pipeline.h"
+
+namespace wan {
+
+// Self-Forcing's inference settings with the rolling window of an endless stream.
+CausalSettings live_causal_settings();
+
+struct LiveOptions {
+  // A causal checkpoint: Self-Forcing's self_forcing_dmd.pt (or a folder holding it) with
+  // the official Wan2.1_VAE.pth, umT5 and tokenizer beside it.
+  std::string model_path;
+  std::string device = "cpu";
+  std::string dtype = "auto";  // as PipelineOptions::dtype, fp8 included
+  std::string text_encoder_device;
+  MemoryMode memory_mode = MemoryMode::Resident;  // Resident or TextEncoderCpu
+  std::string cache_dir;                          // on-disk prompt-embedding cache
+  CausalSettings causal = live_causal_settings();
+  int64_t seed = -1;  // -1: a random one
+};
+
+// What a chunk gave.
+struct LiveChunkInfo {
+  int64_t index = 0;        // chunk of the video, from 0
+  int64_t first_frame = 0;  // its first output frame in the video
+  int64_t frames = 0;       // output frames
+  std::string prompt;       // the prompt it was generated with
+  double generate_s = 0;    // the DiT's part (encoding a new prompt included)
+  double decode_s = 0;      // the VAE's part, frames handed out included
+};
+
+class LiveStream {
+ public:
+  // Loads (or shares, through the model registry) the DiT, VAE and umT5. Throws wan::Error:
+  // a bidirectional checkpoint, a memory mode or setting live mode cannot run, missing files.
+  LiveStream(const LiveOptions& options, const std::function<void(const Progress&)>& on_progress = {});
+
+  // The output size (multiples of 16; default 832x480). A new size starts a new video.
+  void set_size(int width, int height);
+  int width() const { return width_; }
+  int height() const { return height_; }
+
+  // The prompt of the chunks from the next one on.
+  void set_prompt(const std::string& prompt);
+
+  // Generates and decodes the next chunk; on_frames gets its frames as the VAE decodes
+  // them (uint8 RGB [n, H, W, 3] on the CPU, first = the index of frames[0] in the video).
+  // A cancelled generation throws Cancelled and leaves the chunk to be generated again;
+  // an exception from on_frames makes the next chunk start a new video.
+  LiveChunkInfo next_chunk(const std::function<void(const at::Tensor& frames, int64_t first)>& on_frames,
+                           const CancelToken& cancel);
+
+  // A new video from the next chunk on (the prompt stays; the same seed gives the same video).
+  void reset();
+
+  int64_t seed() const { return seed_; }
+  const CausalSettings& settings() const { return settings_; }
+  // Output frames of chunk `index`: 1 + 4 (F - 1) for the video's first, 4 F after.
+  int64_t chunk_output_frames(int64_t index) const;
+
+ private:
+  CausalGenerator& generator();
+  at::Tensor prompt_context(const std::string& prompt);
+
+  CausalSettings settings_;
+  at::Device device_ = at::kCPU;
+  int64_t seed_ = 0;
+  int width_ = 832, height_ = 480;
+  std::string prompt_;
+  std::string context_prompt_;  // what the generator's context encodes
+  bool context_set_ = false;
+  bool restart_ = false;  // a chunk broke mid-decode: the next one starts a new video
+  int64_t frames_out_ = 0;
+  std::shared_ptr<SharedModel<WanModel>> dit_;
+  std::shared_ptr<SharedModel<std::shared_ptr<WanVAE>>> vae_;
+  std::shared_ptr<SharedModel<std::shared_ptr<TextEncoder>>> text_;
+  std::optional<CausalGenerator> generator_;
+  std::unique_ptr<SeededCausalNoise> noise_;
+  VAEDecodeStream decode_;
+};
+
+}  // namespace wan
