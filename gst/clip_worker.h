@@ -4,11 +4,14 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "gst/frame_queue.h"
 #include "pipeline/clip_continuation.h"
+#include "pipeline/ordered_segments.h"
 #include "pipeline/pipeline.h"
 
 namespace wan::gst {
@@ -33,6 +36,12 @@ class ClipWorker {
   // leaves out its own first frame, which repeats that frame.
   ClipWorker(std::shared_ptr<Pipeline> pipeline, std::shared_ptr<FrameQueue> queue, int64_t clips,
              RequestSource next_request, Events events);
+  // A video from keyframes (pipeline/keyframe_segments.h): `segments` segments, one worker
+  // per pipeline, pushed in order, each join frame once. `next_request(k)` is segment k's
+  // request; the events name the segment as the clip (clip messages come as segments start,
+  // which on several pipelines is not always in order; the queued ClipStart always is).
+  ClipWorker(std::vector<std::shared_ptr<Pipeline>> pipelines, std::shared_ptr<FrameQueue> queue, int segments,
+             RequestSource next_request, Events events);
   ~ClipWorker();
 
   ClipWorker(const ClipWorker&) = delete;
@@ -51,12 +60,20 @@ class ClipWorker {
     std::shared_ptr<Pipeline> pipeline;
     std::shared_ptr<FrameQueue> queue;
     int64_t clips = 1;
+    std::vector<std::shared_ptr<Pipeline>> segment_pipelines;  // keyframes: one per worker
     RequestSource next_request;
     Events events;
     CancelToken cancel;
     ClipContinuation continuation;
+    std::mutex ordered_mutex;
+    OrderedSegments* ordered = nullptr;  // keyframes: while run_segments() runs
     void run();
     void run_clip(int64_t clip);
+    void run_segments();
+    void cancel_all();
+    GenerationCallbacks callbacks_for(int64_t clip);
+    void push_clip_start(const ClipInfo& info);
+    void push_frames(const at::Tensor& frames);
   };
   std::shared_ptr<Core> core_;
   std::thread thread_;

@@ -81,6 +81,22 @@
  * #GstWanVideoSrc:seed, #GstWanVideoSrc:steps and the other sampling settings
  * may be changed while PLAYING; the change applies from the next clip.
  *
+ * ## Long videos from keyframes
+ *
+ * With a first-last-frame-to-video checkpoint, #GstWanVideoSrc:keyframes (image paths,
+ * comma-separated) makes one video through N keyframes: N - 1 segments of
+ * #GstWanVideoSrc:num-frames frames, segment k from keyframe k to keyframe k + 1 (the first
+ * segment's size for all), each shared keyframe output once (every segment after the first
+ * leaves out its first frame), timestamps and offsets continuing without a gap. Segment k
+ * uses seed + k and #GstWanVideoSrc:prompts[k] when given, else #GstWanVideoSrc:prompt. Each
+ * segment is a clip in the messages and tags above (`clip` = segment). With several devices
+ * (#GstWanVideoSrc:device=cuda:0,cuda:1; a device may repeat) each has its own pipeline and
+ * takes the next segment when it is free; frames go out strictly in order, a later segment
+ * waiting in host memory until those before it are out. A device starts a segment only while
+ * it is fewer than (devices) segments ahead of the one being pushed, so at most
+ * (devices - 1) x num-frames frames wait (at 720p and 81 frames, 224 MB per waiting segment).
+ * With several devices, `wan-clip` messages come as segments start, not always in order.
+ *
  * ## Errors
  *
  * Every error is a #GST_MESSAGE_ERROR with a one-line message naming the problem (the file, the
@@ -100,7 +116,10 @@
  *   (these properties accept any number so that the error names them, instead of GLib keeping
  *   the old value with a warning), a #GstWanVideoSrc:timesteps list that is malformed or not for
  *   the #GstWanVideoSrc:solver, a malformed #GstWanVideoSrc:loras list, an unusable device,
- *   #GstWanVideoSrc:dtype fp8 where fp8 cannot run, images that do not suit the checkpoint's task
+ *   #GstWanVideoSrc:dtype fp8 where fp8 cannot run, images that do not suit the checkpoint's task;
+ *   #GstWanVideoSrc:keyframes with fewer than two images, a #GstWanVideoSrc:prompts count that is
+ *   not one per segment, keyframes with a t2v or i2v checkpoint or beside image-location, several
+ *   devices without keyframes (an unreadable keyframe fails as an image does, naming which)
  * * %GST_STREAM_ERROR_FORMAT: an output size downstream asks for that the model cannot make
  * * %GST_STREAM_ERROR_FAILED: generation failed while streaming (including a sampling setting
  *   changed while playing that the next clip rejects, or non-finite values in a step)
@@ -139,6 +158,11 @@
  *     ! videoconvert ! x264enc ! mp4mux ! filesink location=cat.mp4 async=false \
  *     wan.preview ! videoconvert ! autovideosink sync=false
  * ]| The clip saved as MP4 while each denoising step's estimate of it is shown on screen.
+ * |[
+ * gst-launch-1.0 wanvideosrc model-path=Wan2.1-FLF2V-14B-720P keyframes=a.png,b.png,c.png device=cuda:0,cuda:1 \
+ *     prompts='<"The cat wakes up", "The cat jumps off the sofa">' ! videoconvert ! x264enc ! mp4mux \
+ *     ! filesink location=long.mp4
+ * ]| A video through three keyframes, its two segments made on two GPUs at once.
  */
 #include "gst/gstwanvideosrc.h"
 
@@ -153,6 +177,7 @@
 #include "gst/element_error.h"
 #include "gst/frame_queue.h"
 #include "gst/image_loader.h"
+#include "gst/keyframe_input.h"
 #include "gst/preview_slot.h"
 #include "gst/wanenums.h"
 #include "models/common/error.h"
@@ -160,7 +185,9 @@
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
 #include "pipeline/flow_step_distill.h"
+#include "pipeline/keyframe_segments.h"
 #include "pipeline/model_family.h"
+#include "pipeline/names.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_wan_video_src_debug);
 #define GST_CAT_DEFAULT gst_wan_video_src_debug
@@ -221,6 +248,8 @@ enum {
   PROP_CACHE_WARMUP_STEPS,
   PROP_PREVIEW,
   PROP_PREVIEW_SIZE,
+  PROP_KEYFRAMES,
+  PROP_PROMPTS,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -253,6 +282,8 @@ struct Settings {
   int cache_warmup_steps = -1;        // -1 = the method's default
   gboolean preview = TRUE;
   GstWanPreviewSize preview_size = GST_WAN_PREVIEW_SIZE_LATENT;
+  std::string keyframes;             // "a.png,b.png,..."; empty = no video from keyframes
+  std::vector<std::string> prompts;  // with keyframes: one per segment, or none
 };
 
 // What lives from start() to stop().
@@ -264,6 +295,9 @@ struct Session {
   GstVideoInfo info;  // as negotiated
   std::unique_ptr<ClipWorker> worker;
   guint64 frames_out = 0;
+  // A video from keyframes: its segments, and one pipeline per device (empty otherwise).
+  wan::KeyframeSegments keyframes;
+  std::vector<std::shared_ptr<wan::Pipeline>> segment_pipelines;
 };
 
 struct State {
@@ -454,6 +488,25 @@ std::string basename_of(const std::string& path) {
   return result;
 }
 
+// The settings a video from keyframes replaces, and those only it uses.
+void check_keyframe_settings(const Settings& settings, size_t devices) {
+  const auto refuse = [](const std::string& why) {
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, why);
+  };
+  if (!settings.keyframes.empty()) {
+    if (!settings.image_location.empty() || !settings.last_image_location.empty())
+      refuse("keyframes replace image-location and last-image-location: set only keyframes.");
+    if (settings.clips != 1)
+      refuse("clips does not apply to keyframes (the keyframes decide the video's length): leave clips at 1.");
+    return;
+  }
+  if (!settings.prompts.empty())
+    refuse("prompts gives each segment between keyframes its prompt: it needs keyframes (use prompt otherwise).");
+  if (devices > 1)
+    refuse("device lists " + std::to_string(devices) + " devices (" + settings.device +
+           "): several devices serve the segments of keyframes only; set one device.");
+}
+
 // start()'s work: check the settings, read the images, load the models and
 // work out the output size. Throws ElementError.
 Session open_session(GstWanVideoSrc* self) {
@@ -465,14 +518,17 @@ Session open_session(GstWanVideoSrc* self) {
   if (!g_file_test(settings.model_path.c_str(), G_FILE_TEST_EXISTS))
     throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
                        "The model path " + quoted(settings.model_path) + " does not exist.");
-  for (const auto& device : {settings.device, settings.text_encoder_device}) {
-    try {
-      if (!device.empty()) wan::parse_device(device);
-    } catch (const wan::Error& e) {
-      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
-                         std::string("Unusable device: ") + e.what() + ".");
-    }
+  // Several devices serve the segments of a video from keyframes, one pipeline each.
+  std::vector<std::string> devices{settings.device};
+  try {
+    if (!settings.device.empty()) devices = wan::parse_device_list(settings.device);
+    if (!settings.text_encoder_device.empty()) wan::parse_device(settings.text_encoder_device);
+  } catch (const wan::Error& e) {
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                       std::string("Unusable device: ") + e.what() + ".");
   }
+  const bool keyframes = !settings.keyframes.empty();
+  check_keyframe_settings(settings, devices.size());
   if (!settings.last_image_location.empty() && settings.image_location.empty())
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
                        "last-image-location is set but image-location is not: "
@@ -487,6 +543,13 @@ Session open_session(GstWanVideoSrc* self) {
   if (!settings.last_image_location.empty()) {
     post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Reading " + settings.last_image_location);
     base.last_image = wan::gst::load_rgb_image(settings.last_image_location);
+  }
+  if (keyframes) {
+    session.keyframes = wan::gst::load_keyframes(settings.keyframes, settings.prompts, [self](const std::string& path) {
+      post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Reading keyframe " + path);
+    });
+    base.image = session.keyframes.keyframes[0];  // the first segment's images decide the size
+    base.last_image = session.keyframes.keyframes[1];
   }
   base.max_area = settings.max_area;
   base.num_frames = settings.num_frames;
@@ -503,9 +566,11 @@ Session open_session(GstWanVideoSrc* self) {
   if (settings.dtype == GST_WAN_DTYPE_FP8) {
     // A setting this device cannot run, not a model that cannot be read.
     std::string why;
-    const std::string device = settings.device.empty() ? wan::default_device_name() : settings.device;
-    if (!wan::cuda::fp8_available(wan::parse_device(device), &why))
-      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "dtype fp8 cannot run here: " + why + ".");
+    for (const std::string& name : devices) {
+      const std::string device = name.empty() ? wan::default_device_name() : name;
+      if (!wan::cuda::fp8_available(wan::parse_device(device), &why))
+        throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "dtype fp8 cannot run here: " + why + ".");
+    }
   }
 
   wan::PipelineOptions options;
@@ -522,11 +587,16 @@ Session open_session(GstWanVideoSrc* self) {
   }
   post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Loading the model from " + settings.model_path);
   try {
-    session.pipeline = wan::Pipeline::load(options, [self](const wan::Progress& progress) {
-      post_progress(
-          self, GST_PROGRESS_TYPE_CONTINUE,
-          "Loading the model (" + std::to_string(progress.step) + "/" + std::to_string(progress.total_steps) + ")");
-    });
+    for (const std::string& device : devices) {
+      options.device = device;
+      auto pipeline = wan::Pipeline::load(options, [self](const wan::Progress& progress) {
+        post_progress(
+            self, GST_PROGRESS_TYPE_CONTINUE,
+            "Loading the model (" + std::to_string(progress.step) + "/" + std::to_string(progress.total_steps) + ")");
+      });
+      if (!session.pipeline) session.pipeline = pipeline;
+      if (keyframes) session.segment_pipelines.push_back(std::move(pipeline));
+    }
   } catch (const std::exception& e) {
     // wan::Error says which file and tensor; other exceptions come from
     // libtorch itself (out of memory, a device that went away).
@@ -537,6 +607,11 @@ Session open_session(GstWanVideoSrc* self) {
   session.model_name = basename_of(settings.model_path);
 
   const wan::Task task = session.pipeline->task();
+  if (keyframes && task != wan::Task::FirstLastFrameToVideo)
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                       "keyframes need a first-last-frame-to-video (flf2v) checkpoint such as "
+                       "Wan2.1-FLF2V-14B-720P; the model in " +
+                           quoted(settings.model_path) + " is a " + wan::task_name(task) + " model.");
   if (task != base.task())
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
                        "The model in " + quoted(settings.model_path) + " is " + task_description(task) + ".");
@@ -777,10 +852,19 @@ void start_worker(GstWanVideoSrc* self) {
   events.on_clip_done = [self](int clip, const wan::GenerationResult& r) { post_clip_done_message(self, clip, r); };
   events.preview_scale = [self] { return preview_scale(self); };
   events.on_preview = [self](int clip, const wan::Preview& p) { queue_preview(self, clip, p); };
-  state->session->worker = std::make_unique<ClipWorker>(
-      state->session->pipeline, current_queue(self), gint64(settings.clips),
-      [self](int clip) { return request_for_clip(self, clip); }, std::move(events));
-  state->session->worker->start();
+  Session& session = *state->session;
+  if (!session.segment_pipelines.empty())
+    session.worker = std::make_unique<ClipWorker>(
+        session.segment_pipelines, current_queue(self), session.keyframes.segments(),
+        [self](int segment) {
+          return self->state->session->keyframes.request(request_for_clip(self, segment), segment);
+        },
+        std::move(events));
+  else
+    session.worker = std::make_unique<ClipWorker>(
+        session.pipeline, current_queue(self), gint64(settings.clips),
+        [self](int clip) { return request_for_clip(self, clip); }, std::move(events));
+  session.worker->start();
 }
 
 // Writes packed RGB into the negotiated format.
@@ -852,6 +936,15 @@ static void set_property_impl(GstWanVideoSrc* self, guint prop_id, const GValue*
     case PROP_CACHE_WARMUP_STEPS: s.cache_warmup_steps = g_value_get_int(value); break;
     case PROP_PREVIEW: s.preview = g_value_get_boolean(value); break;
     case PROP_PREVIEW_SIZE: s.preview_size = GstWanPreviewSize(g_value_get_enum(value)); break;
+    case PROP_KEYFRAMES: s.keyframes = str(); break;
+    case PROP_PROMPTS:
+      s.prompts.clear();
+      for (guint i = 0; i < gst_value_array_get_size(value); ++i) {
+        const GValue* prompt = gst_value_array_get_value(value, i);
+        const gchar* text = G_VALUE_HOLDS_STRING(prompt) ? g_value_get_string(prompt) : nullptr;
+        s.prompts.push_back(text ? text : "");
+      }
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -890,6 +983,15 @@ static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value
     case PROP_CACHE_WARMUP_STEPS: g_value_set_int(value, s.cache_warmup_steps); break;
     case PROP_PREVIEW: g_value_set_boolean(value, s.preview); break;
     case PROP_PREVIEW_SIZE: g_value_set_enum(value, s.preview_size); break;
+    case PROP_KEYFRAMES: g_value_set_string(value, s.keyframes.c_str()); break;
+    case PROP_PROMPTS:
+      for (const std::string& text : s.prompts) {
+        GValue prompt = G_VALUE_INIT;
+        g_value_init(&prompt, G_TYPE_STRING);
+        g_value_set_string(&prompt, text.c_str());
+        gst_value_array_append_and_take_value(value, &prompt);
+      }
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -1044,8 +1146,10 @@ static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
       GST_OBJECT_LOCK(self);
       const Settings& settings = self->state->settings;
       const Session* session = self->state->session ? &*self->state->session : nullptr;
+      const gint64 clips =
+          session && !session->segment_pipelines.empty() ? session->keyframes.segments() : settings.clips;
       const gint64 frames =
-          session ? wan::frames_in_clips(settings.num_frames, gint64(settings.clips), image_conditioned(*session)) : -1;
+          session ? wan::frames_in_clips(settings.num_frames, clips, image_conditioned(*session)) : -1;
       const int fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
       const int fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
       GST_OBJECT_UNLOCK(self);
@@ -1250,7 +1354,8 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
       gobject_class, PROP_DEVICE,
       g_param_spec_string(
           "device", "Device",
-          "Where the models run: \"cpu\", \"cuda\" or \"cuda:N\" (default: cuda:0 when libtorch has CUDA, else cpu)",
+          "Where the models run: \"cpu\", \"cuda\" or \"cuda:N\" (default: cuda:0 when libtorch has CUDA, else "
+          "cpu); with keyframes a comma-separated list, one pipeline per entry (a device may repeat)",
           safe_default_device().c_str(), ready));
   g_object_class_install_property(gobject_class, PROP_DTYPE,
                                   g_param_spec_enum("dtype", "Data type", "Compute data type of the models",
@@ -1342,6 +1447,24 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                         "Size of each latent frame in the preview: the latent's (1/8 of the video's width and "
                         "height) or the video's (nearest); applies from the next step",
                         GST_TYPE_WAN_PREVIEW_SIZE, GST_WAN_PREVIEW_SIZE_LATENT, playing));
+
+  g_object_class_install_property(
+      gobject_class, PROP_KEYFRAMES,
+      g_param_spec_string(
+          "keyframes", "Keyframes",
+          "A long video through these images, comma-separated (\"a.png,b.png,c.png\"), with a "
+          "first-last-frame-to-video checkpoint: segment k (num-frames frames) runs from keyframe k to k+1 and "
+          "each shared keyframe is output once; with several devices (device=cuda:0,cuda:1) the segments run in "
+          "parallel and come out in order. Replaces image-location, last-image-location and clips",
+          nullptr, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_PROMPTS,
+      gst_param_spec_array("prompts", "Segment prompts",
+                           "With keyframes: one prompt per segment, e.g. prompts='<\"a cat walks\", \"the cat "
+                           "jumps\">'; empty = prompt for every segment",
+                           g_param_spec_string("prompt", "Prompt", "One segment's prompt", nullptr,
+                                               GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
+                           ready));
 
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",

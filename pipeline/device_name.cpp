@@ -26,4 +26,19 @@ at::Device parse_device(const std::string& name, const std::string& field) {
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
+std::vector<std::string> parse_device_list(const std::string& names, const std::string& field) {
+  std::vector<std::string> list;
+  size_t begin = 0;
+  for (;;) {
+    const size_t end = names.find(',', begin);
+    const std::string name = names.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    if (name.empty())
+      throw Error(field + " '" + names + "' has an empty entry (expected cpu, cuda or cuda:N, comma-separated)");
+    parse_device(name, field);
+    list.push_back(name);
+    if (end == std::string::npos) return list;
+    begin = end + 1;
+  }
+}
+
 }  // namespace wan

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -22,6 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/weights/checkpoint_file.h"
+#include "models/weights/pth_writer.h"
 #include "models/weights/safetensors.h"
 #include "tests/common/random_lora.h"
 
@@ -1214,6 +1217,193 @@ GST_START_TEST(test_preview_stops_with_element) {
 }
 GST_END_TEST;
 
+// The fixture's checkpoint folder with its DiT made another task's, its other files linked
+// (written once per task). "flf2v": the i2v DiT plus the first/last-frame position embedding,
+// which fixes the CLIP tokens at 257 a frame, so the CLIP tower gets 16x16 patches of 14 pixels
+// (the fixture's has 4x4); "t2v": the DiT without its image parts.
+std::string checkpoint_of_task(const std::string& model_type) {
+  namespace fs = std::filesystem;
+  static std::map<std::string, std::string> written;
+  if (written.count(model_type)) return written[model_type];
+  const std::string dir = temp_dir() + "/" + model_type;
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(model_path())) {
+    const std::string name = entry.path().filename().string();
+    const bool clip = name.rfind("models_clip_", 0) == 0;
+    if (name != "config.json" && name != "diffusion_pytorch_model.safetensors" && !(clip && model_type == "flf2v"))
+      fs::create_symlink(fs::absolute(entry.path()), dir + "/" + name);
+  }
+  wan::TensorMap weights = wan::load_safetensors(model_path() + "/diffusion_pytorch_model.safetensors");
+  std::ifstream in(model_path() + "/config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  config["model_type"] = model_type;
+  at::manual_seed(21);
+  if (model_type == "flf2v") {
+    weights["img_emb.emb_pos"] = (at::randn({1, 2 * 257, 1280}) * 0.1).to(at::kBFloat16);
+    const std::string clip_name = "models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth";
+    wan::TensorMap clip = wan::load_checkpoint_file(model_path() + "/" + clip_name);
+    clip["visual.patch_embedding.weight"] = (at::randn({1280, 3, 14, 14}) * 0.02).to(at::kHalf);
+    clip["visual.pos_embedding"] = (at::randn({1, 257, 1280}) * 0.02).to(at::kHalf);
+    wan::save_pth(dir + "/" + clip_name, clip);
+  } else {
+    for (auto it = weights.begin(); it != weights.end();)
+      it = it->first.find("img") != std::string::npos ? weights.erase(it) : std::next(it);
+    weights["patch_embedding.weight"] = weights["patch_embedding.weight"].slice(1, 0, 16).contiguous();
+    config["in_dim"] = 16;
+  }
+  wan::save_safetensors(dir + "/diffusion_pytorch_model.safetensors", weights, {{"format", "pt"}});
+  std::ofstream(dir + "/config.json") << config.dump(2);
+  return written[model_type] = dir;
+}
+
+// A PNG of videotestsrc's `pattern` at the fixture image's size (pngenc is in the same plugin as
+// the pngdec the fixture's image needs).
+std::string keyframe_png(const std::string& pattern) {
+  const std::string path = temp_dir() + "/" + pattern + ".png";
+  GError* error = nullptr;
+  GstElement* writer = gst_parse_launch(("videotestsrc num-buffers=1 pattern=" + pattern +
+                                         " ! video/x-raw,width=118,height=75 ! pngenc ! filesink location=" + path)
+                                            .c_str(),
+                                        &error);
+  fail_unless(writer && !error, "cannot make the keyframe writer: %s", error ? error->message : "");
+  gst_element_set_state(writer, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(writer);
+  GstMessage* done =
+      gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(done && GST_MESSAGE_TYPE(done) == GST_MESSAGE_EOS, "could not write %s", path.c_str());
+  gst_message_unref(done);
+  gst_object_unref(bus);
+  gst_element_set_state(writer, GST_STATE_NULL);
+  gst_object_unref(writer);
+  return path;
+}
+
+// The fixture's image and two test patterns, all of one size.
+std::vector<std::string> keyframe_images() {
+  static const std::vector<std::string> images = {case_dir() + "/input.png", keyframe_png("smpte"),
+                                                  keyframe_png("checkers-8"), keyframe_png("zone-plate")};
+  return images;
+}
+
+std::string joined(const std::vector<std::string>& paths, size_t count) {
+  std::string list;
+  for (size_t i = 0; i < count; ++i) list += (i ? "," : "") + paths[i];
+  return list;
+}
+
+// A video through `keyframes` of the keyframe images on the flf2v checkpoint, 5 frames and
+// 2 steps a segment.
+Overrides keyframe_settings(size_t keyframes, const std::string& device = "cpu") {
+  return {{"model-path", checkpoint_of_task("flf2v")},
+          {"image-location", ""},
+          {"keyframes", joined(keyframe_images(), keyframes)},
+          {"num-frames", "5"},
+          {"steps", "2"},
+          {"seed", "100"},
+          {"device", device}};
+}
+
+// 3 keyframes, 2 segments: 5 + 4 frames (the middle keyframe's frame once), timestamps and
+// offsets running on, each segment's tags with its seed and prompt, and the frames those of
+// each segment made alone as a first-last-frame clip, the second without its first frame.
+GST_START_TEST(test_keyframes_segments) {
+  Overrides settings = keyframe_settings(3);
+  settings.emplace_back("prompts", "<\"the first segment, slowly\", \"the second segment\">");
+  Harnessed t(settings);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  fail_unless_equals_int(buffers.size(), 5 + 4);
+  check_timestamps(buffers, negotiated(t.h));
+  gint64 duration = 0;
+  fail_unless(gst_element_query_duration(t.h->element, GST_FORMAT_DEFAULT, &duration));
+  fail_unless_equals_int64(duration, 9);
+  const Frames video = frames_of(buffers);
+
+  std::vector<std::string> titles, comments;
+  while (GstEvent* event = gst_harness_try_pull_event(t.h)) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
+      GstTagList* list = nullptr;
+      gst_event_parse_tag(event, &list);
+      gchar *title = nullptr, *comment = nullptr;
+      if (gst_tag_list_get_string(list, GST_TAG_TITLE, &title)) titles.push_back(title);
+      if (gst_tag_list_get_string(list, GST_TAG_COMMENT, &comment)) comments.push_back(comment);
+      g_free(title);
+      g_free(comment);
+    }
+    gst_event_unref(event);
+  }
+  fail_unless(titles == std::vector<std::string>({"the first segment, slowly", "the second segment"}),
+              "segment titles: %zu", titles.size());
+  fail_unless(comments.size() == 2 && comments[0].find("seed=100") != std::string::npos &&
+              comments[1].find("seed=101") != std::string::npos);
+
+  const std::vector<std::string> images = keyframe_images();
+  auto alone = [&](int segment, const std::string& prompt) {
+    return generate_alone({{"model-path", checkpoint_of_task("flf2v")},
+                           {"image-location", images[segment]},
+                           {"last-image-location", images[segment + 1]},
+                           {"prompt", prompt},
+                           {"num-frames", "5"},
+                           {"steps", "2"},
+                           {"seed", std::to_string(100 + segment)}});
+  };
+  const Frames first = alone(0, "the first segment, slowly"), second = alone(1, "the second segment");
+  fail_unless(first.size() == 5 && second.size() == 5);
+  fail_unless(first != second, "the two segments are the same video");
+  for (size_t i = 0; i < 5; ++i) fail_unless(video[i] == first[i], "frame %zu is not segment 0's frame %zu", i, i);
+  for (size_t i = 1; i < 5; ++i)
+    fail_unless(video[4 + i] == second[i], "frame %zu is not segment 1's frame %zu", 4 + i, i);
+}
+GST_END_TEST;
+
+// Two pipelines on one device (device=cpu,cpu) make the same frames as one, in order.
+GST_START_TEST(test_keyframes_two_pipelines) {
+  auto run = [](const std::string& device) {
+    Harnessed t(keyframe_settings(4, device));
+    gst_harness_play(t.h);
+    std::vector<GstBuffer*> buffers = pull_all(t.h);
+    fail_unless_equals_int(buffers.size(), 5 + 4 + 4);
+    check_timestamps(buffers, negotiated(t.h));
+    return frames_of(buffers);
+  };
+  const Frames one = run("cpu"), two = run("cpu,cpu");
+  fail_unless(one == two, "two pipelines made other frames than one");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_keyframes_bad_input) {
+  const std::vector<std::string> images = keyframe_images();
+  const GQuark settings = GST_LIBRARY_ERROR;
+  const gint bad = GST_LIBRARY_ERROR_SETTINGS;
+  Overrides one = keyframe_settings(1);
+  expect_start_failure(one, settings, bad, "needs at least two");
+  Overrides missing = keyframe_settings(2);
+  missing[2].second += ",/nonexistent/keyframe.png";
+  expect_start_failure(missing, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+                       "Keyframe 3 of 3: The image file \"/nonexistent/keyframe.png\"");
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "/text.png") << "this is text, not a picture\n";
+  Overrides undecodable = keyframe_settings(1);
+  undecodable[2].second += "," + dir + "/text.png";
+  expect_start_failure(undecodable, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "Keyframe 2 of 2");
+  Overrides i2v = keyframe_settings(3);
+  i2v[0].second = model_path();
+  expect_start_failure(i2v, settings, bad, "keyframes need a first-last-frame-to-video (flf2v) checkpoint");
+  Overrides t2v = keyframe_settings(3);
+  t2v[0].second = checkpoint_of_task("t2v");
+  expect_start_failure(t2v, settings, bad, "is a t2v model");
+  Overrides prompts = keyframe_settings(3);
+  prompts.emplace_back("prompts", "<\"only one\">");
+  expect_start_failure(prompts, settings, bad, "1 prompt(s) for 2 segment(s)");
+  Overrides with_image = keyframe_settings(3);
+  with_image[1].second = images[0];
+  expect_start_failure(with_image, settings, bad, "keyframes replace image-location");
+  expect_start_failure({{"device", "cpu,cpu"}}, settings, bad, "several devices serve the segments of keyframes");
+  expect_start_failure({{"prompts", "<\"a\", \"b\">"}}, settings, bad, "it needs keyframes");
+  std::filesystem::remove_all(dir);
+}
+GST_END_TEST;
+
 static Suite* wanvideosrc_suite() {
   Suite* s = suite_create("wanvideosrc");
   TCase* tc = tcase_create("general");
@@ -1253,6 +1443,9 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_preview_full_size);
   tcase_add_test(tc, test_preview_unlinked_or_off);
   tcase_add_test(tc, test_preview_stops_with_element);
+  tcase_add_test(tc, test_keyframes_segments);
+  tcase_add_test(tc, test_keyframes_two_pipelines);
+  tcase_add_test(tc, test_keyframes_bad_input);
   return s;
 }
 
