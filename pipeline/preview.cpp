@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "models/common/error.h"
+#include "models/taehv/taehv_decoder.h"
 #include "pipeline/denoise_loop.h"
 
 namespace wan {
@@ -61,14 +62,41 @@ PreviewLayout preview_layout(int64_t frames, int64_t latent_height, int64_t late
   return l;
 }
 
-at::Tensor render_preview(const at::Tensor& x0, int scale) {
+struct PreviewDecoder::Model {
+  taehv::TaehvDecoder decoder{nullptr};
+};
+
+std::shared_ptr<const PreviewDecoder> PreviewDecoder::load(const std::string& path, const at::Device& device) {
+  auto loaded = std::make_shared<PreviewDecoder>();
+  loaded->model_ = std::make_shared<Model>();
+  const at::ScalarType dtype = device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  try {
+    loaded->model_->decoder = taehv::load_taehv_decoder(path, device, dtype, {/*temporal_upscale=*/false});
+  } catch (const Error& e) {
+    throw Error("preview model " + path + ": " + e.what());
+  }
+  return loaded;
+}
+
+at::Tensor PreviewDecoder::frames(const at::Tensor& x0) const {
+  // The decoder takes frames first and gives RGB in [0, 1].
+  const at::Tensor rgb = model_->decoder->decode(x0.permute({1, 0, 2, 3}));
+  return rgb.permute({0, 2, 3, 1}).mul(255.0).round_().to(at::kByte);
+}
+
+at::Tensor render_preview(const at::Tensor& x0, int scale, const PreviewDecoder* decoder) {
   const int64_t frames = x0.size(1), h = x0.size(2), w = x0.size(3);
   const PreviewLayout l = preview_layout(frames, h, w, scale);
-  // As ComfyUI's preview_to_image: [-1, 1] -> [0, 255], rounded.
-  at::Tensor rgb = latent_to_rgb(x0).add_(1.0).mul_(127.5).round_().to(at::kByte);
   const int64_t ch = h * scale, cw = w * scale;
-  if (scale > 1)
-    rgb = rgb.view({frames, h, 1, w, 1, 3}).expand({frames, h, scale, w, scale, 3}).reshape({frames, ch, cw, 3});
+  at::Tensor rgb;
+  if (decoder && scale == 8) {
+    rgb = decoder->frames(x0);
+  } else {
+    // As ComfyUI's preview_to_image: [-1, 1] -> [0, 255], rounded.
+    rgb = latent_to_rgb(x0).add_(1.0).mul_(127.5).round_().to(at::kByte);
+    if (scale > 1)
+      rgb = rgb.view({frames, h, 1, w, 1, 3}).expand({frames, h, scale, w, scale, 3}).reshape({frames, ch, cw, 3});
+  }
   at::Tensor cells = at::zeros({int64_t(l.rows) * l.columns, ch, cw, 3}, rgb.options());
   cells.narrow(0, 0, frames).copy_(rgb);
   const at::Tensor grid =
@@ -89,7 +117,7 @@ std::function<void(const DenoiseStep&)> preview_hook(const PreviewCallbacks& cal
     p.step = step.index + 1;
     p.total_steps = total_steps;
     p.layout = preview_layout(x0.size(1), x0.size(2), x0.size(3), scale);
-    p.image = render_preview(x0, scale);
+    p.image = render_preview(x0, scale, callbacks.decoder.get());
     callbacks.on_preview(p);
   };
 }

@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
 
 #include <ATen/ATen.h>
 
@@ -38,9 +40,26 @@ struct Preview {
   at::Tensor image;  // uint8 RGB [height, width, 3] on the CPU, contiguous
 };
 
+// TAEW2.1 (models/taehv) as the previewer at the video's resolution: each latent frame
+// decoded to one RGB frame 8x its size (the decoder's cheap variant, without temporal
+// upscaling), in place of the linear map scaled x8 by repetition.
+class PreviewDecoder {
+ public:
+  // taew2_1.pth / taew2_1.safetensors onto `device` (bf16 on CUDA, float32 elsewhere).
+  // Throws wan::Error naming the file and what is wrong with it.
+  static std::shared_ptr<const PreviewDecoder> load(const std::string& path, const at::Device& device);
+  // x0 [16, F, h, w] -> uint8 RGB [F, 8h, 8w, 3] on the decoder's device.
+  at::Tensor frames(const at::Tensor& x0) const;
+
+ private:
+  struct Model;
+  std::shared_ptr<Model> model_;
+};
+
 // The preview picture of latent x0 [16, F, h, w]: mapped, scaled and laid out on its device,
-// then one copy of the uint8 picture to the host.
-at::Tensor render_preview(const at::Tensor& x0, int scale);
+// then one copy of the uint8 picture to the host. With a decoder and scale 8, the decoder
+// renders the frames.
+at::Tensor render_preview(const at::Tensor& x0, int scale, const PreviewDecoder* decoder = nullptr);
 
 // What a generation asks for (pipeline/pipeline.h GenerationCallbacks).
 struct PreviewCallbacks {
@@ -48,6 +67,8 @@ struct PreviewCallbacks {
   // (1 = latent resolution, 8 = the video's). Unset = no previews.
   std::function<int()> scale;
   std::function<void(const Preview&)> on_preview;
+  // Renders scale-8 previews when set (else the linear map, repeated x8).
+  std::shared_ptr<const PreviewDecoder> decoder;
 };
 
 // The denoise loop's per-step hook that renders and hands out previews; empty when the

@@ -1,13 +1,18 @@
 // The step previews (pipeline/preview.h): the latent-to-RGB map against values worked out by
 // hand from ComfyUI's Wan2.1 factors, the grid layout, x0 from a step, the hook's gating, and
 // the preview pad's hand-over slot (gst/preview_slot.h).
+#include <unistd.h>
+
 #include <array>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "gst/preview_slot.h"
+#include "models/taehv/taehv_decoder.h"
+#include "models/weights/safetensors.h"
 #include "pipeline/denoise_loop.h"
 #include "pipeline/preview.h"
 #include "tests/unit/check.h"
@@ -147,8 +152,33 @@ void slot_drops_the_oldest() {
 
 }  // namespace
 
+// With TAEW2.1 (random weights here: parity-taew2_1-tiny checks its values), scale-8 previews
+// are its frames laid out in the same grid; other scales keep the linear map.
+void decodes_with_taew2_1() {
+  const auto dir = std::filesystem::temp_directory_path() / ("wan-test-preview-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  wan::TensorMap weights;
+  for (const auto& p : wan::taehv::TaehvDecoder()->named_parameters())
+    weights[p.key()] = at::randn(p.value().sizes()) * 0.02;
+  const std::string path = (dir / "taew2_1.safetensors").string();
+  wan::save_safetensors(path, weights);
+  const auto decoder = wan::PreviewDecoder::load(path, at::kCPU);
+  const at::Tensor x0 = at::randn({16, 5, 3, 4});
+  const at::Tensor picture = wan::render_preview(x0, 8, decoder.get());
+  const wan::PreviewLayout l = wan::preview_layout(5, 3, 4, 8);
+  EXPECT(picture.sizes() == at::IntArrayRef({l.height, l.width, 3}) && picture.scalar_type() == at::kByte);
+  // Cell 1 (row 0, column 1) is latent frame 1 decoded.
+  const at::Tensor frame1 = decoder->frames(x0)[1];
+  EXPECT(picture.narrow(0, 0, 24).narrow(1, 32, 32).equal(frame1));
+  EXPECT(!picture.equal(wan::render_preview(x0, 8)));
+  EXPECT(wan::render_preview(x0, 1, decoder.get()).equal(wan::render_preview(x0, 1)));
+  EXPECT_ERROR(wan::PreviewDecoder::load((dir / "none.pth").string(), at::kCPU), "preview model");
+  std::filesystem::remove_all(dir);
+}
+
 int main() {
   maps_like_comfyui();
+  decodes_with_taew2_1();
   lays_out_a_grid();
   hooks_the_loop();
   slot_drops_the_oldest();
