@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #ifdef WAN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -21,8 +23,10 @@
 #include "examples/y4m_writer.h"
 #include "models/common/error.h"
 #include "pipeline/clip_continuation.h"
+#include "pipeline/device_name.h"
 #include "pipeline/flow_step_distill.h"
 #include "pipeline/image_file.h"
+#include "pipeline/keyframe_segments.h"
 #include "pipeline/model_family.h"
 #include "pipeline/names.h"
 #include "pipeline/pipeline.h"
@@ -48,6 +52,11 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
   --clips N                clips one after another into the same file (default 1); for
                            i2v / flf2v each continues from the last frame of the one
                            before, whose repeat is left out; clip k uses seed + k
+  --keyframes A,B,C,...    flf2v: one video through these images (instead of --image and
+                           --last_image): segment k (--frame_num frames, seed + k) runs
+                           from keyframe k to k+1, each shared keyframe written once
+  --segment_prompt TEXT    with --keyframes: the next segment's prompt; repeatable, one per
+                           segment (default: --prompt for every segment)
   --sample_steps N         default 50 (i2v: 40)
   --sample_shift X         default 5 (i2v at 480p, 832*480 pixels or fewer: 3; flf2v: 16)
   --sample_guide_scale X   classifier-free guidance scale (default 5)
@@ -74,7 +83,9 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
   --lora_mode NAME         merge (default: into the weights at load) or runtime (beside
                            the weights, as fp8 models need)
   --base_seed N            noise seed (default: random; the seed used is printed)
-  --device DEV             cpu (default), cuda, cuda:N
+  --device DEV             cpu (default), cuda, cuda:N; with --keyframes a comma-separated
+                           list (cuda:0,cuda:1): one pipeline per device, the segments
+                           made in parallel and written in order
   --dtype NAME             auto (default), float32, bfloat16, float16, or fp8 (fast mode: bf16 with
                            the DiT's block linear layers in fp8 e4m3; GPUs with fp8 tensor cores)
   --memory_mode NAME       how the models share the device memory:
@@ -92,6 +103,20 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
   --save_file FILE         output .y4m (default: the task and seed, e.g. i2v-42.y4m)
   --y4m_chroma 420|444     chroma subsampling of the output (default 420)
 )";
+
+// Joins the values of a repeatable flag whose values may hold commas.
+const std::string kListSeparator = "\x1f";
+
+std::vector<std::string> flag_values(const std::map<std::string, std::string>& flags, const std::string& name) {
+  std::vector<std::string> values;
+  auto it = flags.find(name);
+  if (it == flags.end()) return values;
+  size_t begin = 0;
+  for (size_t end; (end = it->second.find(kListSeparator, begin)) != std::string::npos; begin = end + 1)
+    values.push_back(it->second.substr(begin, end - begin));
+  values.push_back(it->second.substr(begin));
+  return values;
+}
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "wan-generate: %s\n\n%s", message.c_str(), kUsage);
@@ -118,6 +143,8 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv) {
     }
     if (name == "--lora" && flags.count(name))
       flags[name] += "," + value;  // repeatable
+    else if (name == "--segment_prompt" && flags.count(name))
+      flags[name] += kListSeparator + value;  // repeatable; prompts may hold commas
     else
       flags[name] = is_switch && eq == std::string::npos ? "true" : value;
   }
@@ -241,6 +268,8 @@ int run(int argc, char** argv) {
                                 "--lora_mode",
                                 "--base_seed",
                                 "--clips",
+                                "--keyframes",
+                                "--segment_prompt",
                                 "--device",
                                 "--dtype",
                                 "--offload_model",
@@ -265,7 +294,12 @@ int run(int argc, char** argv) {
     options.lora_mode = wan::LoraMode::Runtime;
   else if (!lora_mode.empty() && lora_mode != "merge")
     usage_error("--lora_mode expects merge or runtime, got '" + lora_mode + "'");
-  if (!flag("--device").empty()) options.device = flag("--device");
+  // Several devices serve the segments of --keyframes, one pipeline each.
+  std::vector<std::string> devices{options.device};
+  if (!flag("--device").empty()) devices = wan::parse_device_list(flag("--device"), "--device");
+  options.device = devices[0];
+  const bool keyframes = flags.count("--keyframes") > 0;
+  if (devices.size() > 1 && !keyframes) usage_error("--device lists several devices: only --keyframes uses them");
   if (!flag("--dtype").empty()) options.dtype = flag("--dtype");
   const std::string offload = flag("--offload_model");
   if (offload == "true" || offload == "True" || offload == "1")
@@ -291,6 +325,22 @@ int run(int argc, char** argv) {
   request.negative_prompt = flag("--neg_prompt");
   if (!flag("--image").empty()) request.image = wan::read_image_file(flag("--image"));
   if (!flag("--last_image").empty()) request.last_image = wan::read_image_file(flag("--last_image"));
+  wan::KeyframeSegments segments;
+  if (keyframes) {
+    if (task != wan::Task::FirstLastFrameToVideo)
+      usage_error(std::string("--keyframes needs a first-last-frame-to-video (flf2v) checkpoint; ") +
+                  options.model_path + " is a " + wan::task_name(task) + " checkpoint");
+    if (request.image || request.last_image || flags.count("--clips"))
+      usage_error("--keyframes replaces --image, --last_image and --clips");
+    for (const std::string& path : wan::split_keyframe_list(flag("--keyframes")))
+      segments.keyframes.push_back(wan::read_image_file(path));
+    segments.prompts = flag_values(flags, "--segment_prompt");
+    segments.validate();
+    request.image = segments.keyframes[0];  // the first segment's images decide the size
+    request.last_image = segments.keyframes[1];
+  } else if (flags.count("--segment_prompt")) {
+    usage_error("--segment_prompt goes with --keyframes");
+  }
   const std::string size_text = flag("--size").empty() ? "1280*720" : flag("--size");
   const Size size = parse_size(size_text);
   if (task == wan::Task::TextToVideo && size.width > 0) {
@@ -339,11 +389,7 @@ int run(int argc, char** argv) {
   if (chroma != "420" && chroma != "444") usage_error("--y4m_chroma expects 420 or 444");
   std::unique_ptr<wan::Y4mWriter> writer;  // opened on the first frames: a failed run leaves no file
 
-  wan::GenerationCallbacks callbacks;
-  callbacks.on_progress = [&](const wan::Progress& p) { printer(p); };
-  wan::ClipContinuation continuation;
-  callbacks.on_frames = [&](const at::Tensor& decoded, int64_t first) {
-    const at::Tensor frames = continuation.frames_to_emit(decoded, first);
+  auto write = [&](const at::Tensor& frames) {
     if (!writer) {
       if (save_file.empty())
         save_file = std::string(wan::task_name(task)) + "-" + std::to_string(request.seed) + ".y4m";
@@ -352,11 +398,47 @@ int run(int argc, char** argv) {
     }
     for (int64_t i = 0; i < frames.size(0); ++i) writer->write_frame(frames[i].data_ptr<uint8_t>());
   };
+  wan::GenerationCallbacks callbacks;
+  callbacks.on_progress = [&](const wan::Progress& p) { printer(p); };
+  wan::ClipContinuation continuation;
+  callbacks.on_frames = [&](const at::Tensor& decoded, int64_t first) {
+    write(continuation.frames_to_emit(decoded, first));
+  };
   std::fprintf(stderr, "%s %dx%d, %d frames, seed %lld, %d steps, shift %g, guidance %g\n", wan::task_name(task), width,
                height, request.num_frames, static_cast<long long>(request.seed), *request.steps, *request.shift,
                *request.guidance_scale);
   wan::CancelToken cancel;
-  for (int64_t clip = 0; clip < clips; ++clip) {
+  if (keyframes) {
+    std::vector<std::shared_ptr<wan::Pipeline>> pipelines{pipeline};
+    for (size_t i = 1; i < devices.size(); ++i) {
+      options.device = devices[i];
+      pipelines.push_back(wan::Pipeline::load(options));
+    }
+    wan::OrderedSegments ordered(int(pipelines.size()), segments.segments());
+    std::mutex print_mutex;  // the segments' workers print from their own threads
+    wan::KeyframeVideoCallbacks video;
+    video.request = [&](int segment) {
+      wan::Request next = segments.request(request, segment);
+      next.seed = static_cast<int64_t>((static_cast<uint64_t>(request.seed) + segment) & INT64_MAX);
+      return next;
+    };
+    video.on_segment_start = [&](int segment, const wan::Request& r) {
+      std::lock_guard<std::mutex> lock(print_mutex);
+      std::fprintf(stderr, "segment %d of %d, seed %lld\n", segment + 1, segments.segments(),
+                   static_cast<long long>(r.seed));
+    };
+    video.generation = [&](int) {
+      wan::GenerationCallbacks c;
+      c.on_progress = [&](const wan::Progress& p) {
+        std::lock_guard<std::mutex> lock(print_mutex);
+        printer(p);
+      };
+      return c;
+    };
+    video.on_frames = [&](int, const at::Tensor& frames) { write(frames); };
+    wan::generate_keyframe_video(pipelines, ordered, video);
+  }
+  for (int64_t clip = 0; clip < clips && !keyframes; ++clip) {
     wan::Request next = continuation.next(request);
     next.seed = static_cast<int64_t>((static_cast<uint64_t>(request.seed) + clip) & INT64_MAX);
     if (clips > 1)
@@ -369,7 +451,7 @@ int run(int argc, char** argv) {
   }
   writer->close();
   std::fprintf(stderr, "wrote %s (%d frames, %d fps)\n", save_file.c_str(), writer->frames_written(), kFps);
-  if (flags.count("--report_memory")) report_peak_memory(options.device);
+  if (flags.count("--report_memory")) report_peak_memory(devices[0]);
   return 0;
 }
 

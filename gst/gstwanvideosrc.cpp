@@ -160,7 +160,7 @@
  * ]| The clip saved as MP4 while each denoising step's estimate of it is shown on screen.
  * |[
  * gst-launch-1.0 wanvideosrc model-path=Wan2.1-FLF2V-14B-720P keyframes=a.png,b.png,c.png device=cuda:0,cuda:1 \
- *     prompts='<"The cat wakes up", "The cat jumps off the sofa">' ! videoconvert ! x264enc ! mp4mux \
+ *     'prompts="<\"The cat wakes up\", \"The cat jumps off the sofa\">"' ! videoconvert ! x264enc ! mp4mux \
  *     ! filesink location=long.mp4
  * ]| A video through three keyframes, its two segments made on two GPUs at once.
  */
@@ -1460,8 +1460,8 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_PROMPTS,
       gst_param_spec_array("prompts", "Segment prompts",
-                           "With keyframes: one prompt per segment, e.g. prompts='<\"a cat walks\", \"the cat "
-                           "jumps\">'; empty = prompt for every segment",
+                           "With keyframes: one prompt per segment, an array such as <\"a cat walks\", \"the cat "
+                           "jumps\"> (quoted whole in gst-launch); empty = prompt for every segment",
                            g_param_spec_string("prompt", "Prompt", "One segment's prompt", nullptr,
                                                GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
                            ready));
