@@ -178,6 +178,7 @@
 #include "gst/frame_queue.h"
 #include "gst/image_loader.h"
 #include "gst/keyframe_input.h"
+#include "gst/live_session.h"
 #include "gst/preview_slot.h"
 #include "gst/wanenums.h"
 #include "models/common/error.h"
@@ -188,6 +189,7 @@
 #include "pipeline/keyframe_segments.h"
 #include "pipeline/model_family.h"
 #include "pipeline/names.h"
+#include "pipeline/video_geometry.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_wan_video_src_debug);
 #define GST_CAT_DEFAULT gst_wan_video_src_debug
@@ -250,6 +252,9 @@ enum {
   PROP_PREVIEW_SIZE,
   PROP_KEYFRAMES,
   PROP_PROMPTS,
+  PROP_LIVE,
+  PROP_LIVE_WINDOW,
+  PROP_LIVE_SINK,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -284,6 +289,9 @@ struct Settings {
   GstWanPreviewSize preview_size = GST_WAN_PREVIEW_SIZE_LATENT;
   std::string keyframes;             // "a.png,b.png,..."; empty = no video from keyframes
   std::vector<std::string> prompts;  // with keyframes: one per segment, or none
+  gboolean live = FALSE;             // a causal checkpoint streamed chunk by chunk
+  int live_window = int(wan::live_causal_settings().local_attn_size);
+  int live_sink = int(wan::live_causal_settings().sink_size);
 };
 
 // What lives from start() to stop().
@@ -298,6 +306,8 @@ struct Session {
   // A video from keyframes: its segments, and one pipeline per device (empty otherwise).
   wan::KeyframeSegments keyframes;
   std::vector<std::shared_ptr<wan::Pipeline>> segment_pipelines;
+  // Live mode: the stream and its generation thread (no pipeline, worker or preview).
+  std::unique_ptr<wan::gst::LiveSession> live;
 };
 
 struct State {
@@ -507,6 +517,59 @@ void check_keyframe_settings(const Settings& settings, size_t devices) {
            "): several devices serve the segments of keyframes only; set one device.");
 }
 
+// open_session() in live mode: a causal checkpoint's stream, sized by max-area (t2v).
+Session open_live_session(GstWanVideoSrc* self, const Settings& settings, size_t devices) {
+  auto refuse = [](const std::string& why) {
+    throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "live mode: " + why);
+  };
+  if (!settings.image_location.empty() || !settings.last_image_location.empty() || !settings.keyframes.empty())
+    refuse("it generates from the prompt alone; unset image-location, last-image-location and keyframes.");
+  if (!settings.loras.empty()) refuse("loras are not supported; unset loras.");
+  if (devices > 1) refuse("it runs on one device; set one device.");
+  wan::LiveOptions options;
+  options.model_path = settings.model_path;
+  options.device = settings.device;
+  options.dtype = dtype_name(settings.dtype);
+  options.text_encoder_device = settings.text_encoder_device;
+  options.memory_mode = to_memory_mode(settings.memory_mode);
+  options.seed = settings.seed;
+  options.causal.local_attn_size = settings.live_window;
+  options.causal.sink_size = settings.live_sink;
+  Session session;
+  session.base.max_area = settings.max_area;
+  try {
+    if (options.memory_mode != wan::MemoryMode::Resident && options.memory_mode != wan::MemoryMode::TextEncoderCpu)
+      refuse("memory-mode must be resident or text-encoder-cpu.");
+    if (!settings.timesteps.empty()) options.causal.denoising_steps = wan::parse_distill_steps(settings.timesteps);
+    if (settings.shift != kTaskDefaultShift) options.causal.timestep_shift = settings.shift;
+    options.causal.validate();
+    const wan::VideoGeometry g = wan::request_geometry(session.base);
+    session.preferred_width = g.width;
+    session.preferred_height = g.height;
+  } catch (const wan::Error& e) {
+    refuse(e.what());
+  }
+  post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Loading the causal model from " + settings.model_path);
+  try {
+    session.live =
+        std::make_unique<wan::gst::LiveSession>(GST_ELEMENT(self), options, [self](const wan::Progress& progress) {
+          post_progress(
+              self, GST_PROGRESS_TYPE_CONTINUE,
+              "Loading the model (" + std::to_string(progress.step) + "/" + std::to_string(progress.total_steps) + ")");
+        });
+  } catch (const std::exception& e) {
+    throw ElementError(
+        GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "Could not load the model from " + quoted(settings.model_path) + ": " + wan::one_line_message(e));
+  }
+  session.model_name = basename_of(settings.model_path);
+  GST_OBJECT_LOCK(self);
+  self->state->last_seed = session.live->stream().seed();
+  GST_OBJECT_UNLOCK(self);
+  gst_video_info_init(&session.info);
+  return session;
+}
+
 // start()'s work: check the settings, read the images, load the models and
 // work out the output size. Throws ElementError.
 Session open_session(GstWanVideoSrc* self) {
@@ -527,6 +590,8 @@ Session open_session(GstWanVideoSrc* self) {
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
                        std::string("Unusable device: ") + e.what() + ".");
   }
+  wan::gst::check_checkpoint_kind(settings.model_path, settings.live);
+  if (settings.live) return open_live_session(self, settings, devices.size());
   const bool keyframes = !settings.keyframes.empty();
   check_keyframe_settings(settings, devices.size());
   if (!settings.last_image_location.empty() && settings.image_location.empty())
@@ -853,6 +918,13 @@ void start_worker(GstWanVideoSrc* self) {
   events.preview_scale = [self] { return preview_scale(self); };
   events.on_preview = [self](int clip, const wan::Preview& p) { queue_preview(self, clip, p); };
   Session& session = *state->session;
+  if (session.live) {
+    const GstVideoInfo& info = session.info;
+    session.live->start(
+        current_queue(self), [self] { return copy_settings(self).prompt; }, GST_VIDEO_INFO_WIDTH(&info),
+        GST_VIDEO_INFO_HEIGHT(&info), GST_VIDEO_INFO_FPS_N(&info), GST_VIDEO_INFO_FPS_D(&info));
+    return;
+  }
   if (!session.segment_pipelines.empty())
     session.worker = std::make_unique<ClipWorker>(
         session.segment_pipelines, current_queue(self), session.keyframes.segments(),
@@ -945,6 +1017,9 @@ static void set_property_impl(GstWanVideoSrc* self, guint prop_id, const GValue*
         s.prompts.push_back(text ? text : "");
       }
       break;
+    case PROP_LIVE: s.live = g_value_get_boolean(value); break;
+    case PROP_LIVE_WINDOW: s.live_window = g_value_get_int(value); break;
+    case PROP_LIVE_SINK: s.live_sink = g_value_get_int(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -992,6 +1067,9 @@ static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value
         gst_value_array_append_and_take_value(value, &prompt);
       }
       break;
+    case PROP_LIVE: g_value_set_boolean(value, s.live); break;
+    case PROP_LIVE_WINDOW: g_value_set_int(value, s.live_window); break;
+    case PROP_LIVE_SINK: g_value_set_int(value, s.live_sink); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -999,6 +1077,8 @@ static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value
 static void gst_wan_video_src_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(object);
   guarded(self, "set_property", [&] { set_property_impl(self, prop_id, value, pspec); });
+  // Outside the object lock, which GstBaseSrc takes; as accepted (not while running).
+  if (prop_id == PROP_LIVE) gst_base_src_set_live(GST_BASE_SRC(self), copy_settings(self).live);
 }
 
 static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
@@ -1011,7 +1091,7 @@ static gboolean start_impl(GstWanVideoSrc* self) {
   try {
     Session session = open_session(self);
     GST_OBJECT_LOCK(self);
-    self->state->queue = std::make_shared<FrameQueue>(kQueuedFrames);
+    self->state->queue = std::make_shared<FrameQueue>(session.live ? session.live->queue_frames() : kQueuedFrames);
     self->state->session = std::move(session);
     self->state->started = true;
     GST_OBJECT_UNLOCK(self);
@@ -1040,6 +1120,7 @@ static gboolean gst_wan_video_src_start(GstBaseSrc* base) {
 static void stop_impl(GstWanVideoSrc* self) {
   State* state = self->state;
   if (state->session && state->session->worker) state->session->worker->stop();
+  if (state->session && state->session->live) state->session->live->stop();  // cancels the chunk in flight
   remove_preview_pad(self);
   std::optional<Session> closing;  // released outside the lock
   GST_OBJECT_LOCK(self);
@@ -1102,7 +1183,7 @@ static gboolean set_caps_impl(GstWanVideoSrc* self, GstCaps* caps) {
         ("caps %" GST_PTR_FORMAT, caps));
     return FALSE;
   }
-  if (session.worker &&
+  if ((session.worker || (session.live && session.live->started())) &&
       (width != GST_VIDEO_INFO_WIDTH(&session.info) || height != GST_VIDEO_INFO_HEIGHT(&session.info))) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The video size cannot change while generating."),
                       ("from %dx%d to %dx%d", GST_VIDEO_INFO_WIDTH(&session.info), GST_VIDEO_INFO_HEIGHT(&session.info),
@@ -1137,6 +1218,10 @@ static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
   GstBaseSrc* base = GST_BASE_SRC(self);
   switch (GST_QUERY_TYPE(query)) {
     case GST_QUERY_LATENCY:
+      if (self->state->session && self->state->session->live) {
+        self->state->session->live->answer_latency(query);
+        return TRUE;
+      }
       // Not live: frames are timestamped from 0 and come when they are ready.
       gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
       return TRUE;
@@ -1153,7 +1238,7 @@ static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
       const int fps_n = session ? GST_VIDEO_INFO_FPS_N(&session->info) : 0;
       const int fps_d = session ? GST_VIDEO_INFO_FPS_D(&session->info) : 1;
       GST_OBJECT_UNLOCK(self);
-      if (frames < 0) break;  // not started, or endless
+      if (frames < 0 || (session && session->live)) break;  // not started, or endless
       if (format == GST_FORMAT_DEFAULT) {
         gst_query_set_duration(query, format, frames);
         return TRUE;
@@ -1181,7 +1266,9 @@ static GstFlowReturn fill_impl(GstWanVideoSrc* self, GstBuffer* buffer) {
   if (!state->session) return GST_FLOW_FLUSHING;
   Session& session = *state->session;
   try {
-    if (!session.worker) {
+    if (session.live && !session.live->started()) {
+      start_worker(self);
+    } else if (!session.live && !session.worker) {
       // Added here, after GstBaseSrc sent the main pad's stream-start: it names its stream
       // only while the element has one source pad.
       if (copy_settings(self).preview) add_preview_pad(self);
@@ -1224,6 +1311,11 @@ static GstFlowReturn fill_impl(GstWanVideoSrc* self, GstBuffer* buffer) {
     write_frame(item.rgb, &frame);
     gst_video_frame_unmap(&frame);
 
+    if (session.live) {
+      session.frames_out++;
+      session.live->stamp(buffer);
+      return GST_FLOW_OK;
+    }
     const guint64 n = session.frames_out++;
     const guint64 fps_n = GST_VIDEO_INFO_FPS_N(&info), fps_d = GST_VIDEO_INFO_FPS_D(&info);
     const GstClockTime pts = gst_util_uint64_scale(n, fps_d * GST_SECOND, fps_n);
@@ -1465,6 +1557,26 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                            g_param_spec_string("prompt", "Prompt", "One segment's prompt", nullptr,
                                                GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
                            ready));
+
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE,
+      g_param_spec_boolean("live", "Live",
+                           "Stream endlessly from a causal (Self-Forcing) checkpoint as a live source: frames "
+                           "chunk by chunk, stamped with the pipeline clock's running time; prompt changes apply "
+                           "from the next chunk",
+                           FALSE, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE_WINDOW,
+      g_param_spec_int("live-window", "Live attention window",
+                       "Live mode: latent frames each chunk attends to (sink frames and the chunk included), so "
+                       "time and memory per chunk stay flat; -1 = every frame so far (grows without end)",
+                       G_MININT, G_MAXINT, int(wan::live_causal_settings().local_attn_size), ready));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE_SINK,
+      g_param_spec_int("live-sink", "Live attention sink",
+                       "Live mode: latent frames at the stream's start that stay in the attention window for good "
+                       "(3 = the first chunk)",
+                       G_MININT, G_MAXINT, int(wan::live_causal_settings().sink_size), ready));
 
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",

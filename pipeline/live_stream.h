@@ -82,6 +82,8 @@ class LiveStream {
   void reset();
 
   int64_t seed() const { return seed_; }
+  // Chunks of the current video generated so far (the next chunk's index).
+  int64_t chunks_done() const { return generator_ && !restart_ ? generator_->chunks_done() : 0; }
   const CausalSettings& settings() const { return settings_; }
   // Output frames of chunk `index`: 1 + 4 (F - 1) for the video's first, 4 F after.
   int64_t chunk_output_frames(int64_t index) const;

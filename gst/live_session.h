@@ -1,0 +1,65 @@
+// wanvideosrc's live mode (live=true) apart from the property plumbing: the causal
+// checkpoint's LiveStream and its generation thread, the frames' running-time stamps on the
+// pipeline clock, the latency the LATENCY query answers (one chunk's generation time,
+// measured; a chunk's play time until the first is measured) and the bus messages:
+// `wan-live-chunk` after every chunk, `wan-live-behind` plus a QoS message when a frame is
+// ready too late for its time.
+#pragma once
+#include <gst/gst.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "gst/frame_queue.h"
+#include "gst/live_timeline.h"
+#include "gst/live_worker.h"
+#include "pipeline/live_stream.h"
+
+namespace wan::gst {
+
+// Throws ElementError (LIBRARY SETTINGS) when the checkpoint at `model_path` holds the other
+// kind of DiT than the mode needs, naming the kind found; returns when it cannot tell (the
+// loader then says what is missing).
+void check_checkpoint_kind(const std::string& model_path, bool live);
+
+class LiveSession {
+ public:
+  // Loads the stream (wan::Error on failure). `element` receives the messages.
+  LiveSession(GstElement* element, const LiveOptions& options, const std::function<void(const Progress&)>& on_progress);
+  ~LiveSession();
+
+  // Frames waiting for downstream before the next chunk is held back: one chunk's.
+  size_t queue_frames() const;
+  LiveStream& stream() { return *stream_; }
+
+  // Starts the generation thread at the negotiated size and frame rate; `prompt` is read
+  // before every chunk.
+  void start(std::shared_ptr<FrameQueue> queue, std::function<std::string()> prompt, int width, int height, int fps_n,
+             int fps_d);
+  void stop();
+  bool started() const { return worker_ != nullptr; }
+
+  // PTS and duration of the next frame (running time on the element's clock).
+  void stamp(GstBuffer* buffer);
+  // live = TRUE, min = a chunk's generation time, max = what the queue holds.
+  void answer_latency(GstQuery* query);
+
+ private:
+  void chunk_done(const LiveChunkInfo& info);
+  GstClockTime min_latency_locked() const;
+
+  GstElement* element_;
+  std::shared_ptr<LiveStream> stream_;
+  std::unique_ptr<LiveWorker> worker_;
+  mutable std::mutex mutex_;  // what follows
+  int fps_n_ = 16, fps_d_ = 1;
+  std::optional<LiveTimeline> timeline_;
+  std::deque<GstClockTime> chunk_times_;         // the last chunks' generation times
+  GstClockTime reported_ = GST_CLOCK_TIME_NONE;  // min latency last answered
+};
+
+}  // namespace wan::gst

@@ -1,0 +1,46 @@
+// The timestamps of live mode's frames: running time on the pipeline clock, as a capture
+// source stamps them. Frame 0 is stamped with the running time it is ready at, frame n
+// n frame durations later. A frame that is ready only after its own time plus the latency
+// the element reported would reach the sinks too late: it is stamped with the running time
+// it is ready at instead, the frames after it following on, and its lateness is returned
+// so that the element says so on the bus. No GStreamer here; times in nanoseconds.
+#pragma once
+#include <cstdint>
+
+namespace wan::gst {
+
+class LiveTimeline {
+ public:
+  struct Stamp {
+    uint64_t pts = 0, duration = 0;
+    uint64_t late = 0;  // how far past its deadline the frame was ready (0: in time)
+  };
+
+  // frame_duration_num / frame_duration_den nanoseconds per frame (fps_d * 1e9 / fps_n).
+  LiveTimeline(uint64_t frame_duration_num, uint64_t frame_duration_den)
+      : num_(frame_duration_num), den_(frame_duration_den) {}
+
+  // The stamp of the next frame, ready at running time `now`, with `latency` reported.
+  Stamp next(uint64_t now, uint64_t latency) {
+    Stamp s;
+    if (frames_ == 0) origin_ = now;
+    s.pts = origin_ + offset(frames_);
+    if (s.pts + latency < now) {
+      s.late = now - s.pts - latency;
+      origin_ += now - s.pts;  // re-anchored: this frame is stamped `now`
+      s.pts = now;
+    }
+    s.duration = offset(frames_ + 1) - offset(frames_);
+    ++frames_;
+    return s;
+  }
+  uint64_t frames() const { return frames_; }
+
+ private:
+  uint64_t offset(uint64_t n) const { return static_cast<uint64_t>((unsigned __int128)n * num_ / den_); }
+  uint64_t num_, den_;
+  uint64_t origin_ = 0;
+  uint64_t frames_ = 0;
+};
+
+}  // namespace wan::gst
