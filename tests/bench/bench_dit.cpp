@@ -12,7 +12,10 @@
 // fp8 output's relative L2 against that bf16 output and against the plain libtorch fp8
 // quantisation, and one block's linear-layer time in fp8 and in bf16 at the first size.
 // Every line also gives the cost of one step's live preview of a latent of that size
-// (preview_latent_ms, preview_full_ms: at latent resolution and x8).
+// (preview_latent_ms, preview_full_ms: at latent resolution and x8; preview_taew21_ms: x8
+// through TAEW2.1, random weights of its shapes).
+#include <unistd.h>
+
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <torch/cuda.h>
@@ -31,6 +34,8 @@
 #include "models/dit/dit_block.h"
 #include "models/dit/lora_adapters.h"
 #include "models/dit/wan_model.h"
+#include "models/taehv/taehv_decoder.h"
+#include "models/weights/safetensors.h"
 #include "pipeline/preview.h"
 
 namespace {
@@ -98,8 +103,21 @@ double block_linear_ms(wan::dit::DiTBlockImpl& block, int64_t tokens, const at::
 
 // One step's live preview of a latent of this size (pipeline/preview.h: the linear map at
 // latent resolution, or x8) in milliseconds, the copy to the host included.
-double preview_ms(const at::Tensor& latent, int scale, const at::Device& device) {
-  return best_ms([&] { wan::render_preview(latent, scale); }, device);
+double preview_ms(const at::Tensor& latent, int scale, const at::Device& device,
+                  const wan::PreviewDecoder* decoder = nullptr) {
+  return best_ms([&] { wan::render_preview(latent, scale, decoder); }, device);
+}
+
+// TAEW2.1 with random weights (its cost does not depend on them), through a file as users load it.
+std::shared_ptr<const wan::PreviewDecoder> random_preview_decoder(const at::Device& device) {
+  wan::TensorMap weights;
+  for (const auto& p : wan::taehv::TaehvDecoder()->named_parameters())
+    weights[p.key()] = at::randn(p.value().sizes()) * 0.02;
+  const std::string path = "/tmp/bench-dit-taew2_1-" + std::to_string(::getpid()) + ".safetensors";
+  wan::save_safetensors(path, weights);
+  auto decoder = wan::PreviewDecoder::load(path, device);
+  std::remove(path.c_str());
+  return decoder;
 }
 
 }  // namespace
@@ -250,11 +268,12 @@ int main(int argc, char** argv) {
         "{\"impl\": \"gst-wan\", \"model\": \"%s\", \"size\": \"%s\", \"frames\": %d, \"batch\": %d, \"layers\": %lld, "
         "\"tokens\": %lld, \"dtype\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
         "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f, \"preview_latent_ms\": %.2f, "
-        "\"preview_full_ms\": %.2f%s}\n",
+        "\"preview_full_ms\": %.2f, \"preview_taew21_ms\": %.2f%s}\n",
         model.c_str(), one.c_str(), frames, batch, static_cast<long long>(config.num_layers),
         static_cast<long long>(seq_len), dtype_name.c_str(), best, peak_gib(device), build_s, lora_rank,
         lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, preview_ms(in.x[0], 1, device),
-        preview_ms(in.x[0], 8, device), fp8 ? fp8_report(index).c_str() : "");
+        preview_ms(in.x[0], 8, device), preview_ms(in.x[0], 8, device, random_preview_decoder(device).get()),
+        fp8 ? fp8_report(index).c_str() : "");
     std::fflush(stdout);
   }
   return 0;
