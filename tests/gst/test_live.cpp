@@ -1,0 +1,299 @@
+// wanvideosrc in live mode (live=true) in a real pipeline with the system clock, on a tiny
+// causal checkpoint made from the e2e-i2v-tiny fixture (tests/common/tiny_causal_checkpoint.h):
+// frames stamped with increasing running time, the LATENCY query answering live, a prompt
+// changed while PLAYING acting from the next chunk on, PLAYING -> NULL -> PLAYING, a stalled
+// downstream reported as wan-live-behind, and the wrong kind of checkpoint in either mode.
+// The C++ headers come first: check.h defines a `fail` macro that breaks std headers.
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "tests/common/tiny_causal_checkpoint.h"
+
+#include <gst/base/gstbasesrc.h>
+#include <gst/check/gstcheck.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kWidth = 80, kHeight = 48;
+
+// The tiny causal checkpoint, made once per process and removed at its exit.
+const std::string& causal_model() {
+  struct Folder {
+    fs::path dir;
+    std::string model;
+    ~Folder() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  };
+  static const Folder folder = [] {
+    const gchar* fixtures = g_getenv("WAN_FIXTURES");
+    fail_unless(fixtures != nullptr, "WAN_FIXTURES must name tests/fixtures");
+    Folder f;
+    f.dir = fs::temp_directory_path() / ("wan-test-live-" + std::to_string(::getpid()));
+    f.model = wan::test::make_tiny_causal_checkpoint(fs::path(fixtures) / "e2e-i2v-tiny" / "ckpt", f.dir);
+    return f;
+  }();
+  return folder.model;
+}
+
+std::string bidirectional_model() { return std::string(g_getenv("WAN_FIXTURES")) + "/e2e-i2v-tiny/ckpt"; }
+
+struct Frame {
+  GstClockTime pts = GST_CLOCK_TIME_NONE, duration = GST_CLOCK_TIME_NONE;
+  guint64 offset = 0;
+  GstClockTime pulled_at = GST_CLOCK_TIME_NONE;  // running time when the sink had it
+  std::vector<uint8_t> rgb;
+};
+
+struct LivePipeline {
+  GstElement* pipeline = nullptr;
+  GstElement* src = nullptr;
+  GstElement* sink = nullptr;
+  GstBus* bus = nullptr;
+
+  LivePipeline(const std::string& model, const std::string& prompt, const std::string& sink_props = "") {
+    GError* error = nullptr;
+    const std::string description =
+        "wanvideosrc name=src live=true device=cpu seed=11 ! video/x-raw,format=RGB,width=" + std::to_string(kWidth) +
+        ",height=" + std::to_string(kHeight) + " ! appsink name=sink sync=false " + sink_props;
+    pipeline = gst_parse_launch(description.c_str(), &error);
+    fail_unless(pipeline != nullptr && error == nullptr, "parse: %s", error ? error->message : "?");
+    src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    g_object_set(src, "model-path", model.c_str(), "prompt", prompt.c_str(), nullptr);
+    bus = gst_element_get_bus(pipeline);
+  }
+  ~LivePipeline() {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(sink);
+    gst_object_unref(src);
+    gst_object_unref(pipeline);
+  }
+
+  GstClockTime running_time() {
+    GstClock* clock = gst_element_get_clock(pipeline);
+    if (!clock) return GST_CLOCK_TIME_NONE;
+    const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(pipeline);
+    gst_object_unref(clock);
+    return now;
+  }
+
+  void play() {
+    const GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    fail_unless(ret != GST_STATE_CHANGE_FAILURE, "PLAYING failed");
+    fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, 60 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS,
+                "PLAYING not reached");
+  }
+
+  std::vector<Frame> pull(int n) {
+    std::vector<Frame> frames;
+    for (int i = 0; i < n; ++i) {
+      GstSample* sample = nullptr;
+      g_signal_emit_by_name(sink, "try-pull-sample", GstClockTime(60 * GST_SECOND), &sample);
+      fail_unless(sample != nullptr, "no frame %d within 60 s", i);
+      GstBuffer* buffer = gst_sample_get_buffer(sample);
+      Frame f;
+      f.pts = GST_BUFFER_PTS(buffer);
+      f.duration = GST_BUFFER_DURATION(buffer);
+      f.offset = GST_BUFFER_OFFSET(buffer);
+      f.pulled_at = running_time();
+      GstMapInfo map;
+      fail_unless(gst_buffer_map(buffer, &map, GST_MAP_READ));
+      f.rgb.assign(map.data, map.data + map.size);
+      gst_buffer_unmap(buffer, &map);
+      gst_sample_unref(sample);
+      frames.push_back(std::move(f));
+    }
+    return frames;
+  }
+
+  // The element messages named `name` on the bus so far.
+  std::vector<GstStructure*> messages(const char* name) {
+    std::vector<GstStructure*> found;
+    while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+      const GstStructure* s = gst_message_get_structure(m);
+      if (s && gst_structure_has_name(s, name)) found.push_back(gst_structure_copy(s));
+      gst_message_unref(m);
+    }
+    return found;
+  }
+};
+
+void free_all(std::vector<GstStructure*>& structures) {
+  for (GstStructure* s : structures) gst_structure_free(s);
+  structures.clear();
+}
+
+bool same_pixels(const std::vector<Frame>& a, const std::vector<Frame>& b, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i)
+    if (a[i].rgb != b[i].rgb) return false;
+  return true;
+}
+
+// The error the start posted (nullptr: none), with its domain and code.
+GError* start_error(const std::string& model, bool live) {
+  GstElement* src = gst_element_factory_make("wanvideosrc", nullptr);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(src, bus);
+  g_object_set(src, "model-path", model.c_str(), "device", "cpu", "live", live, nullptr);
+  const GstStateChangeReturn ret = gst_element_set_state(src, GST_STATE_PAUSED);
+  GError* error = nullptr;
+  if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    gst_message_parse_error(m, &error, nullptr);
+    gst_message_unref(m);
+  }
+  fail_unless(ret == GST_STATE_CHANGE_FAILURE || error == nullptr, "an error without a failed state change");
+  gst_element_set_state(src, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(bus);
+  return error;
+}
+
+}  // namespace
+
+GST_START_TEST(test_live_frames_and_latency) {
+  LivePipeline p(causal_model(), "a red house on a green hill");
+  fail_unless(gst_base_src_is_live(GST_BASE_SRC(p.src)), "live=true makes the source live");
+  p.play();
+  const std::vector<Frame> frames = p.pull(9 + 12 + 3);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    fail_unless_equals_uint64(frames[i].offset, i);
+    fail_unless(GST_CLOCK_TIME_IS_VALID(frames[i].pts) && frames[i].duration > 0, "frame %zu stamped", i);
+    if (i > 0) fail_unless(frames[i].pts > frames[i - 1].pts, "frame %zu's time goes on", i);
+    if (i > 0) fail_unless_equals_uint64(frames[i].pts - frames[i - 1].pts, frames[i - 1].duration);
+    fail_unless(frames[i].rgb.size() == size_t(kWidth) * kHeight * 3);
+  }
+  // Frame 0 carries the running time it was made at: not later than the sink got it.
+  fail_unless(frames[0].pts <= frames[0].pulled_at, "frame 0 at %" GST_TIME_FORMAT ", pulled at %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(frames[0].pts), GST_TIME_ARGS(frames[0].pulled_at));
+  fail_unless(frames[0].pts > 0, "running time, not a stream starting at 0");
+
+  GstQuery* query = gst_query_new_latency();
+  fail_unless(gst_element_query(p.src, query), "the LATENCY query is answered");
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(query, &live, &min, &max);
+  gst_query_unref(query);
+  fail_unless(live, "LATENCY says live");
+  fail_unless(min > 0 && GST_CLOCK_TIME_IS_VALID(max) && max >= min, "min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(min), GST_TIME_ARGS(max));
+
+  std::vector<GstStructure*> chunks = p.messages("wan-live-chunk");
+  fail_unless(chunks.size() >= 2, "a wan-live-chunk per chunk (%zu)", chunks.size());
+  int n = 0;
+  guint64 index = 1, first = 1;
+  fail_unless(gst_structure_get_int(chunks[0], "frames", &n) && n == 9, "chunk 0: 9 frames (%d)", n);
+  fail_unless(gst_structure_get_uint64(chunks[1], "chunk", &index) && index == 1);
+  fail_unless(gst_structure_get_uint64(chunks[1], "first-frame", &first) && first == 9);
+  fail_unless(gst_structure_get_int(chunks[1], "frames", &n) && n == 12, "chunk 1: 12 frames (%d)", n);
+  free_all(chunks);
+}
+GST_END_TEST;
+
+// The prompt set from a bus sync handler when chunk 0 is done: chunk 1 is made with it.
+GstBusSyncReply change_prompt_after_chunk0(GstBus*, GstMessage* message, gpointer src) {
+  const GstStructure* s = gst_message_get_structure(message);
+  guint64 chunk = 1;
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ELEMENT && s && gst_structure_has_name(s, "wan-live-chunk") &&
+      gst_structure_get_uint64(s, "chunk", &chunk) && chunk == 0)
+    g_object_set(G_OBJECT(src), "prompt", "a blue boat on a grey sea", nullptr);
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST(test_live_prompt_change_next_chunk) {
+  std::vector<Frame> reference, changed;
+  {
+    LivePipeline p(causal_model(), "a red house on a green hill");
+    p.play();
+    reference = p.pull(9 + 12);
+  }
+  LivePipeline p(causal_model(), "a red house on a green hill");
+  gst_bus_set_sync_handler(p.bus, change_prompt_after_chunk0, p.src, nullptr);
+  p.play();
+  changed = p.pull(9 + 12 + 1);  // a frame of chunk 2: chunk 1's message is out
+  fail_unless(same_pixels(reference, changed, 0, 9), "chunk 0 (before the change) is the reference's");
+  fail_unless(!same_pixels(reference, changed, 9, 10), "chunk 1 starts with the new prompt");
+  gst_bus_set_sync_handler(p.bus, nullptr, nullptr, nullptr);
+  std::vector<GstStructure*> chunks = p.messages("wan-live-chunk");
+  fail_unless(chunks.size() >= 2, "%zu wan-live-chunk messages", chunks.size());
+  fail_unless_equals_string(gst_structure_get_string(chunks[0], "prompt"), "a red house on a green hill");
+  fail_unless_equals_string(gst_structure_get_string(chunks[1], "prompt"), "a blue boat on a grey sea");
+  free_all(chunks);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_live_state_cycle) {
+  LivePipeline p(causal_model(), "waves at sunset");
+  p.play();
+  const std::vector<Frame> first = p.pull(12);
+  // Stopped while the next chunks are being made; it must come back promptly.
+  const auto start = std::chrono::steady_clock::now();
+  fail_unless(gst_element_set_state(p.pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fail_unless(stop_s < 10, "NULL took %.1f s", stop_s);
+  p.play();
+  const std::vector<Frame> again = p.pull(12);
+  fail_unless_equals_uint64(again[0].offset, 0);
+  fail_unless(same_pixels(first, again, 0, 12), "a new stream from the same seed starts over");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_live_behind_reported) {
+  // One buffer in the sink and nobody pulling: the source cannot push, so the frames it
+  // pushes later are late for their times.
+  LivePipeline p(causal_model(), "a red house on a green hill", "max-buffers=1");
+  p.play();
+  p.pull(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const std::vector<Frame> frames = p.pull(12);
+  std::vector<GstStructure*> behind = p.messages("wan-live-behind");
+  fail_unless(!behind.empty(), "a stalled stream says so");
+  guint64 late = 0;
+  fail_unless(gst_structure_get_uint64(behind[0], "late", &late) && late > 0);
+  free_all(behind);
+  for (size_t i = 1; i < frames.size(); ++i) fail_unless(frames[i].pts > frames[i - 1].pts);
+  // Re-anchored: the last frames are stamped near the running time, not seconds before it.
+  fail_unless(frames.back().pts + 2 * GST_SECOND > frames.back().pulled_at, "the stamps caught up with the clock");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_live_wrong_kind) {
+  GError* error = start_error(bidirectional_model(), true);
+  fail_unless(error != nullptr, "live=true with a bidirectional checkpoint fails the start");
+  fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
+  fail_unless(std::strstr(error->message, "bidirectional") != nullptr, "%s", error->message);
+  g_error_free(error);
+
+  error = start_error(causal_model(), false);
+  fail_unless(error != nullptr, "a causal checkpoint without live fails the start");
+  fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
+  fail_unless(std::strstr(error->message, "causal") != nullptr && std::strstr(error->message, "live=true"), "%s",
+              error->message);
+  g_error_free(error);
+}
+GST_END_TEST;
+
+static Suite* live_suite() {
+  Suite* s = suite_create("wanvideosrc-live");
+  TCase* tc = tcase_create("live");
+  tcase_set_timeout(tc, 600);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_live_frames_and_latency);
+  tcase_add_test(tc, test_live_prompt_change_next_chunk);
+  tcase_add_test(tc, test_live_state_cycle);
+  tcase_add_test(tc, test_live_behind_reported);
+  tcase_add_test(tc, test_live_wrong_kind);
+  return s;
+}
+
+GST_CHECK_MAIN(live);
