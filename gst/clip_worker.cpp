@@ -8,6 +8,12 @@
 
 namespace wan::gst {
 
+namespace {
+// The worker whose generation this thread runs (its own thread, or one making a keyframe
+// segment), so that a stop() called from there lets go instead of joining itself.
+thread_local const void* generating_for = nullptr;
+}  // namespace
+
 ClipWorker::ClipWorker(std::shared_ptr<Pipeline> pipeline, std::shared_ptr<FrameQueue> queue, int64_t clips,
                        RequestSource next_request, Events events)
     : core_(std::make_shared<Core>()) {
@@ -49,7 +55,7 @@ void ClipWorker::stop() {
   if (!thread_.joinable()) return;
   // Called from the element's stop() and destructors: nothing may leave it.
   try {
-    if (thread_.get_id() == std::this_thread::get_id())
+    if (thread_.get_id() == std::this_thread::get_id() || generating_for == core_.get())
       thread_.detach();
     else
       thread_.join();
@@ -59,6 +65,7 @@ void ClipWorker::stop() {
 
 void ClipWorker::Core::run() {
   // Grad mode and inference mode are thread-local: this thread sets its own.
+  generating_for = this;
   WorkerItem last;
   try {
     c10::InferenceMode inference_mode;
@@ -179,6 +186,7 @@ void ClipWorker::Core::run_segments() {
   int queued_start = -1;  // the last segment whose ClipStart is queued (run()'s thread only)
   KeyframeVideoCallbacks callbacks;
   callbacks.request = [&](int segment) {
+    generating_for = this;
     // As between clips: a slow downstream holds the next segment back.
     if (!queue->wait_for_room()) throw Cancelled();
     return next_request(segment);

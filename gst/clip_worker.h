@@ -48,10 +48,11 @@ class ClipWorker {
   ClipWorker& operator=(const ClipWorker&) = delete;
 
   void start();
-  // Cancels the clip in flight, closes the queue and joins. Idempotent. Called on the
-  // generation thread itself (an application stopping the element from a bus sync handler
-  // of a wan-progress message), it cannot join: the thread is let go, emits nothing more and
-  // ends at the next cancellation check, keeping what it uses alive until then.
+  // Cancels the clip in flight, closes the queue and joins. Idempotent. Called on a
+  // generation thread (its own, or one making a keyframe segment: an application stopping
+  // the element from a bus sync handler of a wan-progress message), it cannot join: the
+  // thread is let go, emits nothing more and ends at the next cancellation check, keeping
+  // what it uses alive until then.
   void stop();
 
  private:

@@ -1404,6 +1404,50 @@ GST_START_TEST(test_keyframes_bad_input) {
 }
 GST_END_TEST;
 
+// Stopping while two pipelines make segments returns at once, from the application's thread
+// and from a segment's own (a bus sync handler of its wan-progress), and the element plays again.
+GST_START_TEST(test_keyframes_stop) {
+  Overrides settings = keyframe_settings(4, "cpu,cpu");
+  settings.emplace_back("num-frames", "9");
+  settings.emplace_back("steps", "20");
+  {
+    Harnessed t(settings);
+    gst_harness_play(t.h);
+    int denoising = 0;  // steps seen, of either segment
+    while (denoising < 2) {
+      GstMessage* m = gst_bus_timed_pop_filtered(t.bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT);
+      fail_unless(m != nullptr, "no denoising progress within 60 s");
+      const gchar* phase = is_element_message(m, "wan-progress")
+                               ? gst_structure_get_string(gst_message_get_structure(m), "phase")
+                               : nullptr;
+      denoising += phase && std::string(phase) == "denoise";
+      gst_message_unref(m);
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    fail_unless_equals_int(gst_element_set_state(t.h->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    fail_unless(seconds < 5.0, "PLAYING -> NULL took %.2f s", seconds);
+  }
+  Harnessed t(settings);
+  StopFromHandler stop{t.h->element};
+  gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
+  gst_harness_play(t.h);
+  const auto begin = std::chrono::steady_clock::now();
+  GstState state = GST_STATE_PLAYING;
+  while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
+    g_usleep(20000);
+    gst_element_get_state(t.h->element, &state, nullptr, 0);
+  }
+  fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "the stop from a segment failed");
+  fail_unless(state == GST_STATE_NULL, "the element did not reach NULL");
+  gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
+  fail_unless(gst_element_set_state(t.h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBuffer* buffer = gst_harness_pull(t.h);
+  fail_unless(buffer != nullptr);
+  gst_buffer_unref(buffer);
+}
+GST_END_TEST;
+
 static Suite* wanvideosrc_suite() {
   Suite* s = suite_create("wanvideosrc");
   TCase* tc = tcase_create("general");
@@ -1446,6 +1490,7 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_keyframes_segments);
   tcase_add_test(tc, test_keyframes_two_pipelines);
   tcase_add_test(tc, test_keyframes_bad_input);
+  tcase_add_test(tc, test_keyframes_stop);
   return s;
 }
 
