@@ -97,6 +97,58 @@
  * (devices - 1) x num-frames frames wait (at 720p and 81 frames, 224 MB per waiting segment).
  * With several devices, `wan-clip` messages come as segments start, not always in order.
  *
+ * ## Live mode
+ *
+ * With #GstWanVideoSrc:live, the element streams without end from a causal, chunk-wise
+ * text-to-video checkpoint (Self-Forcing's `self_forcing_dmd.pt` as model-path, with the
+ * official `Wan2.1_VAE.pth`, umT5 and tokenizer beside it) and is a live source: it
+ * produces nothing in PAUSED and starts generating in PLAYING. Each chunk of 3 latent frames is
+ * denoised in 4 steps (Self-Forcing's schedule; #GstWanVideoSrc:timesteps and
+ * #GstWanVideoSrc:shift override it) attending to the frames before it, and its frames are
+ * pushed as the VAE decodes them: 9 for the first chunk, 12 for every later one. A frame's PTS
+ * is the running time on the pipeline clock: the first frame's the moment it is ready, the
+ * frames after it following at the negotiated frame rate. While a chunk's frames play the
+ * next chunk is generated (one chunk of frames is queued ahead). #GstWanVideoSrc:prompt may
+ * change while PLAYING; the next chunk to start is made with it (the frames before stay in the
+ * attention cache, so the scene changes rather than cuts). #GstWanVideoSrc:seed (-1: a random
+ * one, shown in #GstWanVideoSrc:last-seed) makes the stream reproducible.
+ *
+ * Each chunk attends to a rolling window of #GstWanVideoSrc:live-window latent frames (21,
+ * the context Self-Forcing is trained on), of which the first #GstWanVideoSrc:live-sink (3,
+ * the first chunk) never leave, as attention sinks: time and memory per chunk stay flat
+ * however long the stream runs. live-window -1 attends to every frame so far (growing without
+ * end, for short streams).
+ *
+ * The LATENCY query answers live with the minimum latency one chunk's generation time (the
+ * slowest of the last 8 chunks; before the first is measured, a chunk's play time, what a
+ * stream that keeps up takes at most) and the maximum what the queue holds (two chunks of
+ * frames); when the measured time moves by a tenth the element posts a LATENCY message. A
+ * frame ready later than its time plus that latency (generation slower than real time, or a
+ * stalled downstream) is stamped with the running time it is ready at instead, the frames
+ * after it following on, and the element posts a QoS message (jitter: how late) and a
+ * `wan-live-behind` element message:
+ *
+ * * `frame` (#guint64): the frame's offset
+ * * `late` (#guint64): nanoseconds past its time plus the latency
+ * * `latency` (#guint64): the minimum latency reported
+ *
+ * After every chunk a `wan-live-chunk` element message (posted from the generation thread,
+ * after the chunk's frames are queued and before the next chunk reads the prompt):
+ *
+ * * `chunk` (#guint64): the chunk's index, from 0
+ * * `first-frame` (#guint64), `frames` (#gint): its frames' offsets
+ * * `prompt` (#gchararray): the prompt it was made with
+ * * `generate-time`, `decode-time` (#guint64): nanoseconds in the DiT (new prompts'
+ *   encoding included) and in the VAE
+ *
+ * The stream's first frames and those of a new prompt carry a tag event as clips do. A state
+ * change to READY or NULL cancels the chunk in flight between two DiT blocks and frees the
+ * models. #GstWanVideoSrc:num-frames, #GstWanVideoSrc:clips, #GstWanVideoSrc:steps,
+ * #GstWanVideoSrc:guidance-scale (always 1), #GstWanVideoSrc:solver, the step cache and the
+ * preview pad do not apply; image-location, last-image-location, keyframes, loras, several
+ * devices and the memory modes other than resident and text-encoder-cpu are refused. The
+ * size follows #GstWanVideoSrc:max-area (832x480 by default) unless downstream caps fix it.
+ *
  * ## Errors
  *
  * Every error is a #GST_MESSAGE_ERROR with a one-line message naming the problem (the file, the
@@ -119,7 +171,9 @@
  *   #GstWanVideoSrc:dtype fp8 where fp8 cannot run, images that do not suit the checkpoint's task;
  *   #GstWanVideoSrc:keyframes with fewer than two images, a #GstWanVideoSrc:prompts count that is
  *   not one per segment, keyframes with a t2v or i2v checkpoint or beside image-location, several
- *   devices without keyframes (an unreadable keyframe fails as an image does, naming which)
+ *   devices without keyframes (an unreadable keyframe fails as an image does, naming which);
+ *   #GstWanVideoSrc:live with a bidirectional checkpoint, or a causal (Self-Forcing) checkpoint
+ *   without it (the message names the kind found); in live mode the settings it refuses
  * * %GST_STREAM_ERROR_FORMAT: an output size downstream asks for that the model cannot make
  * * %GST_STREAM_ERROR_FAILED: generation failed while streaming (including a sampling setting
  *   changed while playing that the next clip rejects, or non-finite values in a step)
@@ -163,6 +217,11 @@
  *     'prompts="<\"The cat wakes up\", \"The cat jumps off the sofa\">"' ! videoconvert ! x264enc ! mp4mux \
  *     ! filesink location=long.mp4
  * ]| A video through three keyframes, its two segments made on two GPUs at once.
+ * |[
+ * gst-launch-1.0 wanvideosrc live=true model-path=Self-Forcing/self_forcing_dmd.pt device=cuda:0 \
+ *     prompt="A drone flies over endless hills" ! videoconvert ! x264enc tune=zerolatency \
+ *     ! rtph264pay config-interval=1 ! udpsink host=127.0.0.1 port=5000
+ * ]| An endless live stream from a causal checkpoint, sent as RTP; set prompt while it plays.
  */
 #include "gst/gstwanvideosrc.h"
 
