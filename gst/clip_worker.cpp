@@ -35,32 +35,13 @@ ClipWorker::~ClipWorker() { stop(); }
 
 void ClipWorker::start() {
   core_->cancel.reset();
-  thread_ = std::thread([core = core_] {
-    // A thread entry: an exception leaving it would end the process.
-    try {
-      core->run();
-    } catch (...) {
-      // run() could not queue its end: close the queue so that fill() ends instead of waiting.
-      try {
-        core->queue->close();
-      } catch (...) {
-      }
-    }
-  });
+  thread_.start([core = core_] { core->run(); }, core_->queue);
 }
 
 void ClipWorker::stop() {
   core_->cancel_all();
   core_->queue->close();
-  if (!thread_.joinable()) return;
-  // Called from the element's stop() and destructors: nothing may leave it.
-  try {
-    if (thread_.get_id() == std::this_thread::get_id() || generating_for == core_.get())
-      thread_.detach();
-    else
-      thread_.join();
-  } catch (const std::system_error&) {
-  }
+  thread_.finish(generating_for == core_.get());
 }
 
 void ClipWorker::Core::run() {

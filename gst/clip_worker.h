@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gst/frame_queue.h"
+#include "gst/worker_thread.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/ordered_segments.h"
 #include "pipeline/pipeline.h"
@@ -77,7 +78,7 @@ class ClipWorker {
     void push_frames(const at::Tensor& frames);
   };
   std::shared_ptr<Core> core_;
-  std::thread thread_;
+  WorkerThread thread_;
 };
 
 }  // namespace wan::gst

@@ -17,30 +17,13 @@ LiveWorker::~LiveWorker() { stop(); }
 
 void LiveWorker::start() {
   core_->cancel.reset();
-  thread_ = std::thread([core = core_] {
-    // A thread entry: an exception leaving it would end the process.
-    try {
-      core->run();
-    } catch (...) {
-      try {
-        core->queue->close();
-      } catch (...) {
-      }
-    }
-  });
+  thread_.start([core = core_] { core->run(); }, core_->queue);
 }
 
 void LiveWorker::stop() {
   core_->cancel.cancel();
   core_->queue->close();
-  if (!thread_.joinable()) return;
-  try {
-    if (thread_.get_id() == std::this_thread::get_id())
-      thread_.detach();
-    else
-      thread_.join();
-  } catch (const std::system_error&) {
-  }
+  thread_.finish();
 }
 
 void LiveWorker::Core::run() {

@@ -5,9 +5,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "gst/frame_queue.h"
+#include "gst/worker_thread.h"
 #include "pipeline/live_stream.h"
 
 namespace wan::gst {
@@ -43,7 +43,7 @@ class LiveWorker {
     void run_chunk(std::string& last_prompt);
   };
   std::shared_ptr<Core> core_;
-  std::thread thread_;
+  WorkerThread thread_;
 };
 
 }  // namespace wan::gst
