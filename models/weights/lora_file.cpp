@@ -122,14 +122,18 @@ at::Tensor LoraPatch::delta(const std::vector<int64_t>& shape, const at::Device&
 }
 
 LoraFile read_lora_file(const std::string& path, const ParameterShapes& model) {
-  LoraFile lora;
-  lora.path = path;
   TensorMap tensors;
   try {
     tensors = load_checkpoint_file(path);
   } catch (const std::exception& e) {
     throw Error("LoRA " + path + ": " + one_line_message(e));
   }
+  return resolve_lora(path, tensors, model);
+}
+
+LoraFile resolve_lora(const std::string& path, const TensorMap& tensors, const ParameterShapes& model) {
+  LoraFile lora;
+  lora.path = path;
   if (tensors.empty()) throw Error("LoRA " + path + " holds no tensors");
 
   for (const auto& [key, t] : tensors)
@@ -171,7 +175,9 @@ LoraFile read_lora_file(const std::string& path, const ParameterShapes& model) {
                  " " + shape_text(want) + " (a LoRA made for another model, or another model size?)");
   };
 
-  for (auto& [module, roles] : modules) {
+  for (auto& entry : modules) {
+    const std::string& module = entry.first;
+    auto& roles = entry.second;  // not a structured binding: lambdas capture it (C++17)
     const std::optional<std::string> resolved = resolver.resolve(module);
     auto first_key = roles.begin()->second.first;
     if (!resolved) {
@@ -223,7 +229,8 @@ LoraFile read_lora_file(const std::string& path, const ParameterShapes& model) {
     const auto& [down_key, down] = roles[Role::Down];
     const auto& [up_key, up] = roles[Role::Up];
     const int64_t rank = down.dim() >= 1 ? down.size(0) : 0;
-    if (down.dim() < 2 || up.dim() < 2 || up.size(1) != rank || rank == 0)
+    // up is [out, rank] or [out, rank, 1, 1] (conv): it is applied as up.flatten(1).
+    if (down.dim() < 2 || up.dim() < 2 || up.size(1) != rank || rank == 0 || up.numel() / rank != up.size(0))
       throw Error("LoRA " + path + ": '" + down_key + "' " + shape_text(down.sizes()) + " and '" + up_key + "' " +
                   shape_text(up.sizes()) + " are not a down / up pair of one rank");
     const int64_t out = up.size(0), in = down.numel() / rank;

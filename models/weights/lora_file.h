@@ -12,6 +12,8 @@
 
 #include <ATen/ATen.h>
 
+#include "models/weights/tensor_map.h"
+
 namespace wan {
 
 // What one file does to one parameter.
@@ -40,5 +42,8 @@ using ParameterShapes = std::map<std::string, std::vector<int64_t>>;
 // format guessed); a shape that does not fit its parameter (key and both shapes named:
 // a LoRA made for another model size).
 LoraFile read_lora_file(const std::string& path, const ParameterShapes& model);
+
+// The same on the tensors of a file already read (`path` names it in errors).
+LoraFile resolve_lora(const std::string& path, const TensorMap& tensors, const ParameterShapes& model);
 
 }  // namespace wan

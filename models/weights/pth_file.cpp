@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 #include <c10/util/Exception.h>
 #include <caffe2/serialize/inline_container.h>
@@ -101,6 +102,9 @@ auto with_archive(const std::string& path, Read read) {
     const std::string what = e.what_without_backtrace();
     throw Error(path + ": not a readable torch.save zip archive (" + what.substr(0, what.find('\n')) +
                 "); files from torch.save before PyTorch 1.6 must be re-saved with a newer torch");
+  } catch (const std::logic_error& e) {
+    // The reader parses the version record with std::stoull (std::out_of_range past 2^64).
+    throw Error(path + ": not a readable torch.save zip archive (" + e.what() + " on its version record)");
   }
 }
 

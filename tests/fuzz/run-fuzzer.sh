@@ -21,5 +21,7 @@ if ! clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize
   cat "$out/$name.build.log"; exit 1
 fi
 seeds="$root/tests/fuzz/seeds/$name"
+LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 "$out/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$@" \
   "$out/$name-corpus" $( [ -d "$seeds" ] && echo "$seeds" )

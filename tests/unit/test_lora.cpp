@@ -290,6 +290,15 @@ void bad_files_are_named() {
       wan::read_lora_file(
           write("half.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", down}}).string(), shapes),
       "has no up matrix");
+  // An up matrix holding more than [out, rank] (applied as up.flatten(1), it cannot multiply down); a conv-shaped
+  // [out, rank, 1] one is a matrix.
+  const auto q_pair = [](const at::Tensor& lora_up) {
+    return wan::TensorMap{{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", at::randn({4, 64})},
+                          {"diffusion_model.blocks.0.self_attn.q.lora_B.weight", lora_up}};
+  };
+  EXPECT_ERROR(wan::resolve_lora("up3d.safetensors", q_pair(at::randn({64, 4, 2})), shapes),
+               "[64, 4, 2] are not a down / up pair of one rank");
+  EXPECT(wan::resolve_lora("conv.safetensors", q_pair(at::randn({64, 4, 1})), shapes).patches.size() == 1);
   // A truncated download.
   const fs::path whole = fixtures / "dit-lora-kohya" / "lora0.safetensors";
   const fs::path cut = scratch / "truncated.safetensors";

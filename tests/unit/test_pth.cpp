@@ -270,6 +270,19 @@ void malformed_archives() {
   }
   EXPECT_ERROR(wan::load_pth(no_pickle.string()), "without data.pkl");
 
+  // A version number past 2^64: libtorch's std::stoull threw std::out_of_range through the reader.
+  const fs::path huge_version = tmpdir() / "version.pth";
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(huge_version.string());
+    const std::string version = "99999999999999999999999\n";
+    writer.writeRecord(".data/version", version.data(), version.size());  // read before "version"
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    writer.writeRecord("data/0", four_floats.data(), four_floats.size());
+    writer.writeEndOfFile();
+  }
+  EXPECT_ERROR(wan::load_pth(huge_version.string()), "not a readable torch.save zip archive (stoull");
+  EXPECT_ERROR(wan::pth_tensor_names(huge_version.string()), "not a readable torch.save zip archive (stoull");
+
   const fs::path text = tmpdir() / "text.pth";
   std::ofstream(text) << "not a zip";
   EXPECT_ERROR(wan::load_pth(text.string()), "not a readable torch.save zip archive");
