@@ -129,12 +129,17 @@ at::Tensor TaehvDecoderImpl::decode(const at::Tensor& latents, int64_t chunk) co
   return video.narrow(0, trim, video.size(0) - trim).clamp(0, 1);
 }
 
-TaehvDecoder load_taehv_decoder(const std::string& path, const at::Device& device, at::ScalarType dtype,
-                                DecoderOptions options) {
+TaehvDecoder load_taehv_decoder(const TensorMap& checkpoint, const std::string& what, const at::Device& device,
+                                at::ScalarType dtype, DecoderOptions options) {
   TaehvDecoder decoder(options);
-  load_state_dict(*decoder, decoder->decoder_weights(load_checkpoint_file(path)), path);
+  load_state_dict(*decoder, decoder->decoder_weights(checkpoint), what);
   decoder->to(device, dtype);
   return decoder;
+}
+
+TaehvDecoder load_taehv_decoder(const std::string& path, const at::Device& device, at::ScalarType dtype,
+                                DecoderOptions options) {
+  return load_taehv_decoder(load_checkpoint_file(path), path, device, dtype, options);
 }
 
 }  // namespace wan::taehv

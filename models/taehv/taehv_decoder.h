@@ -73,5 +73,8 @@ TORCH_MODULE(TaehvDecoder);
 // tensors) onto `device` in `dtype`. Throws wan::Error naming missing or mis-shaped tensors.
 TaehvDecoder load_taehv_decoder(const std::string& path, const at::Device& device, at::ScalarType dtype,
                                 DecoderOptions options = {});
+// The same from tensors in memory; `what` names them in errors.
+TaehvDecoder load_taehv_decoder(const TensorMap& checkpoint, const std::string& what, const at::Device& device,
+                                at::ScalarType dtype, DecoderOptions options = {});
 
 }  // namespace wan::taehv

@@ -5,7 +5,11 @@ the CPU. Outputs: the full decode (4 frames per latent frame, the first 3 droppe
 cheap preview decode (decoder_time_upscale off: each TGrow keeps its last frame's rows, as
 the reference's patch_tgrow_layers does when loading a checkpoint into it).
 
-usage: make_taehv_case.py TAEHV_PY CASE_DIR [--frames 3] [--size 10x6] [--seed 2101]
+The weights are PyTorch's default init under the seed (45 MB in float32: not stored unless
+--save-weights); case.json's weights_init says so, and wan-parity rebuilds them
+(tests/parity/taehv_reference_init.h).
+
+usage: make_taehv_case.py TAEHV_PY CASE_DIR [--frames 3] [--size 10x6] [--seed 2101] [--save-weights]
 """
 import argparse, copy, hashlib, importlib.util, json, os, subprocess
 import torch
@@ -17,6 +21,7 @@ def main():
     ap.add_argument("taehv_py"); ap.add_argument("case")
     ap.add_argument("--frames", type=int, default=3); ap.add_argument("--size", default="10x6")
     ap.add_argument("--seed", type=int, default=2101)
+    ap.add_argument("--save-weights", action="store_true")
     a = ap.parse_args()
     spec = importlib.util.spec_from_file_location("taehv", a.taehv_py)
     taehv = importlib.util.module_from_spec(spec); spec.loader.exec_module(taehv)
@@ -39,7 +44,8 @@ def main():
     assert torch.allclose(video, video_seq, atol=1e-5), "parallel and sequential decodes differ"
     clamped = ((video == 0) | (video == 1)).float().mean().item()
     os.makedirs(a.case, exist_ok=True)
-    save_file(sd, os.path.join(a.case, "weights.safetensors"))
+    if a.save_weights:
+        save_file(sd, os.path.join(a.case, "weights.safetensors"))
     io = {"in.latents": latents.contiguous(), "out.video": video.contiguous(), "out.preview": pre.contiguous()}
     save_file(io, os.path.join(a.case, "io.safetensors"))
     src = open(a.taehv_py, "rb").read()
@@ -57,15 +63,21 @@ def main():
         "outputs": {"out.video": {"dtype": "F32", "shape": list(video.shape)},
                     "out.preview": {"dtype": "F32", "shape": list(pre.shape)}},
         "seeds": {"weights_and_inputs": a.seed},
-        "files": {"io": "io.safetensors", "weights": "weights.safetensors"},
-        "weights_dtype": {"weights.safetensors": "F32"}, "compute_dtype": "float32",
+        "files": {"io": "io.safetensors", **({"weights": "weights.safetensors"} if a.save_weights else {})},
+        "weights_init": {"scheme": "pytorch-default", "seed": a.seed,
+                         "order": "every nn.Conv2d of taehv.TAEHV(checkpoint_path=None) in construction order "
+                                  "(encoder, then decoder): kaiming_uniform_(weight, a=sqrt(5)), bias "
+                                  "uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the CPU generator after "
+                                  "torch.manual_seed(seed)",
+                         "scale": {"decoder.22.weight": 0.05}, "fill": {"decoder.22.bias": 0.5}},
+        "compute_dtype": "float32",
         "reference": {"repository": "https://github.com/madebyollin/taehv", "source_files": ["taehv.py"],
                       "taehv_py_sha256": hashlib.sha256(src).hexdigest(),
                       "runtime": f"torch {torch.__version__} CPU, float32"},
         "notes": ["Latents are NTCHW (frames before channels), as taehv takes them; wan-parity passes in.latents[0].",
                   "Random default init, with the last conv's weight scaled by 0.05 and its bias 0.5 so that "
                   f"outputs are mostly inside (0, 1): {100 * clamped:.1f}% of out.video sits at a clamp bound.",
-                  "The encoder's tensors are in weights.safetensors too (as in taew2_1.pth): a loader must ignore them."],
+                  "The weights include the encoder's tensors (as taew2_1.pth does): a loader must ignore them."],
     }
     json.dump(meta, open(os.path.join(a.case, "case.json"), "w"), indent=2)
     print(f"wrote {a.case}: video {tuple(video.shape)}, preview {tuple(pre.shape)}, clamped {100 * clamped:.1f}%")
