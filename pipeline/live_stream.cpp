@@ -80,22 +80,8 @@ LiveStream::LiveStream(const LiveOptions& options, const std::function<void(cons
   });
   progress();
 
-  // The key clip mode's pipelines use: elements over the same files share one umT5.
-  TextEncoderOptions text;
-  text.checkpoint = files.t5;
-  text.tokenizer = files.tokenizer;
-  text.text_len = dit_->model->config().text_len;
-  text.device = pl.text_device;
-  text.dtype = pl.text_dtype;
-  text.cache_dir = options.cache_dir;
-  text_ = registry.get<std::shared_ptr<TextEncoder>>(
-      "umt5", files.t5, pl.text_device, pl.text_dtype,
-      [&] {
-        auto encoder = std::make_shared<TextEncoder>(text);
-        encoder->load();
-        return encoder;
-      },
-      "cache=" + options.cache_dir);
+  // Elements over the same files share one umT5, clip mode's included.
+  text_ = shared_text_encoder(text_encoder_options(files, dit_->model->config().text_len, pl, options.cache_dir));
   progress();
   reset();
 }

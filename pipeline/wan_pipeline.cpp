@@ -83,6 +83,29 @@ std::unique_lock<std::mutex> use(const std::shared_ptr<SharedModel<Model>>& m) {
 
 }  // namespace
 
+TextEncoderOptions text_encoder_options(const CheckpointFiles& files, int64_t text_len, const ModelPlacement& placement,
+                                        const std::string& cache_dir) {
+  TextEncoderOptions o;
+  o.checkpoint = files.t5;
+  o.tokenizer = files.tokenizer;
+  o.text_len = text_len;
+  o.device = placement.text_device;
+  o.dtype = placement.text_dtype;
+  o.cache_dir = cache_dir;
+  return o;
+}
+
+std::shared_ptr<SharedModel<std::shared_ptr<TextEncoder>>> shared_text_encoder(const TextEncoderOptions& options) {
+  return ModelRegistry::instance().get<std::shared_ptr<TextEncoder>>(
+      "umt5", options.checkpoint, options.device, options.dtype,
+      [&] {
+        auto encoder = std::make_shared<TextEncoder>(options);
+        encoder->load();  // now, not in the first request
+        return encoder;
+      },
+      "cache=" + options.cache_dir);
+}
+
 ModelPlacement resolve_placement(const PipelineOptions& o) {
   ModelPlacement p;
   p.device = parse_device(o.device, "device");
@@ -157,21 +180,8 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
   }
   progress();
 
-  text_options_.checkpoint = files.t5;
-  text_options_.tokenizer = files.tokenizer;
-  text_options_.text_len = dit_->model->config().text_len;
-  text_options_.device = pl.text_device;
-  text_options_.dtype = pl.text_dtype;
-  text_options_.cache_dir = options.cache_dir;
-  if (!pl.text_encoder_per_request)
-    text_ = registry.get<std::shared_ptr<TextEncoder>>(
-        "umt5", files.t5, pl.text_device, pl.text_dtype,
-        [&] {
-          auto encoder = std::make_shared<TextEncoder>(text_options_);
-          encoder->load();  // now, not in the first request
-          return encoder;
-        },
-        "cache=" + options.cache_dir);
+  text_options_ = text_encoder_options(files, dit_->model->config().text_len, pl, options.cache_dir);
+  if (!pl.text_encoder_per_request) text_ = shared_text_encoder(text_options_);
   progress();
 }
 

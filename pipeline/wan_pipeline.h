@@ -11,6 +11,7 @@
 #include "models/dit/wan_model.h"
 #include "models/t5/text_encoder.h"
 #include "models/vae/wan_vae.h"
+#include "pipeline/checkpoint_folder.h"
 #include "pipeline/denoise_loop.h"
 #include "pipeline/model_registry.h"
 #include "pipeline/pipeline.h"
@@ -46,6 +47,14 @@ struct ModelPlacement {
   at::Device noise_device = at::kCPU;     // where the initial noise is drawn
 };
 ModelPlacement resolve_placement(const PipelineOptions& options);
+
+// umT5's options for a checkpoint's files (text_len: the DiT's), on the placement's text device.
+TextEncoderOptions text_encoder_options(const CheckpointFiles& files, int64_t text_len, const ModelPlacement& placement,
+                                        const std::string& cache_dir);
+
+// The process-wide umT5 for `options` (the registry's, loaded now): every pipeline over the
+// same files, device, dtype and cache folder shares it.
+std::shared_ptr<SharedModel<std::shared_ptr<TextEncoder>>> shared_text_encoder(const TextEncoderOptions& options);
 
 class WanPipeline : public Pipeline {
  public:
