@@ -1,0 +1,56 @@
+// LiveTimeline (gst/live_timeline.h), the running-time stamps of live mode's frames: frame 0
+// at the time it is ready, then one frame duration apart (exact at 30000/1001 fps too);
+// frames ready early keep their times; a frame ready after its time plus the latency is
+// stamped with the time it is ready at, says how late it was, and the frames after it follow
+// on from there.
+#include "gst/live_timeline.h"
+
+#include <cstdint>
+
+#include "tests/unit/check.h"
+
+namespace {
+
+constexpr uint64_t kSecond = 1000000000;
+
+}  // namespace
+
+int main() {
+  using wan::gst::LiveTimeline;
+  // 16 fps: 62.5 ms a frame.
+  {
+    LiveTimeline t(1 * kSecond, 16);
+    const uint64_t start = 5 * kSecond, latency = kSecond / 2;
+    LiveTimeline::Stamp s = t.next(start, latency);
+    EXPECT_MSG(s.pts == start && s.duration == 62500000 && s.late == 0, "frame 0 at the time it is ready");
+    // Frames 1..11 all ready at once (a chunk): still one duration apart.
+    for (uint64_t n = 1; n < 12; ++n) {
+      s = t.next(start + 1000, latency);
+      EXPECT_MSG(s.pts == start + n * 62500000 && s.late == 0, "frame " + std::to_string(n));
+    }
+    // Frame 12 (due at start + 750 ms) ready at start + 1.2 s: within the latency, kept.
+    s = t.next(start + 1200000000, latency);
+    EXPECT_MSG(s.pts == start + 750000000 && s.late == 0, "late but within the latency: its own time");
+    // Frame 13 (due at start + 812.5 ms) ready at start + 2 s: 687.5 ms past its time + latency.
+    s = t.next(start + 2 * kSecond, latency);
+    EXPECT_MSG(s.pts == start + 2 * kSecond, "stamped with the time it is ready at");
+    EXPECT_MSG(s.late == 2 * kSecond - 812500000 - latency, "how late: " + std::to_string(s.late));
+    // The frames after it follow on from the new time.
+    s = t.next(start + 2 * kSecond, latency);
+    EXPECT_MSG(s.pts == start + 2 * kSecond + 62500000 && s.late == 0, "re-anchored");
+    EXPECT(t.frames() == 15);
+  }
+  // 30000/1001 fps: durations alternate so that frame n is at n * 1001 / 30 ms exactly.
+  {
+    LiveTimeline t(1001 * kSecond, 30000);
+    uint64_t total = 0;
+    for (uint64_t n = 0; n < 30000; ++n) {
+      const LiveTimeline::Stamp s = t.next(0, kSecond);
+      EXPECT_MSG(s.pts == total, "frame " + std::to_string(n));
+      total += s.duration;
+      if (s.pts != total - s.duration) break;
+    }
+    EXPECT_MSG(total == 1001 * kSecond, "30000 frames last 1001 s");
+  }
+  return wan::test::check_exit("test-live-timeline");
+}
