@@ -97,6 +97,7 @@ GenerationCallbacks ClipWorker::Core::callbacks_for(int64_t clip) {
   };
   if (events.preview_scale && events.on_preview) {
     callbacks.preview.scale = [this] { return cancel.cancelled() ? 0 : events.preview_scale(); };
+    callbacks.preview.decoder = events.preview_decoder;
     callbacks.preview.on_preview = [this, clip](const Preview& preview) {
       if (!cancel.cancelled()) events.on_preview(int(clip), preview);
     };

@@ -30,6 +30,8 @@ class ClipWorker {
     // Asked at every denoising step: 0 = no preview (none is computed), else its scale.
     std::function<int()> preview_scale;
     std::function<void(int clip, const Preview&)> on_preview;
+    // Renders full-size previews when set (preview-model), else the linear map.
+    std::shared_ptr<const PreviewDecoder> preview_decoder;
   };
 
   // clips = 0: generate until stopped. Each clip after the first continues

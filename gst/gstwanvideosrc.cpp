@@ -309,6 +309,7 @@ enum {
   PROP_CACHE_WARMUP_STEPS,
   PROP_PREVIEW,
   PROP_PREVIEW_SIZE,
+  PROP_PREVIEW_MODEL,
   PROP_KEYFRAMES,
   PROP_PROMPTS,
   PROP_LIVE,
@@ -346,6 +347,7 @@ struct Settings {
   int cache_warmup_steps = -1;        // -1 = the method's default
   gboolean preview = TRUE;
   GstWanPreviewSize preview_size = GST_WAN_PREVIEW_SIZE_LATENT;
+  std::string preview_model;         // TAEW2.1 weights for full-size previews; empty = the linear map
   std::string keyframes;             // "a.png,b.png,..."; empty = no video from keyframes
   std::vector<std::string> prompts;  // with keyframes: one per segment, or none
   gboolean live = FALSE;             // a causal checkpoint streamed chunk by chunk
@@ -361,6 +363,7 @@ struct Session {
   int preferred_width = 0, preferred_height = 0;
   GstVideoInfo info;  // as negotiated
   std::unique_ptr<ClipWorker> worker;
+  std::shared_ptr<const wan::PreviewDecoder> preview_decoder;  // preview-model, loaded at start
   guint64 frames_out = 0;
   // A video from keyframes: its segments, and one pipeline per device (empty otherwise).
   wan::KeyframeSegments keyframes;
@@ -729,6 +732,18 @@ Session open_session(GstWanVideoSrc* self) {
         "Could not load the model from " + quoted(settings.model_path) + ": " + wan::one_line_message(e));
   }
   session.model_name = basename_of(settings.model_path);
+  if (settings.preview && !settings.preview_model.empty()) {
+    if (!g_file_test(settings.preview_model.c_str(), G_FILE_TEST_IS_REGULAR))
+      throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+                         "The preview model " + quoted(settings.preview_model) + " does not exist.");
+    post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Loading the preview model from " + settings.preview_model);
+    const std::string device = devices.front().empty() ? wan::default_device_name() : devices.front();
+    try {
+      session.preview_decoder = wan::PreviewDecoder::load(settings.preview_model, wan::parse_device(device));
+    } catch (const std::exception& e) {
+      throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, wan::one_line_message(e));
+    }
+  }
 
   const wan::Task task = session.pipeline->task();
   if (keyframes && task != wan::Task::FirstLastFrameToVideo)
@@ -976,6 +991,7 @@ void start_worker(GstWanVideoSrc* self) {
   events.on_clip_done = [self](int clip, const wan::GenerationResult& r) { post_clip_done_message(self, clip, r); };
   events.preview_scale = [self] { return preview_scale(self); };
   events.on_preview = [self](int clip, const wan::Preview& p) { queue_preview(self, clip, p); };
+  events.preview_decoder = self->state->session->preview_decoder;
   Session& session = *state->session;
   if (session.live) {
     const GstVideoInfo& info = session.info;
@@ -1067,6 +1083,7 @@ static void set_property_impl(GstWanVideoSrc* self, guint prop_id, const GValue*
     case PROP_CACHE_WARMUP_STEPS: s.cache_warmup_steps = g_value_get_int(value); break;
     case PROP_PREVIEW: s.preview = g_value_get_boolean(value); break;
     case PROP_PREVIEW_SIZE: s.preview_size = GstWanPreviewSize(g_value_get_enum(value)); break;
+    case PROP_PREVIEW_MODEL: s.preview_model = str(); break;
     case PROP_KEYFRAMES: s.keyframes = str(); break;
     case PROP_PROMPTS:
       s.prompts.clear();
@@ -1117,6 +1134,7 @@ static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value
     case PROP_CACHE_WARMUP_STEPS: g_value_set_int(value, s.cache_warmup_steps); break;
     case PROP_PREVIEW: g_value_set_boolean(value, s.preview); break;
     case PROP_PREVIEW_SIZE: g_value_set_enum(value, s.preview_size); break;
+    case PROP_PREVIEW_MODEL: g_value_set_string(value, s.preview_model.c_str()); break;
     case PROP_KEYFRAMES: g_value_set_string(value, s.keyframes.c_str()); break;
     case PROP_PROMPTS:
       for (const std::string& text : s.prompts) {
@@ -1598,6 +1616,13 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                         "Size of each latent frame in the preview: the latent's (1/8 of the video's width and "
                         "height) or the video's (nearest); applies from the next step",
                         GST_TYPE_WAN_PREVIEW_SIZE, GST_WAN_PREVIEW_SIZE_LATENT, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_PREVIEW_MODEL,
+      g_param_spec_string("preview-model", "Preview model",
+                          "TAEW2.1 weights (madebyollin's taew2_1.pth or .safetensors): with preview-size=full, "
+                          "each latent frame is decoded by that tiny decoder at the video's size instead of the "
+                          "linear map repeated x8; empty = the linear map. Loaded at start",
+                          nullptr, ready));
 
   g_object_class_install_property(
       gobject_class, PROP_KEYFRAMES,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/taehv/taehv_decoder.h"
 #include "models/weights/checkpoint_file.h"
 #include "models/weights/pth_writer.h"
 #include "models/weights/safetensors.h"
@@ -1172,6 +1174,49 @@ GST_START_TEST(test_preview_full_size) {
 }
 GST_END_TEST;
 
+// preview-model: with TAEW2.1 weights (random here, of its shapes) full-size previews are that
+// decoder's frames, not the linear map's 8x8 blocks of one colour; a preview model that is not
+// there fails the start.
+GST_START_TEST(test_preview_model) {
+  wan::TensorMap weights;
+  for (const auto& p : wan::taehv::TaehvDecoder()->named_parameters()) {
+    const at::Tensor& t = p.value();
+    const double fan_in = t.dim() == 4 ? double(t.size(1) * t.size(2) * t.size(3)) : 1e4;
+    weights[p.key()] = at::randn(t.sizes()) / std::sqrt(fan_in);
+  }
+  weights["decoder.22.bias"].fill_(0.5);
+  const std::string path = temp_dir() + "/taew2_1.safetensors";
+  wan::save_safetensors(path, weights);
+
+  PreviewSink sink;
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"preview-size", "full"}, {"preview-model", path}});
+  sink.watch(t.h->element);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> frames = pull_all(t.h);
+  const GstVideoInfo info = negotiated(t.h);
+  unref_all(frames);
+  fail_unless(sink.wait_for(0, true), "no EOS on the preview pad");
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  fail_unless_equals_int(sink.buffers.size(), 2);
+  fail_unless_equals_int(caps_int(sink.caps, "width"), 2 * GST_VIDEO_INFO_WIDTH(&info));
+  fail_unless_equals_int(caps_int(sink.caps, "height"), GST_VIDEO_INFO_HEIGHT(&info));
+  GstVideoInfo preview_info;
+  fail_unless(gst_video_info_from_caps(&preview_info, sink.caps));
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &preview_info, sink.buffers.back(), GST_MAP_READ));
+  const auto* data = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  bool varies = false;  // within the first 8x8 block
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8 * 3; ++x) varies |= data[y * stride + x] != data[x % 3];
+  gst_video_frame_unmap(&frame);
+  fail_unless(varies, "the preview is the linear map's 8x8 blocks, not the decoder's frames");
+
+  expect_start_failure({{"preview-model", temp_dir() + "/no-taew2_1.pth"}}, GST_RESOURCE_ERROR,
+                       GST_RESOURCE_ERROR_NOT_FOUND, "no-taew2_1.pth");
+}
+GST_END_TEST;
+
 // Unlinked, the pad costs nothing: no step is rendered (no wan-preview message); with
 // preview=false there is no pad at all. The video is the same either way.
 GST_START_TEST(test_preview_unlinked_or_off) {
@@ -1485,6 +1530,7 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_bad_inputs_table);
   tcase_add_test(tc, test_preview_pad);
   tcase_add_test(tc, test_preview_full_size);
+  tcase_add_test(tc, test_preview_model);
   tcase_add_test(tc, test_preview_unlinked_or_off);
   tcase_add_test(tc, test_preview_stops_with_element);
   tcase_add_test(tc, test_keyframes_segments);
