@@ -58,7 +58,8 @@
  * channels (ComfyUI's Wan2.1 latent-to-RGB factors). The pad carries one picture per step:
  * the clip's latent frames in a grid of ceil(sqrt(F)) columns, left to right then top to
  * bottom (e.g. 21 frames of 104x60 at 480p: 5x5 cells, 520x300), or 8 times that size with
- * #GstWanVideoSrc:preview-size=full. Caps: video/x-raw, format=RGB, framerate=0/1 (one
+ * #GstWanVideoSrc:preview-size=full (each latent frame then decoded by TAEW2.1 when
+ * #GstWanVideoSrc:preview-model names its weights, else its pixels repeated). Caps: video/x-raw, format=RGB, framerate=0/1 (one
  * picture per step, not a frame rate). A buffer's OFFSET is its step (1-based); its PTS and
  * DURATION are the running time of the clip it previews in the main stream, so all the
  * steps of a clip share them: show the pad with `sync=false`. An unlinked pad costs nothing
