@@ -631,18 +631,25 @@ static GstBusSyncReply stop_at_denoise(GstBus*, GstMessage* message, gpointer da
   return GST_BUS_PASS;
 }
 
+// The element's state once a stop from a bus sync handler has run (polled for up to a minute:
+// that stop returns on the generation thread, the state settles after it).
+GstState state_after_stop_from_handler(GstElement* element) {
+  const auto begin = std::chrono::steady_clock::now();
+  GstState state = GST_STATE_PLAYING;
+  while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
+    g_usleep(20000);
+    gst_element_get_state(element, &state, nullptr, 0);
+  }
+  return state;
+}
+
 GST_START_TEST(test_stop_from_generation_thread) {
   for (int round = 0; round < 3; ++round) {
     Harnessed t({{"num-frames", "9"}, {"steps", "20"}, {"clips", "0"}});
     StopFromHandler stop{t.h->element};
     gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
     gst_harness_play(t.h);
-    const auto begin = std::chrono::steady_clock::now();
-    GstState state = GST_STATE_PLAYING;
-    while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
-      g_usleep(20000);
-      gst_element_get_state(t.h->element, &state, nullptr, 0);
-    }
+    const GstState state = state_after_stop_from_handler(t.h->element);
     fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "round %d: the stop failed", round);
     fail_unless(state == GST_STATE_NULL, "round %d: the element did not reach NULL", round);
     gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
@@ -1470,12 +1477,7 @@ GST_START_TEST(test_keyframes_stop) {
   StopFromHandler stop{t.h->element};
   gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
   gst_harness_play(t.h);
-  const auto begin = std::chrono::steady_clock::now();
-  GstState state = GST_STATE_PLAYING;
-  while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
-    g_usleep(20000);
-    gst_element_get_state(t.h->element, &state, nullptr, 0);
-  }
+  const GstState state = state_after_stop_from_handler(t.h->element);
   fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "the stop from a segment failed");
   fail_unless(state == GST_STATE_NULL, "the element did not reach NULL");
   gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
