@@ -59,16 +59,14 @@
  * the clip's latent frames in a grid of ceil(sqrt(F)) columns, left to right then top to
  * bottom (e.g. 21 frames of 104x60 at 480p: 5x5 cells, 520x300), or 8 times that size with
  * #GstWanVideoSrc:preview-size=full (each latent frame then decoded by TAEW2.1 when
- * #GstWanVideoSrc:preview-model names its weights, else its pixels repeated). Caps: video/x-raw, format=RGB, framerate=0/1 (one
- * picture per step, not a frame rate). A buffer's OFFSET is its step (1-based); its PTS and
- * DURATION are the running time of the clip it previews in the main stream, so all the
- * steps of a clip share them: show the pad with `sync=false`. An unlinked pad costs nothing
- * (nothing is computed); a linked one costs a small matrix product on the device and one
- * copy of the picture to the host per step. Pushing runs on the pad's own thread: when it
- * falls behind (a slow sink, or one prerolling: a non-live pipeline reaches PLAYING only
- * once the main branch has its first frame, so give the main branch's sink `async=false` to
- * watch the first clip form), the oldest waiting previews are dropped and generation never
- * waits. After the last clip the pad sends EOS. Every rendered step posts a `wan-preview`
+ * #GstWanVideoSrc:preview-model names its weights, else its pixels repeated). Caps: video/x-raw, format=RGB,
+ * framerate=0/1 (one picture per step, not a frame rate). A buffer's OFFSET is its step (1-based); its PTS and DURATION
+ * are the running time of the clip it previews in the main stream, so all the steps of a clip share them: show the pad
+ * with `sync=false`. An unlinked pad costs nothing (nothing is computed); a linked one costs a small matrix product on
+ * the device and one copy of the picture to the host per step. Pushing runs on the pad's own thread: when it falls
+ * behind (a slow sink, or one prerolling: a non-live pipeline reaches PLAYING only once the main branch has its first
+ * frame, so give the main branch's sink `async=false` to watch the first clip form), the oldest waiting previews are
+ * dropped and generation never waits. After the last clip the pad sends EOS. Every rendered step posts a `wan-preview`
  * element message:
  *
  * * `clip` (#guint), `step` (#gint, from 1), `total-steps` (#gint)
@@ -580,15 +578,27 @@ void check_keyframe_settings(const Settings& settings, size_t devices) {
            "): several devices serve the segments of keyframes only; set one device.");
 }
 
+// dtype fp8 where a device cannot run it: a setting, not a model that cannot be read.
+void check_fp8(const Settings& settings, const std::vector<std::string>& devices) {
+  if (settings.dtype != GST_WAN_DTYPE_FP8) return;
+  std::string why;
+  for (const std::string& name : devices) {
+    const std::string device = name.empty() ? wan::default_device_name() : name;
+    if (!wan::cuda::fp8_available(wan::parse_device(device), &why))
+      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "dtype fp8 cannot run here: " + why + ".");
+  }
+}
+
 // open_session() in live mode: a causal checkpoint's stream, sized by max-area (t2v).
-Session open_live_session(GstWanVideoSrc* self, const Settings& settings, size_t devices) {
+Session open_live_session(GstWanVideoSrc* self, const Settings& settings, const std::vector<std::string>& devices) {
   auto refuse = [](const std::string& why) {
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "live mode: " + why);
   };
   if (!settings.image_location.empty() || !settings.last_image_location.empty() || !settings.keyframes.empty())
     refuse("it generates from the prompt alone; unset image-location, last-image-location and keyframes.");
   if (!settings.loras.empty()) refuse("loras are not supported; unset loras.");
-  if (devices > 1) refuse("it runs on one device; set one device.");
+  if (devices.size() > 1) refuse("it runs on one device; set one device.");
+  check_fp8(settings, devices);
   wan::LiveOptions options;
   options.model_path = settings.model_path;
   options.device = settings.device;
@@ -654,7 +664,7 @@ Session open_session(GstWanVideoSrc* self) {
                        std::string("Unusable device: ") + e.what() + ".");
   }
   wan::gst::check_checkpoint_kind(settings.model_path, settings.live);
-  if (settings.live) return open_live_session(self, settings, devices.size());
+  if (settings.live) return open_live_session(self, settings, devices);
   const bool keyframes = !settings.keyframes.empty();
   check_keyframe_settings(settings, devices.size());
   if (!settings.last_image_location.empty() && settings.image_location.empty())
@@ -691,15 +701,7 @@ Session open_session(GstWanVideoSrc* self) {
   } catch (const wan::Error& e) {
     throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, e.what());
   }
-  if (settings.dtype == GST_WAN_DTYPE_FP8) {
-    // A setting this device cannot run, not a model that cannot be read.
-    std::string why;
-    for (const std::string& name : devices) {
-      const std::string device = name.empty() ? wan::default_device_name() : name;
-      if (!wan::cuda::fp8_available(wan::parse_device(device), &why))
-        throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "dtype fp8 cannot run here: " + why + ".");
-    }
-  }
+  check_fp8(settings, devices);
 
   wan::PipelineOptions options;
   options.model_path = settings.model_path;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -141,11 +142,13 @@ bool same_pixels(const std::vector<Frame>& a, const std::vector<Frame>& b, size_
 }
 
 // The error the start posted (nullptr: none), with its domain and code.
-GError* start_error(const std::string& model, bool live) {
+GError* start_error(const std::string& model, bool live,
+                    const std::vector<std::pair<const char*, const char*>>& properties = {}) {
   GstElement* src = gst_element_factory_make("wanvideosrc", nullptr);
   GstBus* bus = gst_bus_new();
   gst_element_set_bus(src, bus);
   g_object_set(src, "model-path", model.c_str(), "device", "cpu", "live", live, nullptr);
+  for (const auto& [name, value] : properties) gst_util_set_object_arg(G_OBJECT(src), name, value);
   const GstStateChangeReturn ret = gst_element_set_state(src, GST_STATE_PAUSED);
   GError* error = nullptr;
   if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
@@ -283,6 +286,27 @@ GST_START_TEST(test_live_wrong_kind) {
 }
 GST_END_TEST;
 
+// Settings live mode cannot run fail the start as LIBRARY SETTINGS, each named.
+GST_START_TEST(test_live_refused_settings) {
+  const std::string image = std::string(g_getenv("WAN_FIXTURES")) + "/e2e-i2v-tiny/input.png";
+  const std::vector<std::pair<std::vector<std::pair<const char*, const char*>>, const char*>> cases = {
+      {{{"image-location", image.c_str()}}, "image-location"},
+      {{{"loras", "style.safetensors:1.0"}}, "loras"},
+      {{{"memory-mode", "block-swap"}}, "memory-mode"},
+      {{{"dtype", "fp8"}}, "fp8"},
+      {{{"live-window", "4"}}, "local_attn_size"},
+      {{{"timesteps", "1000,2000"}}, "step"},
+  };
+  for (const auto& [properties, needle] : cases) {
+    GError* error = start_error(causal_model(), true, properties);
+    fail_unless(error != nullptr, "%s: the start fails", needle);
+    fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
+    fail_unless(std::strstr(error->message, needle) != nullptr, "'%s' not in: %s", needle, error->message);
+    g_error_free(error);
+  }
+}
+GST_END_TEST;
+
 static Suite* live_suite() {
   Suite* s = suite_create("wanvideosrc-live");
   TCase* tc = tcase_create("live");
@@ -293,6 +317,7 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_state_cycle);
   tcase_add_test(tc, test_live_behind_reported);
   tcase_add_test(tc, test_live_wrong_kind);
+  tcase_add_test(tc, test_live_refused_settings);
   return s;
 }
 
