@@ -61,11 +61,11 @@ struct LivePipeline {
   GstElement* sink = nullptr;
   GstBus* bus = nullptr;
 
-  LivePipeline(const std::string& model, const std::string& prompt, const std::string& sink_props = "") {
+  LivePipeline(const std::string& model, const std::string& prompt, const std::string& sink_props = "sync=false") {
     GError* error = nullptr;
     const std::string description =
         "wanvideosrc name=src live=true device=cpu seed=11 ! video/x-raw,format=RGB,width=" + std::to_string(kWidth) +
-        ",height=" + std::to_string(kHeight) + " ! appsink name=sink sync=false " + sink_props;
+        ",height=" + std::to_string(kHeight) + " ! appsink name=sink " + sink_props;
     pipeline = gst_parse_launch(description.c_str(), &error);
     fail_unless(pipeline != nullptr && error == nullptr, "parse: %s", error ? error->message : "?");
     src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
@@ -254,7 +254,7 @@ GST_END_TEST;
 GST_START_TEST(test_live_behind_reported) {
   // One buffer in the sink and nobody pulling: the source cannot push, so the frames it
   // pushes later are late for their times.
-  LivePipeline p(causal_model(), "a red house on a green hill", "max-buffers=1");
+  LivePipeline p(causal_model(), "a red house on a green hill", "sync=false max-buffers=1");
   p.play();
   p.pull(1);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
@@ -267,6 +267,23 @@ GST_START_TEST(test_live_behind_reported) {
   for (size_t i = 1; i < frames.size(); ++i) fail_unless(frames[i].pts > frames[i - 1].pts);
   // Re-anchored: the last frames are stamped near the running time, not seconds before it.
   fail_unless(frames.back().pts + 2 * GST_SECOND > frames.back().pulled_at, "the stamps caught up with the clock");
+}
+GST_END_TEST;
+
+// A sink that syncs to the clock plays the frames at their times plus the latency, none late.
+GST_START_TEST(test_live_synced_sink) {
+  LivePipeline p(causal_model(), "waves at sunset", "sync=true");
+  p.play();
+  const std::vector<Frame> frames = p.pull(9 + 12 + 3);
+  for (size_t i = 0; i < frames.size(); ++i)
+    fail_unless(frames[i].pulled_at >= frames[i].pts,
+                "frame %zu played at %" GST_TIME_FORMAT " before its time %" GST_TIME_FORMAT, i,
+                GST_TIME_ARGS(frames[i].pulled_at), GST_TIME_ARGS(frames[i].pts));
+  // Paced by the clock: 24 frames at 16 fps span 23 frame durations of running time.
+  fail_unless(frames.back().pulled_at - frames[0].pulled_at >= 22 * frames[0].duration, "paced by the clock");
+  std::vector<GstStructure*> behind = p.messages("wan-live-behind");
+  fail_unless(behind.empty(), "the tiny model keeps up: %zu wan-live-behind", behind.size());
+  free_all(behind);
 }
 GST_END_TEST;
 
@@ -316,6 +333,7 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_prompt_change_next_chunk);
   tcase_add_test(tc, test_live_state_cycle);
   tcase_add_test(tc, test_live_behind_reported);
+  tcase_add_test(tc, test_live_synced_sink);
   tcase_add_test(tc, test_live_wrong_kind);
   tcase_add_test(tc, test_live_refused_settings);
   return s;
