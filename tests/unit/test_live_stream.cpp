@@ -4,7 +4,7 @@
 // after reset, a prompt change acts from the next chunk on, the rolling window runs past its
 // size, cancellation leaves the chunk to be generated again, and the wrong kind of checkpoint
 // in either mode is refused naming the kind.
-//   test-live-stream FIXTURES_DIR
+//   test-live-stream FIXTURES_DIR [DEVICE]   (DEVICE: where the stream runs, default cpu)
 #include <unistd.h>
 
 #include <filesystem>
@@ -44,9 +44,12 @@ Chunk next(wan::LiveStream& stream, const wan::CancelToken& cancel = {}) {
   return c;
 }
 
+std::string device = "cpu";
+
 wan::LiveOptions options_for(const std::string& model) {
   wan::LiveOptions o;
   o.model_path = model;
+  o.device = device;
   o.seed = 7;
   return o;
 }
@@ -54,10 +57,11 @@ wan::LiveOptions options_for(const std::string& model) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: test-live-stream FIXTURES_DIR\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: test-live-stream FIXTURES_DIR [DEVICE]\n");
     return 2;
   }
+  if (argc == 3) device = argv[2];
   const fs::path fixtures = argv[1];
   const fs::path ckpt = fixtures / "e2e-i2v-tiny" / "ckpt";
   const fs::path dir = fs::temp_directory_path() / ("wan-test-live-stream-" + std::to_string(::getpid()));
