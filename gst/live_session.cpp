@@ -87,13 +87,16 @@ void LiveSession::chunk_done(const LiveChunkInfo& info) {
     changed =
         GST_CLOCK_TIME_IS_VALID(reported_) && (now > reported_ + reported_ / 10 || now < reported_ - reported_ / 10);
   }
+  // A bus sync handler may stop the element, and end this session, while a message is
+  // posted: nothing of the session is used after the first post.
+  GstElement* element = element_;
   GstStructure* s =
       gst_structure_new("wan-live-chunk", "chunk", G_TYPE_UINT64, guint64(info.index), "first-frame", G_TYPE_UINT64,
                         guint64(info.first_frame), "frames", G_TYPE_INT, int(info.frames), "prompt", G_TYPE_STRING,
                         info.prompt.c_str(), "generate-time", G_TYPE_UINT64, guint64(seconds(info.generate_s)),
                         "decode-time", G_TYPE_UINT64, guint64(seconds(info.decode_s)), nullptr);
-  gst_element_post_message(element_, gst_message_new_element(GST_OBJECT(element_), s));
-  if (changed) gst_element_post_message(element_, gst_message_new_latency(GST_OBJECT(element_)));
+  if (changed) gst_element_post_message(element, gst_message_new_latency(GST_OBJECT(element)));
+  gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }
 
 void LiveSession::answer_latency(GstQuery* query) {

@@ -4,6 +4,7 @@
 // changed while PLAYING acting from the next chunk on, PLAYING -> NULL -> PLAYING, a stalled
 // downstream reported as wan-live-behind, and the wrong kind of checkpoint in either mode.
 // The C++ headers come first: check.h defines a `fail` macro that breaks std headers.
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -251,6 +252,45 @@ GST_START_TEST(test_live_state_cycle) {
 }
 GST_END_TEST;
 
+// An application may stop the pipeline from a bus sync handler of wan-live-chunk, which runs
+// on the generation thread: the thread is let go, the pipeline reaches NULL and plays again.
+struct StopFromHandler {
+  GstElement* pipeline;
+  std::atomic<int> stops{0};
+  std::atomic<GstStateChangeReturn> result{GST_STATE_CHANGE_FAILURE};
+};
+
+GstBusSyncReply stop_at_chunk1(GstBus*, GstMessage* message, gpointer data) {
+  auto* stop = static_cast<StopFromHandler*>(data);
+  const GstStructure* s = gst_message_get_structure(message);
+  guint64 chunk = 0;
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ELEMENT && s && gst_structure_has_name(s, "wan-live-chunk") &&
+      gst_structure_get_uint64(s, "chunk", &chunk) && chunk == 1 && stop->stops++ == 0)
+    stop->result = gst_element_set_state(stop->pipeline, GST_STATE_NULL);
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST(test_live_stop_from_generation_thread) {
+  LivePipeline p(causal_model(), "waves at sunset");
+  StopFromHandler stop{p.pipeline};
+  gst_bus_set_sync_handler(p.bus, stop_at_chunk1, &stop, nullptr);
+  fail_unless(gst_element_set_state(p.pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  const auto begin = std::chrono::steady_clock::now();
+  while (stop.stops == 0 && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) g_usleep(20000);
+  GstState state = GST_STATE_PLAYING;
+  while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
+    g_usleep(20000);
+    gst_element_get_state(p.pipeline, &state, nullptr, 0);
+  }
+  fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "the stop failed");
+  fail_unless(state == GST_STATE_NULL, "the pipeline did not reach NULL");
+  gst_bus_set_sync_handler(p.bus, nullptr, nullptr, nullptr);
+  p.play();
+  const std::vector<Frame> again = p.pull(10);
+  fail_unless_equals_uint64(again[0].offset, 0);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_live_behind_reported) {
   // One buffer in the sink and nobody pulling: the source cannot push, so the frames it
   // pushes later are late for their times.
@@ -332,6 +372,7 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_frames_and_latency);
   tcase_add_test(tc, test_live_prompt_change_next_chunk);
   tcase_add_test(tc, test_live_state_cycle);
+  tcase_add_test(tc, test_live_stop_from_generation_thread);
   tcase_add_test(tc, test_live_behind_reported);
   tcase_add_test(tc, test_live_synced_sink);
   tcase_add_test(tc, test_live_wrong_kind);
