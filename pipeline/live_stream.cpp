@@ -114,9 +114,13 @@ CausalGenerator& LiveStream::generator() {
   return *generator_;
 }
 
-at::Tensor LiveStream::prompt_context(const std::string& prompt) {
+at::Tensor LiveStream::prompt_context(const std::string& prompt, const CancelToken& cancel) {
   auto lock = use(text_);
-  return text_->model->encode(prompt).to(device_, at::kFloat);
+  // Prompt cleaning checks for a stop between its passes, as the clip pipeline's does.
+  const auto check_cancel = [&cancel] {
+    if (cancel.cancelled()) throw Cancelled();
+  };
+  return text_->model->encode({prompt}, check_cancel).at(0).to(device_, at::kFloat);
 }
 
 LiveChunkInfo LiveStream::next_chunk(const std::function<void(const at::Tensor& frames, int64_t first)>& on_frames,
@@ -131,7 +135,7 @@ LiveChunkInfo LiveStream::next_chunk(const std::function<void(const at::Tensor& 
 
   const auto start = std::chrono::steady_clock::now();
   if (!context_set_ || context_prompt_ != prompt_) {
-    const at::Tensor context = prompt_context(prompt_);
+    const at::Tensor context = prompt_context(prompt_, cancel);
     gen.set_context(context);
     context_prompt_ = prompt_;
     context_set_ = true;

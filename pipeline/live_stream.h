@@ -90,7 +90,7 @@ class LiveStream {
 
  private:
   CausalGenerator& generator();
-  at::Tensor prompt_context(const std::string& prompt);
+  at::Tensor prompt_context(const std::string& prompt, const CancelToken& cancel);
 
   CausalSettings settings_;
   at::Device device_ = at::kCPU;
