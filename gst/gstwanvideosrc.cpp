@@ -119,7 +119,8 @@
  * end, for short streams).
  *
  * The LATENCY query answers live with the minimum latency one chunk's generation time (the
- * slowest of the last 8 chunks; before the first is measured, a chunk's play time, what a
+ * slowest of the last 8 chunks after the first, whose warm-up does not count, nor a new
+ * prompt's encoding; before one is measured, a chunk's play time, what a
  * stream that keeps up takes at most) and the maximum what the queue holds (two chunks of
  * frames); when the measured time moves by a tenth the element posts a LATENCY message. A
  * frame ready later than its time plus that latency (generation slower than real time, or a
@@ -137,8 +138,8 @@
  * * `chunk` (#guint64): the chunk's index, from 0
  * * `first-frame` (#guint64), `frames` (#gint): its frames' offsets
  * * `prompt` (#gchararray): the prompt it was made with
- * * `generate-time`, `decode-time` (#guint64): nanoseconds in the DiT (new prompts'
- *   encoding included) and in the VAE
+ * * `generate-time`, `decode-time` (#guint64): nanoseconds in the DiT and in the VAE
+ * * `encode-time` (#guint64): nanoseconds in umT5 for a new prompt (0 when it did not change)
  *
  * The stream's first frames and those of a new prompt carry a tag event as clips do. A state
  * change to READY or NULL cancels the chunk in flight between two DiT blocks and frees the
@@ -1297,14 +1298,19 @@ static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
 static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
   GstBaseSrc* base = GST_BASE_SRC(self);
   switch (GST_QUERY_TYPE(query)) {
-    case GST_QUERY_LATENCY:
-      if (self->state->session && self->state->session->live) {
-        self->state->session->live->answer_latency(query);
-        return TRUE;
+    case GST_QUERY_LATENCY: {
+      // Under the object lock: a stop on another thread swaps the session out under it.
+      bool live = false;
+      {
+        ObjectLock lock(self);
+        live = self->state->session && self->state->session->live;
+        if (live) self->state->session->live->answer_latency(query);
       }
+      if (live) return TRUE;
       // Not live: frames are timestamped from 0 and come when they are ready.
       gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
       return TRUE;
+    }
     case GST_QUERY_DURATION: {
       GstFormat format;
       gst_query_parse_duration(query, &format, nullptr);

@@ -80,7 +80,10 @@ void LiveSession::chunk_done(const LiveChunkInfo& info) {
   bool changed = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    chunk_times_.push_back(generation);
+    // Chunk 0 carries the warm-up (first kernels, allocator): counted, it would raise the
+    // pipeline's latency for good after one slow chunk. A new prompt's encode is not counted
+    // either (encode_s): once per prompt, not per chunk.
+    if (info.index > 0) chunk_times_.push_back(generation);
     if (chunk_times_.size() > kTimedChunks) chunk_times_.pop_front();
     const GstClockTime now = min_latency_locked();
     // Asked again when it moved by a tenth: the pipeline redistributes the latency.
@@ -90,11 +93,11 @@ void LiveSession::chunk_done(const LiveChunkInfo& info) {
   // A bus sync handler may stop the element, and end this session, while a message is
   // posted: nothing of the session is used after the first post.
   GstElement* element = element_;
-  GstStructure* s =
-      gst_structure_new("wan-live-chunk", "chunk", G_TYPE_UINT64, guint64(info.index), "first-frame", G_TYPE_UINT64,
-                        guint64(info.first_frame), "frames", G_TYPE_INT, int(info.frames), "prompt", G_TYPE_STRING,
-                        info.prompt.c_str(), "generate-time", G_TYPE_UINT64, guint64(seconds(info.generate_s)),
-                        "decode-time", G_TYPE_UINT64, guint64(seconds(info.decode_s)), nullptr);
+  GstStructure* s = gst_structure_new(
+      "wan-live-chunk", "chunk", G_TYPE_UINT64, guint64(info.index), "first-frame", G_TYPE_UINT64,
+      guint64(info.first_frame), "frames", G_TYPE_INT, int(info.frames), "prompt", G_TYPE_STRING, info.prompt.c_str(),
+      "generate-time", G_TYPE_UINT64, guint64(seconds(info.generate_s)), "decode-time", G_TYPE_UINT64,
+      guint64(seconds(info.decode_s)), "encode-time", G_TYPE_UINT64, guint64(seconds(info.encode_s)), nullptr);
   if (changed) gst_element_post_message(element, gst_message_new_latency(GST_OBJECT(element)));
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }

@@ -133,13 +133,15 @@ LiveChunkInfo LiveStream::next_chunk(const std::function<void(const at::Tensor& 
   info.first_frame = frames_out_;
   info.prompt = prompt_;
 
-  const auto start = std::chrono::steady_clock::now();
   if (!context_set_ || context_prompt_ != prompt_) {
+    const auto encode_start = std::chrono::steady_clock::now();
     const at::Tensor context = prompt_context(prompt_, cancel);
     gen.set_context(context);
     context_prompt_ = prompt_;
     context_set_ = true;
+    info.encode_s = seconds_since(encode_start);
   }
+  const auto start = std::chrono::steady_clock::now();
   if (cancel.cancelled()) throw Cancelled();
   CausalChunk chunk;
   {

@@ -53,7 +53,8 @@ struct LiveChunkInfo {
   int64_t first_frame = 0;  // its first output frame in the video
   int64_t frames = 0;       // output frames
   std::string prompt;       // the prompt it was generated with
-  double generate_s = 0;    // the DiT's part (encoding a new prompt included)
+  double encode_s = 0;      // umT5 on a new prompt (0 when the prompt did not change)
+  double generate_s = 0;    // the DiT's part
   double decode_s = 0;      // the VAE's part, frames handed out included
 };
 

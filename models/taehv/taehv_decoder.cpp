@@ -118,7 +118,8 @@ at::Tensor TaehvDecoderImpl::decode(const at::Tensor& latents, int64_t chunk) co
   if (latents.dim() != 4 || latents.size(1) != kLatentChannels || latents.size(0) < 1)
     throw Error("TAEHV decoder: latents must be [frames, 16, h, w]");
   if (chunk < 1) throw Error("TAEHV decoder: chunk must be at least 1 frame");
-  const at::Tensor x = latents.to(input_.weight.scalar_type());
+  // On the decoder's device too: a preview may come from a pipeline on another device.
+  const at::Tensor x = latents.to(input_.weight.options());
   std::vector<at::Tensor> memory(9);
   std::vector<at::Tensor> frames;
   for (int64_t first = 0; first < x.size(0); first += chunk)
