@@ -93,7 +93,9 @@
  * takes the next segment when it is free; frames go out strictly in order, a later segment
  * waiting in host memory until those before it are out. A device starts a segment only while
  * it is fewer than (devices) segments ahead of the one being pushed, so at most
- * (devices - 1) x num-frames frames wait (at 720p and 81 frames, 224 MB per waiting segment).
+ * (devices - 1) x num-frames frames of later segments wait, plus those of the segment being
+ * pushed that a slow downstream has not taken yet: at most devices x num-frames (at 720p and
+ * 81 frames, 224 MB per segment).
  * With several devices, `wan-clip` messages come as segments start, not always in order.
  *
  * ## Live mode

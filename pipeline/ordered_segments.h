@@ -6,7 +6,9 @@
 // The bound: a worker starts segment s only while s < (the segment being handed on) +
 // workers, so at most workers - 1 later segments wait, each with at most its own frames:
 // (workers - 1) * frames per segment frames in host memory (none with one worker, which
-// makes the segments one after another).
+// makes the segments one after another). The consumer of the segment being handed on may
+// hold its frames too (the element's queue never makes a decoding segment wait): up to
+// workers * frames per segment in all while downstream is slow.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
