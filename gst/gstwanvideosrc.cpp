@@ -592,6 +592,17 @@ void check_fp8(const Settings& settings, const std::vector<std::string>& devices
   }
 }
 
+// The checkpoint, devices, dtype and memory mode, as clips and the live stream load them.
+wan::PipelineOptions model_options(const Settings& settings) {
+  wan::PipelineOptions options;
+  options.model_path = settings.model_path;
+  options.device = settings.device;
+  options.dtype = dtype_name(settings.dtype);
+  options.text_encoder_device = settings.text_encoder_device;
+  options.memory_mode = to_memory_mode(settings.memory_mode);
+  return options;
+}
+
 // open_session() in live mode: a causal checkpoint's stream, sized by max-area (t2v).
 Session open_live_session(GstWanVideoSrc* self, const Settings& settings, const std::vector<std::string>& devices) {
   auto refuse = [](const std::string& why) {
@@ -603,18 +614,15 @@ Session open_live_session(GstWanVideoSrc* self, const Settings& settings, const 
   if (devices.size() > 1) refuse("it runs on one device; set one device.");
   check_fp8(settings, devices);
   wan::LiveOptions options;
-  options.model_path = settings.model_path;
-  options.device = settings.device;
-  options.dtype = dtype_name(settings.dtype);
-  options.text_encoder_device = settings.text_encoder_device;
-  options.memory_mode = to_memory_mode(settings.memory_mode);
+  options.models = model_options(settings);
   options.seed = settings.seed;
   options.causal.local_attn_size = settings.live_window;
   options.causal.sink_size = settings.live_sink;
   Session session;
   session.base.max_area = settings.max_area;
   try {
-    if (options.memory_mode != wan::MemoryMode::Resident && options.memory_mode != wan::MemoryMode::TextEncoderCpu)
+    if (options.models.memory_mode != wan::MemoryMode::Resident &&
+        options.models.memory_mode != wan::MemoryMode::TextEncoderCpu)
       refuse("memory-mode must be resident or text-encoder-cpu.");
     if (!settings.timesteps.empty()) options.causal.denoising_steps = wan::parse_distill_steps(settings.timesteps);
     if (settings.shift != kTaskDefaultShift) options.causal.timestep_shift = settings.shift;
@@ -706,12 +714,7 @@ Session open_session(GstWanVideoSrc* self) {
   }
   check_fp8(settings, devices);
 
-  wan::PipelineOptions options;
-  options.model_path = settings.model_path;
-  options.device = settings.device;
-  options.dtype = dtype_name(settings.dtype);
-  options.text_encoder_device = settings.text_encoder_device;
-  options.memory_mode = to_memory_mode(settings.memory_mode);
+  wan::PipelineOptions options = model_options(settings);
   options.lora_mode = settings.lora_mode == GST_WAN_LORA_MODE_RUNTIME ? wan::LoraMode::Runtime : wan::LoraMode::Merge;
   try {
     options.loras = wan::parse_lora_list(settings.loras);

@@ -42,15 +42,11 @@ LiveStream::LiveStream(const LiveOptions& options, const std::function<void(cons
     : settings_(options.causal) {
   c10::AutoGradMode no_grad(false);
   settings_.validate();
-  if (options.memory_mode != MemoryMode::Resident && options.memory_mode != MemoryMode::TextEncoderCpu)
+  const PipelineOptions& models = options.models;
+  if (models.memory_mode != MemoryMode::Resident && models.memory_mode != MemoryMode::TextEncoderCpu)
     throw Error("live mode keeps its models on the device: memory mode resident or text-encoder-cpu");
-  PipelineOptions pipeline_options;
-  pipeline_options.model_path = options.model_path;
-  pipeline_options.device = options.device;
-  pipeline_options.dtype = options.dtype;
-  pipeline_options.text_encoder_device = options.text_encoder_device;
-  pipeline_options.memory_mode = options.memory_mode;
-  const ModelPlacement pl = resolve_placement(pipeline_options);
+  if (!models.loras.empty()) throw Error("live mode does not apply LoRAs");
+  const ModelPlacement pl = resolve_placement(models);
   device_ = pl.device;
   seed_ = options.seed >= 0 ? options.seed : draw_random_seed();
 
@@ -60,7 +56,7 @@ LiveStream::LiveStream(const LiveOptions& options, const std::function<void(cons
     if (on_progress) on_progress(Progress{Phase::Load, ++loaded, 3, seconds_since(start)});
   };
 
-  const CheckpointFiles files = locate_checkpoint_files(options.model_path);
+  const CheckpointFiles files = locate_checkpoint_files(models.model_path);
   const DiTKind kind = dit_checkpoint_kind(files.dit);
   if (kind != DiTKind::Causal)
     throw Error("live mode needs a causal (chunk-wise, Self-Forcing) DiT checkpoint such as self_forcing_dmd.pt; " +
@@ -81,7 +77,7 @@ LiveStream::LiveStream(const LiveOptions& options, const std::function<void(cons
   progress();
 
   // Elements over the same files share one umT5, clip mode's included.
-  text_ = shared_text_encoder(text_encoder_options(files, dit_->model->config().text_len, pl, options.cache_dir));
+  text_ = shared_text_encoder(text_encoder_options(files, dit_->model->config().text_len, pl, models.cache_dir));
   progress();
   reset();
 }

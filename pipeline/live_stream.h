@@ -35,14 +35,11 @@ namespace wan {
 CausalSettings live_causal_settings();
 
 struct LiveOptions {
-  // A causal checkpoint: Self-Forcing's self_forcing_dmd.pt (or a folder holding it) with
-  // the official Wan2.1_VAE.pth, umT5 and tokenizer beside it.
-  std::string model_path;
-  std::string device = "cpu";
-  std::string dtype = "auto";  // as PipelineOptions::dtype, fp8 included
-  std::string text_encoder_device;
-  MemoryMode memory_mode = MemoryMode::Resident;  // Resident or TextEncoderCpu
-  std::string cache_dir;                          // on-disk prompt-embedding cache
+  // Where the models come from and run, as for clips: model_path a causal checkpoint
+  // (Self-Forcing's self_forcing_dmd.pt, or a folder holding it) with the official
+  // Wan2.1_VAE.pth, umT5 and tokenizer beside it; memory_mode Resident or TextEncoderCpu;
+  // no LoRAs.
+  PipelineOptions models;
   CausalSettings causal = live_causal_settings();
   int64_t seed = -1;  // -1: a random one
 };

@@ -48,8 +48,8 @@ std::string device = "cpu";
 
 wan::LiveOptions options_for(const std::string& model) {
   wan::LiveOptions o;
-  o.model_path = model;
-  o.device = device;
+  o.models.model_path = model;
+  o.models.device = device;
   o.seed = 7;
   return o;
 }
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
   }
   {
     wan::LiveOptions o = options_for(model);
-    o.memory_mode = wan::MemoryMode::BlockSwap;
+    o.models.memory_mode = wan::MemoryMode::BlockSwap;
     EXPECT_ERROR(wan::LiveStream{o}, "memory mode");
     o = options_for(model);
     o.causal.local_attn_size = 4;
