@@ -631,33 +631,34 @@ static GstBusSyncReply stop_at_denoise(GstBus*, GstMessage* message, gpointer da
   return GST_BUS_PASS;
 }
 
-// The element's state once a stop from a bus sync handler has run (polled for up to a minute:
-// that stop returns on the generation thread, the state settles after it).
-GstState state_after_stop_from_handler(GstElement* element) {
+// Plays `t` until a bus sync handler stops it from the generation thread (at its first denoise
+// step), checks that the stop succeeded and the element reached NULL (polled for up to a minute:
+// that stop returns on the generation thread, the state settles after it), then plays it again
+// and pulls a frame: a fresh queue, the let-go thread's frames never reach it. `what` names the
+// case in failures.
+void stop_from_generation_thread_and_play_again(Harnessed& t, const std::string& what) {
+  StopFromHandler stop{t.h->element};
+  gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
+  gst_harness_play(t.h);
   const auto begin = std::chrono::steady_clock::now();
   GstState state = GST_STATE_PLAYING;
   while (state != GST_STATE_NULL && std::chrono::steady_clock::now() - begin < std::chrono::seconds(60)) {
     g_usleep(20000);
-    gst_element_get_state(element, &state, nullptr, 0);
+    gst_element_get_state(t.h->element, &state, nullptr, 0);
   }
-  return state;
+  fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "%s: the stop failed", what.c_str());
+  fail_unless(state == GST_STATE_NULL, "%s: the element did not reach NULL", what.c_str());
+  gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
+  fail_unless(gst_element_set_state(t.h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBuffer* buffer = gst_harness_pull(t.h);
+  fail_unless(buffer != nullptr, "%s: no frame after playing again", what.c_str());
+  gst_buffer_unref(buffer);
 }
 
 GST_START_TEST(test_stop_from_generation_thread) {
   for (int round = 0; round < 3; ++round) {
     Harnessed t({{"num-frames", "9"}, {"steps", "20"}, {"clips", "0"}});
-    StopFromHandler stop{t.h->element};
-    gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
-    gst_harness_play(t.h);
-    const GstState state = state_after_stop_from_handler(t.h->element);
-    fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "round %d: the stop failed", round);
-    fail_unless(state == GST_STATE_NULL, "round %d: the element did not reach NULL", round);
-    gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
-    // It starts again, with a fresh queue: the let-go thread's frames never reach it.
-    fail_unless(gst_element_set_state(t.h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-    GstBuffer* buffer = gst_harness_pull(t.h);
-    fail_unless(buffer != nullptr);
-    gst_buffer_unref(buffer);
+    stop_from_generation_thread_and_play_again(t, "round " + std::to_string(round));
   }
 }
 GST_END_TEST;
@@ -1474,17 +1475,7 @@ GST_START_TEST(test_keyframes_stop) {
     fail_unless(seconds < 5.0, "PLAYING -> NULL took %.2f s", seconds);
   }
   Harnessed t(settings);
-  StopFromHandler stop{t.h->element};
-  gst_bus_set_sync_handler(t.bus, stop_at_denoise, &stop, nullptr);
-  gst_harness_play(t.h);
-  const GstState state = state_after_stop_from_handler(t.h->element);
-  fail_unless(stop.stops >= 1 && stop.result == GST_STATE_CHANGE_SUCCESS, "the stop from a segment failed");
-  fail_unless(state == GST_STATE_NULL, "the element did not reach NULL");
-  gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
-  fail_unless(gst_element_set_state(t.h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  GstBuffer* buffer = gst_harness_pull(t.h);
-  fail_unless(buffer != nullptr);
-  gst_buffer_unref(buffer);
+  stop_from_generation_thread_and_play_again(t, "the stop from a segment");
 }
 GST_END_TEST;
 
