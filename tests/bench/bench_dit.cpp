@@ -34,9 +34,9 @@
 #include "models/dit/dit_block.h"
 #include "models/dit/lora_adapters.h"
 #include "models/dit/wan_model.h"
-#include "models/taehv/taehv_decoder.h"
 #include "models/weights/safetensors.h"
 #include "pipeline/preview.h"
+#include "tests/common/random_taehv.h"
 
 namespace {
 
@@ -110,11 +110,8 @@ double preview_ms(const at::Tensor& latent, int scale, const at::Device& device,
 
 // TAEW2.1 with random weights (its cost does not depend on them), through a file as users load it.
 std::shared_ptr<const wan::PreviewDecoder> random_preview_decoder(const at::Device& device) {
-  wan::TensorMap weights;
-  for (const auto& p : wan::taehv::TaehvDecoder()->named_parameters())
-    weights[p.key()] = at::randn(p.value().sizes()) * 0.02;
   const std::string path = "/tmp/bench-dit-taew2_1-" + std::to_string(::getpid()) + ".safetensors";
-  wan::save_safetensors(path, weights);
+  wan::save_safetensors(path, wan::test::random_taehv_weights(1));
   auto decoder = wan::PreviewDecoder::load(path, device);
   std::remove(path.c_str());
   return decoder;

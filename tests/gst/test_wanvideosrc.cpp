@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,11 +23,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/taehv/taehv_decoder.h"
 #include "models/weights/checkpoint_file.h"
 #include "models/weights/pth_writer.h"
 #include "models/weights/safetensors.h"
 #include "tests/common/random_lora.h"
+#include "tests/common/random_taehv.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -1201,15 +1200,8 @@ GST_END_TEST;
 // decoder's frames, not the linear map's 8x8 blocks of one colour; a preview model that is not
 // there fails the start.
 GST_START_TEST(test_preview_model) {
-  wan::TensorMap weights;
-  for (const auto& p : wan::taehv::TaehvDecoder()->named_parameters()) {
-    const at::Tensor& t = p.value();
-    const double fan_in = t.dim() == 4 ? double(t.size(1) * t.size(2) * t.size(3)) : 1e4;
-    weights[p.key()] = at::randn(t.sizes()) / std::sqrt(fan_in);
-  }
-  weights["decoder.22.bias"].fill_(0.5);
   const std::string path = temp_dir() + "/taew2_1.safetensors";
-  wan::save_safetensors(path, weights);
+  wan::save_safetensors(path, wan::test::random_taehv_weights(5));
   fail_unless(!one_colour(full_size_preview_corner({{"preview-model", path}})),
               "the preview is the linear map's 8x8 blocks, not the decoder's frames");
 

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "gst/preview_slot.h"
-#include "models/taehv/taehv_decoder.h"
 #include "models/weights/safetensors.h"
 #include "pipeline/denoise_loop.h"
 #include "pipeline/preview.h"
+#include "tests/common/random_taehv.h"
 #include "tests/unit/check.h"
 
 namespace {
@@ -157,11 +157,8 @@ void slot_drops_the_oldest() {
 void decodes_with_taew2_1() {
   const auto dir = std::filesystem::temp_directory_path() / ("wan-test-preview-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  wan::TensorMap weights;
-  for (const auto& p : wan::taehv::TaehvDecoder()->named_parameters())
-    weights[p.key()] = at::randn(p.value().sizes()) * 0.02;
   const std::string path = (dir / "taew2_1.safetensors").string();
-  wan::save_safetensors(path, weights);
+  wan::save_safetensors(path, wan::test::random_taehv_weights(3));
   const auto decoder = wan::PreviewDecoder::load(path, at::kCPU);
   const at::Tensor x0 = at::randn({16, 5, 3, 4});
   const at::Tensor picture = wan::render_preview(x0, 8, decoder.get());

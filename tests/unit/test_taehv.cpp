@@ -4,7 +4,6 @@
 // and the errors a wrong file gets.
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
 
 #include <ATen/ATen.h>
@@ -12,24 +11,16 @@
 
 #include "models/taehv/taehv_decoder.h"
 #include "models/weights/safetensors.h"
+#include "tests/common/random_taehv.h"
 #include "tests/unit/check.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using wan::taehv::TaehvDecoder;
 
 // A checkpoint as taew2_1 holds it: the full decoder's tensors, random, plus encoder ones.
 wan::TensorMap random_checkpoint() {
-  torch::manual_seed(7);
-  TaehvDecoder full;
-  wan::TensorMap weights;
-  // Unit gain per layer (std 1 / sqrt(fan-in)), so activations stay in range through the stack.
-  for (const auto& p : full->named_parameters()) {
-    const at::Tensor& t = p.value();
-    const double fan_in = t.dim() == 4 ? double(t.size(1) * t.size(2) * t.size(3)) : 1e4;
-    weights[p.key()] = at::randn(t.sizes()) / std::sqrt(fan_in);
-  }
+  wan::TensorMap weights = wan::test::random_taehv_weights(7);
   weights["encoder.0.weight"] = at::randn({64, 3, 3, 3});
   return weights;
 }
