@@ -18,8 +18,10 @@ __device__ __forceinline__ float round_to_bf16(float v) {
 }
 
 __device__ __forceinline__ float gelu_tanh(float v) {
+  // PyTorch's order of operations (the cube first), so the bf16 rounding that follows agrees.
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * v * (1.f + tanhf(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+  const float cube = v * v * v;
+  return 0.5f * v * (1.f + tanhf(kSqrt2OverPi * (v + 0.044715f * cube)));
 }
 
 // The eight values of x starting at column c, bias and GELU applied.
