@@ -53,6 +53,8 @@ struct SelfAttentionImpl : torch::nn::Module {
   int64_t num_heads;
   Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
+  // The fp8 mode's 8-bit attention (cuda/fp8_attention.h) instead of the exact one.
+  bool fp8_attention = false;
 };
 TORCH_MODULE(SelfAttention);
 

@@ -81,6 +81,10 @@ void WanModelImpl::quantize_fp8(const at::Device& compute) {
   for (const auto& block : *blocks) block->as<dit::DiTBlock>()->quantize_fp8(compute);
 }
 
+void WanModelImpl::set_fp8_attention(bool on) {
+  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->fp8_attention = on;
+}
+
 void WanModelImpl::set_lora_strengths(const std::vector<double>& strengths) {
   if (!runtime_loras) throw Error("DiT: no LoRAs were loaded to run at run time");
   if (strengths == runtime_loras->strengths()) return;

@@ -97,6 +97,8 @@ struct WanModelImpl : torch::nn::Module {
   // The fp8 fast mode: the blocks' linear layers in e4m3 (quantised on `compute`, left where
   // they are); embeddings, modulation and head stay as they are. Before block swap is set up.
   void quantize_fp8(const at::Device& compute);
+  // The blocks' self-attention in 8 bits (cuda/fp8_attention.h) or exact.
+  void set_fp8_attention(bool on);
 
   // LoRAs applied at run time (lora_adapters.h), when the model was loaded with them.
   std::shared_ptr<RuntimeLoras> runtime_loras;

@@ -5,12 +5,14 @@
 //
 // usage: bench-dit [--model i2v-14B|t2v-14B|t2v-1.3B] [--size 832x480] [--frames 81]
 //                  [--batch 1] [--iters 2] [--layers N] [--dtype bfloat16|float32|fp8]
-//                  [--lora-rank R [--lora-mode runtime|merge]]
+//                  [--lora-rank R [--lora-mode runtime|merge]] [--attention exact|fp8]
 // --lora-rank puts a random LoRA of that rank on every Linear of the blocks and reports the
 // time to merge or attach it (lora_apply_s); the forward then includes it.
 // --dtype fp8 quantises the blocks' linear layers after a bf16 forward per size and adds the
 // fp8 output's relative L2 against that bf16 output and against the plain libtorch fp8
 // quantisation, and one block's linear-layer time in fp8 and in bf16 at the first size.
+// --attention fp8 runs the self-attention in 8 bits (alone or with --dtype fp8), likewise
+// after a bf16 forward per size, and adds the relative L2 against it.
 // Every line also gives the cost of one step's live preview of a latent of that size
 // (preview_latent_ms, preview_full_ms: at latent resolution and x8; preview_taew21_ms: x8
 // through TAEW2.1, random weights of its shapes).
@@ -121,7 +123,7 @@ std::shared_ptr<const wan::PreviewDecoder> random_preview_decoder(const at::Devi
 
 int main(int argc, char** argv) {
   std::string model = "i2v-14B", size = "832x480", dtype_name = "bfloat16";
-  std::string lora_mode = "runtime";
+  std::string lora_mode = "runtime", attention = "exact";
   int frames = 81, batch = 1, iters = 2, layers = -1, lora_rank = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -143,6 +145,8 @@ int main(int argc, char** argv) {
       lora_rank = std::stoi(v);
     else if (k == "--lora-mode")
       lora_mode = v;
+    else if (k == "--attention")
+      attention = v;
     else {
       std::fprintf(stderr, "bench-dit: unknown option %s\n", k.c_str());
       return 2;
@@ -150,7 +154,7 @@ int main(int argc, char** argv) {
   }
   const at::Device device = torch::cuda::is_available() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   const at::ScalarType dtype = dtype_name == "float32" ? at::kFloat : at::kBFloat16;
-  const bool fp8 = dtype_name == "fp8";
+  const bool fp8 = dtype_name == "fp8", fp8_attention = attention == "fp8";
   c10::InferenceMode inference;
 
   wan::DiTConfig config = config_for(model);
@@ -222,10 +226,11 @@ int main(int argc, char** argv) {
   // forward is compared with the bf16 one and with the plain libtorch quantisation's.
   std::vector<at::Tensor> bf16_out;
   double linear_bf16_ms = 0;
-  if (fp8) {
+  if (fp8 || fp8_attention) {
     for (const auto& one : sizes) bf16_out.push_back(run(inputs_for(one)));
     linear_bf16_ms = block_linear_ms(*dit->blocks[0]->as<wan::dit::DiTBlock>(), inputs_for(sizes[0]).seq_len, device);
-    dit->quantize_fp8(device);
+    if (fp8) dit->quantize_fp8(device);
+    dit->set_fp8_attention(fp8_attention);
   }
 
   // fp8 fidelity: against the bf16 forward, and against the same fp8 weights with the
@@ -233,10 +238,14 @@ int main(int argc, char** argv) {
   auto fp8_report = [&](size_t index) {
     const Inputs in = inputs_for(sizes[index]);
     const at::Tensor fused = run(in);
+    char text[256];
+    if (!fp8) {
+      std::snprintf(text, sizeof text, ", \"rel_l2_vs_bf16\": %.4g", rel_l2(fused, bf16_out[index]));
+      return std::string(text);
+    }
     wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Reference);
     const at::Tensor plain = run(in);
     wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Fused);
-    char text[256];
     std::snprintf(text, sizeof text,
                   ", \"rel_l2_vs_bf16\": %.4g, \"rel_l2_vs_plain_fp8\": %.4g, \"block_linear_ms\": %.2f, "
                   "\"block_linear_bf16_ms\": %.2f",
@@ -263,14 +272,14 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "{\"impl\": \"gst-wan\", \"model\": \"%s\", \"size\": \"%s\", \"frames\": %d, \"batch\": %d, \"layers\": %lld, "
-        "\"tokens\": %lld, \"dtype\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
+        "\"tokens\": %lld, \"dtype\": \"%s\", \"attention\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
         "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f, \"preview_latent_ms\": %.2f, "
         "\"preview_full_ms\": %.2f, \"preview_taew21_ms\": %.2f%s}\n",
         model.c_str(), one.c_str(), frames, batch, static_cast<long long>(config.num_layers),
-        static_cast<long long>(seq_len), dtype_name.c_str(), best, peak_gib(device), build_s, lora_rank,
+        static_cast<long long>(seq_len), dtype_name.c_str(), attention.c_str(), best, peak_gib(device), build_s, lora_rank,
         lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, preview_ms(in.x[0], 1, device),
         preview_ms(in.x[0], 8, device), preview_ms(in.x[0], 8, device, random_preview_decoder(device).get()),
-        fp8 ? fp8_report(index).c_str() : "");
+        fp8 || fp8_attention ? fp8_report(index).c_str() : "");
     std::fflush(stdout);
   }
   return 0;

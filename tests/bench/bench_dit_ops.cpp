@@ -10,6 +10,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 
+#include "models/cuda/fp8_attention.h"
 #include "models/cuda/fused_ops.h"
 
 namespace {
@@ -54,6 +55,22 @@ int main(int argc, char** argv) {
   report("ffn1 linear then gelu", time_ms([&] { at::gelu(at::linear(h, w1, b1), "tanh"); }), lin * F);
   report("ffn2 linear 13824->5120", time_ms([&] { at::linear(hid, w2, b2); }), 2.0 * L * F * C);
   report("self attention (SDPA)", time_ms([&] { at::scaled_dot_product_attention(q, k, v); }), 4.0 * L * L * H * D);
+  {
+    // The DiT's layout, [B, L, heads, head_dim] (the exact path passes it to SDPA as strided
+    // [B, heads, L, head_dim]), for the 8-bit attention side by side with bf16.
+    const at::Tensor qt = q.transpose(1, 2).contiguous(), kt = k.transpose(1, 2).contiguous(),
+                     vt = v.transpose(1, 2).contiguous();
+    report("self attention bf16, DiT layout", time_ms([&] {
+             at::scaled_dot_product_attention(qt.transpose(1, 2), kt.transpose(1, 2), vt.transpose(1, 2));
+           }),
+           4.0 * L * L * H * D);
+    std::string why;
+    if (wan::cuda::fp8_attention_available(at::Device(at::kCUDA, 0), &why))
+      report("self attention fp8 (quantise incl.)", time_ms([&] { wan::cuda::fp8_attention(qt, kt, vt); }),
+             4.0 * L * L * H * D);
+    else
+      std::printf("self attention fp8: unavailable: %s\n", why.c_str());
+  }
   report("cross attention 512 keys", time_ms([&] { at::scaled_dot_product_attention(q, ctx_k, ctx_v); }),
          4.0 * L * 512 * H * D);
   report("modulated layer norm", time_ms([&] { wan::cuda::modulated_layer_norm(x, shift, scale, 1e-6); }), 0);
