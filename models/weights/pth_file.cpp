@@ -1,6 +1,7 @@
 #include "models/weights/pth_file.h"
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 
@@ -9,6 +10,7 @@
 
 #include "models/common/error.h"
 #include "models/weights/pth_pickle.h"
+#include "models/weights/zip_directory.h"
 
 namespace wan {
 
@@ -28,11 +30,19 @@ at::ScalarType scalar_type(pth::StorageDtype dtype) {
   return at::kFloat;
 }
 
+// The folder torch.save puts every record in ("<archive>/"), named as libtorch's reader
+// names it: by the directory's first entry.
+std::string archive_folder(const ZipDirectory& directory) {
+  if (directory.entries().empty()) return "";
+  const std::string& first = directory.entries().front().name;
+  return first.substr(0, first.find('/') + 1);
+}
+
 // The storages of one archive, each read once and shared by its views.
 class StorageTable {
  public:
-  StorageTable(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path)
-      : reader_(reader), path_(path) {}
+  StorageTable(caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& directory, const std::string& path)
+      : reader_(reader), directory_(directory), path_(path) {}
 
   at::Tensor get(const pth::StorageRef& ref, const std::string& tensor_name) {
     auto found = storages_.find(ref.key);
@@ -46,15 +56,21 @@ class StorageTable {
       return s;
     }
     const std::string record = "data/" + ref.key;
-    if (!reader_.hasRecord(record))
+    const ZipEntry* entry = directory_.find(archive_folder(directory_) + record);
+    if (!entry || !reader_.hasRecord(record))
       throw Error(path_ + ": storage '" + ref.key + "' of tensor '" + tensor_name + "' is missing from the archive");
+    // Compared before reading: libtorch unpacks a record at whatever size it declares.
+    const auto check_size = [&](uint64_t bytes) {
+      size_t expected = 0;
+      if (__builtin_mul_overflow(static_cast<size_t>(ref.numel), pth::storage_element_size(ref.dtype), &expected) ||
+          bytes != expected)
+        throw Error(path_ + ": storage '" + ref.key + "' of tensor '" + tensor_name + "' (record '" + entry->name +
+                    "') has " + std::to_string(bytes) + " bytes, expected " + std::to_string(expected) + " (" +
+                    std::to_string(ref.numel) + " x " + pth::storage_dtype_name(ref.dtype) + ")");
+    };
+    check_size(entry->uncompressed_size);
     auto [data, bytes] = reader_.getRecord(record);
-    size_t expected = 0;
-    if (__builtin_mul_overflow(static_cast<size_t>(ref.numel), pth::storage_element_size(ref.dtype), &expected) ||
-        bytes != expected)
-      throw Error(path_ + ": storage '" + ref.key + "' of tensor '" + tensor_name + "' has " + std::to_string(bytes) +
-                  " bytes, expected " + std::to_string(expected) + " (" + std::to_string(ref.numel) + " x " +
-                  pth::storage_dtype_name(ref.dtype) + ")");
+    check_size(bytes);
     const auto options = at::TensorOptions().dtype(scalar_type(ref.dtype));
     at::Tensor storage;
     if (ref.numel == 0) {
@@ -71,6 +87,7 @@ class StorageTable {
 
  private:
   caffe2::serialize::PyTorchStreamReader& reader_;
+  const ZipDirectory& directory_;
   std::string path_;
   std::map<std::string, at::Tensor> storages_;
 };
@@ -88,20 +105,29 @@ std::vector<pth::TensorRecord> read_records(caffe2::serialize::PyTorchStreamRead
   return pth::read_state_dict_pickle(static_cast<const uint8_t*>(pickle.get()), pickle_size, path + " (data.pkl)");
 }
 
-// Runs `read` on the archive, libtorch's zip errors turned into one wan::Error.
+const char* const kResaveHint = "files from torch.save before PyTorch 1.6 must be re-saved with a newer torch";
+
+// Runs `read` on the archive, libtorch's zip errors turned into one wan::Error. The zip
+// directory is checked first: libtorch's reader unpacks records (the version record on
+// opening) before any size can be compared.
 template <typename Read>
 auto with_archive(const std::string& path, Read read) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error("checkpoint '" + path + "' does not exist or is not a file");
+  char magic[4] = {};
+  std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
+  if (std::string(magic, sizeof magic) != std::string("PK\x03\x04", 4))
+    throw Error(path + ": not a readable torch.save zip archive (no zip header at its start); " + kResaveHint);
+  const ZipDirectory directory(path);
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
-    return read(reader);
+    return read(reader, directory);
   } catch (const c10::Error& e) {
     // The zip layer reports with libtorch's own (long) messages; keep the first line.
     const std::string what = e.what_without_backtrace();
-    throw Error(path + ": not a readable torch.save zip archive (" + what.substr(0, what.find('\n')) +
-                "); files from torch.save before PyTorch 1.6 must be re-saved with a newer torch");
+    throw Error(path + ": not a readable torch.save zip archive (" + what.substr(0, what.find('\n')) + "); " +
+                kResaveHint);
   } catch (const std::logic_error& e) {
     // The reader parses the version record with std::stoull (std::out_of_range past 2^64).
     throw Error(path + ": not a readable torch.save zip archive (" + e.what() + " on its version record)");
@@ -111,8 +137,8 @@ auto with_archive(const std::string& path, Read read) {
 }  // namespace
 
 TensorMap load_pth(const std::string& path, const std::string& prefix) {
-  return with_archive(path, [&](caffe2::serialize::PyTorchStreamReader& reader) {
-    StorageTable storages(reader, path);
+  return with_archive(path, [&](caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory& directory) {
+    StorageTable storages(reader, directory, path);
     TensorMap tensors;
     for (const auto& r : read_records(reader, path)) {
       if (r.name.compare(0, prefix.size(), prefix) != 0) continue;  // only the storages asked for are read
@@ -124,7 +150,7 @@ TensorMap load_pth(const std::string& path, const std::string& prefix) {
 }
 
 std::vector<std::string> pth_tensor_names(const std::string& path) {
-  return with_archive(path, [&](caffe2::serialize::PyTorchStreamReader& reader) {
+  return with_archive(path, [&](caffe2::serialize::PyTorchStreamReader& reader, const ZipDirectory&) {
     std::vector<std::string> names;
     for (const auto& r : read_records(reader, path)) names.push_back(r.name);
     return names;

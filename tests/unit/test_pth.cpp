@@ -1,6 +1,7 @@
 // The .pth reader: the fixture checkpoints (F32, BF16, F16 storages), strided
 // views of shared storages, dispatch by file type, and wan::Error (never a
-// crash) for malformed pickles and archives.
+// crash) for malformed pickles and archives, zip bombs and inconsistent zip
+// directories included.
 // usage: test-pth FIXTURES_DIR
 #include <filesystem>
 #include <fstream>
@@ -8,7 +9,10 @@
 #include <map>
 #include <string>
 
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
@@ -290,6 +294,219 @@ void malformed_archives() {
   EXPECT_ERROR(wan::load_checkpoint_file((tmpdir() / "absent.safetensors").string()), "does not exist");
 }
 
+// A raw deflate stream of one fixed-Huffman block: literals, and 258-byte copies of the
+// byte before (the densest fixed code: 13 bits for 258 bytes).
+class FixedHuffmanDeflate {
+ public:
+  FixedHuffmanDeflate() { bits(0b011, 3); }  // BFINAL, BTYPE 01 (fixed codes)
+  void literal(uint8_t v) { v < 144 ? code(0x30 + v, 8) : code(0x190 + v - 144, 9); }
+  void repeat_previous_258() {
+    code(0xc5, 8);  // length 258 (symbol 285)
+    code(0, 5);     // distance 1
+  }
+  std::string finish() {
+    code(0, 7);  // end of block
+    if (count_) bits(0, 8 - count_);
+    return out_;
+  }
+
+ private:
+  void bits(uint32_t v, int n) {
+    acc_ |= static_cast<uint64_t>(v) << count_;
+    for (count_ += n; count_ >= 8; count_ -= 8, acc_ >>= 8) out_ += static_cast<char>(acc_ & 0xff);
+  }
+  void code(uint32_t c, int n) {  // Huffman codes go most significant bit first
+    uint32_t reversed = 0;
+    for (int i = 0; i < n; ++i) reversed |= ((c >> i) & 1) << (n - 1 - i);
+    bits(reversed, n);
+  }
+  std::string out_;
+  uint64_t acc_ = 0;
+  int count_ = 0;
+};
+
+uint32_t crc32(const std::string& data) {
+  uint32_t crc = 0xffffffff;
+  for (unsigned char c : data) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320 & (0 - (crc & 1)));
+  }
+  return ~crc;
+}
+
+struct ZipRecord {
+  std::string name;
+  std::string data;  // as stored in the file
+  uint16_t method = 0;
+  uint64_t unpacked_size = 0;
+  uint32_t crc = 0;
+};
+
+ZipRecord stored(const std::string& name, const std::string& data) { return {name, data, 0, data.size(), crc32(data)}; }
+
+ZipRecord deflated_literals(const std::string& name, const std::string& data) {
+  FixedHuffmanDeflate d;
+  for (char c : data) d.literal(static_cast<uint8_t>(c));
+  return {name, d.finish(), 8, data.size(), crc32(data)};
+}
+
+// A zip archive as miniz reads it; with `zip64`, every entry's sizes and offset in zip64
+// extra fields and the zip64 end records, as torch.save writes for files past 4 GiB.
+std::string zip_archive(const std::vector<ZipRecord>& records, bool zip64) {
+  std::string out, directory;
+  const auto le = [](std::string& s, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  const uint32_t big = 0xffffffff;
+  for (const ZipRecord& r : records) {
+    const uint64_t offset = out.size();
+    le(out, 0x04034b50, 4), le(out, zip64 ? 45 : 20, 2), le(out, 0, 2), le(out, r.method, 2), le(out, 0, 4);
+    le(out, r.crc, 4), le(out, zip64 ? big : r.data.size(), 4), le(out, zip64 ? big : r.unpacked_size, 4);
+    le(out, r.name.size(), 2), le(out, zip64 ? 20 : 0, 2);
+    out += r.name;
+    if (zip64) le(out, 1, 2), le(out, 16, 2), le(out, r.unpacked_size, 8), le(out, r.data.size(), 8);
+    out += r.data;
+
+    le(directory, 0x02014b50, 4), le(directory, 45, 2), le(directory, zip64 ? 45 : 20, 2), le(directory, 0, 2);
+    le(directory, r.method, 2), le(directory, 0, 4), le(directory, r.crc, 4);
+    le(directory, zip64 ? big : r.data.size(), 4), le(directory, zip64 ? big : r.unpacked_size, 4);
+    le(directory, r.name.size(), 2), le(directory, zip64 ? 28 : 0, 2), le(directory, 0, 2), le(directory, 0, 2);
+    le(directory, 0, 2), le(directory, 0, 4), le(directory, zip64 ? big : offset, 4);
+    directory += r.name;
+    if (zip64)
+      le(directory, 1, 2), le(directory, 24, 2), le(directory, r.unpacked_size, 8), le(directory, r.data.size(), 8),
+          le(directory, offset, 8);
+  }
+  const uint64_t directory_offset = out.size();
+  out += directory;
+  if (zip64) {
+    const uint64_t record_offset = out.size();
+    le(out, 0x06064b50, 4), le(out, 44, 8), le(out, 45, 2), le(out, 45, 2), le(out, 0, 4), le(out, 0, 4);
+    le(out, records.size(), 8), le(out, records.size(), 8), le(out, directory.size(), 8), le(out, directory_offset, 8);
+    le(out, 0x07064b50, 4), le(out, 0, 4), le(out, record_offset, 8), le(out, 1, 4);
+  }
+  le(out, 0x06054b50, 4), le(out, 0, 2), le(out, 0, 2);
+  le(out, zip64 ? 0xffff : records.size(), 2), le(out, zip64 ? 0xffff : records.size(), 2);
+  le(out, zip64 ? big : directory.size(), 4), le(out, zip64 ? big : directory_offset, 4), le(out, 0, 2);
+  return out;
+}
+
+fs::path write_file(const std::string& name, const std::string& bytes) {
+  const fs::path p = tmpdir() / name;
+  std::ofstream(p, std::ios::binary) << bytes;
+  return p;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const std::string kFourFloatsPickle =
+    PickleWriter().state_dict([](PickleWriter& w) { w.tensor("w", "FloatStorage", "0", 4, 0, {4}, {1}); });
+
+// The records torch.save writes, with the storage record given.
+std::vector<ZipRecord> checkpoint_records(const ZipRecord& storage) {
+  return {stored("archive/data.pkl", kFourFloatsPickle), stored("archive/version", "3\n"), storage};
+}
+
+long peak_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+// A 1 GiB run of zeros deflated into a few MB, where the pickle asks for 16 bytes: libtorch
+// unpacked the whole record before any size was compared (gigabytes, seconds). The
+// directory is checked first now. Run before the tests that load real weights, so the
+// process's peak memory shows any unpacking.
+void zip_bomb_is_refused_unread() {
+  FixedHuffmanDeflate bomb;
+  bomb.literal(0);
+  const uint64_t copies = (1ull << 30) / 258;
+  for (uint64_t i = 0; i < copies; ++i) bomb.repeat_previous_258();
+  // No CRC: nothing may be unpacked far enough to compare it.
+  const ZipRecord storage{"archive/data/0", bomb.finish(), 8, 1 + 258 * copies, 0};
+  EXPECT(storage.data.size() < 8'000'000);
+  const fs::path p = write_file("bomb.pth", zip_archive(checkpoint_records(storage), false));
+
+  const long rss_before = peak_rss_kib();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR(wan::load_pth(p.string()), "deflated records (the largest 'archive/data/0'");
+  EXPECT_ERROR(wan::pth_tensor_names(p.string()), "refusing to inflate them");
+  EXPECT(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  EXPECT(peak_rss_kib() - rss_before < 128 * 1024);
+
+  // A smaller bomb, within what a deflated archive may hold, is still compared with the
+  // pickle's size first: its stream is garbage, which libtorch would have reported instead.
+  const ZipRecord garbage{"archive/data/0", std::string(40000, '\xff'), 8, 32u << 20, 0};
+  EXPECT_ERROR(wan::load_pth(write_file("bomb32.pth", zip_archive(checkpoint_records(garbage), false)).string()),
+               "storage '0' of tensor 'w' (record 'archive/data/0') has 33554432 bytes, expected 16");
+}
+
+// Deflated records of the right size, and zip64 directories, still load.
+void deflated_and_zip64_archives_load() {
+  const std::string four_floats = bytes_of(at::arange(4, at::kFloat));
+  for (bool zip64 : {false, true}) {
+    for (const ZipRecord& storage :
+         {stored("archive/data/0", four_floats), deflated_literals("archive/data/0", four_floats)}) {
+      const std::string name =
+          std::string(zip64 ? "zip64-" : "zip-") + (storage.method ? "deflated.pth" : "stored.pth");
+      const auto t = wan::load_pth(write_file(name, zip_archive(checkpoint_records(storage), zip64)).string());
+      EXPECT(t.size() == 1 && at::equal(t.at("w"), at::arange(4, at::kFloat)));
+    }
+  }
+  // More than deflate can expand: 5000 bytes from 1.
+  const ZipRecord dense{"archive/data/0", "x", 8, 5000, 0};
+  EXPECT_ERROR(wan::load_pth(write_file("dense.pth", zip_archive(checkpoint_records(dense), true)).string()),
+               "entry 'archive/data/0' declares 5000 bytes inflated from 1, more than deflate can expand");
+}
+
+// The offset of the central directory header of the entry whose name ends with `suffix`.
+size_t central_header(const std::string& zip, const std::string& suffix) {
+  for (size_t at = zip.find("PK\x01\x02"); at != std::string::npos; at = zip.find("PK\x01\x02", at + 1)) {
+    const size_t name_size = static_cast<uint8_t>(zip[at + 28]) | static_cast<uint8_t>(zip[at + 29]) << 8;
+    const std::string name = zip.substr(at + 46, name_size);
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return at;
+  }
+  return std::string::npos;
+}
+
+// torch.save's own layout (PyTorchStreamWriter) with one field overwritten.
+void inconsistent_directories() {
+  const std::string good = read_file(write_pth("layout.pth", kFourFloatsPickle, {{"0", bytes_of(at::ones({4}))}}));
+  const size_t zip64_end = good.rfind("PK\x06\x06");
+  const size_t storage = central_header(good, "/data/0");
+  EXPECT(zip64_end != std::string::npos && storage != std::string::npos);
+  const auto patched = [&](const std::string& name, size_t offset, uint64_t value, int n, size_t offset2 = 0) {
+    std::string bytes = good;
+    for (size_t at : {offset, offset2})
+      for (int i = 0; at && i < n; ++i) bytes[at + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    return write_file(name, bytes).string();
+  };
+  EXPECT(wan::load_pth(patched("same.pth", storage + 4, 45, 2)).size() == 1);  // the baseline loads
+
+  EXPECT_ERROR(wan::load_pth(patched("count.pth", zip64_end + 24, ~0ull, 8, zip64_end + 32)),
+               "central directory declares 18446744073709551615 entries, more than its");
+  EXPECT_ERROR(wan::load_pth(patched("cdir.pth", zip64_end + 48, ~0ull - 8, 8)), "runs past its end record");
+  EXPECT_ERROR(wan::load_pth(patched("local.pth", storage + 42, 0xfffffff0, 4)),
+               "layout/data/0' of 16 bytes at offset 4294967280 runs past the records' end");
+  EXPECT_ERROR(wan::load_pth(patched("unpacked.pth", storage + 24, 1 << 30, 4)),
+               "is stored uncompressed, yet declares 16 bytes in the file and 1073741824 unpacked");
+  EXPECT_ERROR(wan::load_pth(patched("method.pth", storage + 10, 12, 2)), "uses compression method 12");
+  EXPECT_ERROR(wan::load_pth(patched("zip64.pth", storage + 20, 0xffffffff, 4)), "has no zip64 extra field");
+  // Pointing the storage's entry at the pickle's record: one stretch read twice.
+  EXPECT_ERROR(wan::load_pth(patched("overlap.pth", storage + 42, 0, 4)), "overlap");
+  // 'DATA/0' next to 'data/0': libtorch's reader matches names ignoring case.
+  std::vector<ZipRecord> twins = checkpoint_records(stored("archive/data/0", bytes_of(at::ones({4}))));
+  twins.push_back(stored("archive/DATA/0", bytes_of(at::zeros({4}))));
+  EXPECT_ERROR(wan::load_pth(write_file("twins.pth", zip_archive(twins, false)).string()),
+               "two entries named 'archive/DATA/0'");
+  const size_t end = good.rfind("PK\x05\x06");
+  EXPECT_ERROR(wan::load_pth(write_file("cut.pth", good.substr(0, end))), "no end-of-central-directory record");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,11 +514,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: test-pth FIXTURES_DIR\n");
     return 2;
   }
+  zip_bomb_is_refused_unread();
   fixture_checkpoints(fs::path(argv[1]) / "e2e-i2v-tiny" / "ckpt");
   views_of_a_shared_storage();
   malformed_pickles();
   memo_amplification_is_bounded();
   malformed_archives();
+  deflated_and_zip64_archives_load();
+  inconsistent_directories();
   fs::remove_all(tmpdir());
   return wan::test::check_exit("test-pth");
 }
