@@ -98,8 +98,8 @@ void build(Plan& p, cudnnHandle_t handle) {
     p.seq_kv = lengths("seq_kv");
     options.set_padding_mask(true).set_seq_len_q(p.seq_q).set_seq_len_kv(p.seq_kv);
   }
-  auto [o, stats, amax_s, amax_o] = g.sdpa_fp8(p.q, p.k, p.v, p.descale_q, p.descale_k, p.descale_v, p.descale_s,
-                                               p.scale_s, p.scale_o, options);
+  auto [o, stats, amax_s, amax_o] =
+      g.sdpa_fp8(p.q, p.k, p.v, p.descale_q, p.descale_k, p.descale_v, p.descale_s, p.scale_s, p.scale_o, options);
   (void)stats;
   p.o = o;
   p.amax_s = amax_s;
@@ -170,7 +170,8 @@ void fp8_sdpa(const Fp8SdpaShape& shape, const Fp8SdpaBuffers& b, cudaStream_t s
   if (shape.key_lengths && (!b.q_lengths || !b.kv_lengths))
     throw Error("fp8 attention: key lengths asked for without their buffers");
   const cudnnStatus_t set = cudnnSetStream(handle, stream);
-  if (set != CUDNN_STATUS_SUCCESS) throw Error(std::string("fp8 attention: cudnnSetStream: ") + cudnnGetErrorString(set));
+  if (set != CUDNN_STATUS_SUCCESS)
+    throw Error(std::string("fp8 attention: cudnnSetStream: ") + cudnnGetErrorString(set));
   auto mut = [](const void* p) { return const_cast<void*>(p); };
   std::unordered_map<TensorPtr, void*> pack = {
       {plan.q, mut(b.q)},

@@ -57,7 +57,8 @@ at::Tensor fp8_attention(const at::Tensor& q, const at::Tensor& k, const at::Ten
     throw Error("fp8 attention: q, k and v must be on one CUDA device");
   const int64_t batch = q.size(0), q_len = q.size(1), heads = q.size(2), head_dim = q.size(3), kv_len = k.size(1);
   const int64_t channels = heads * head_dim;
-  if (head_dim % 16 != 0) throw Error("fp8 attention: head_dim " + std::to_string(head_dim) + " is not a multiple of 16");
+  if (head_dim % 16 != 0)
+    throw Error("fp8 attention: head_dim " + std::to_string(head_dim) + " is not a multiple of 16");
   c10::cuda::CUDAGuard guard(q.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   auto bf16 = [](const at::Tensor& t) { return t.to(at::kBFloat16).contiguous(); };

@@ -19,7 +19,7 @@ constexpr int kVector = 8;
 __device__ __forceinline__ float bf16_to_float(uint16_t v) { return __uint_as_float(static_cast<uint32_t>(v) << 16); }
 
 // Grid-stride loop over groups of eight values; `group` is the group's first element index.
-#define FOR_EACH_GROUP(total, group)                                                                    \
+#define FOR_EACH_GROUP(total, group)                                                                           \
   for (int64_t group = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) * kVector; group < (total); \
        group += static_cast<int64_t>(gridDim.x) * kThreads * kVector)
 
@@ -62,8 +62,8 @@ __global__ void quantize_kernel(const uint16_t* __restrict__ x, const float* __r
     uint32_t packed[kVector / 2];
 #pragma unroll
     for (int j = 0; j < kVector / 2; ++j)
-      packed[j] = __nv_cvt_float2_to_fp8x2(make_float2(v[2 * j] * scale, v[2 * j + 1] * scale), __NV_SATFINITE,
-                                           __NV_E4M3);
+      packed[j] =
+          __nv_cvt_float2_to_fp8x2(make_float2(v[2 * j] * scale, v[2 * j + 1] * scale), __NV_SATFINITE, __NV_E4M3);
     *reinterpret_cast<uint2*>(out + i) = make_uint2(packed[0] | (packed[1] << 16), packed[2] | (packed[3] << 16));
   }
 }
@@ -101,15 +101,15 @@ void launch_amax_minus_offset(const uint16_t* x, const float* offset, int64_t ba
   amax_kernel<<<blocks_for(total), kThreads, 0, stream>>>(x, offset, total, len, channels, amax);
 }
 
-void launch_quantize_minus_offset(const uint16_t* x, const float* offset, int64_t batch, int64_t len,
-                                  int64_t channels, const float* amax, uint8_t* out, cudaStream_t stream) {
+void launch_quantize_minus_offset(const uint16_t* x, const float* offset, int64_t batch, int64_t len, int64_t channels,
+                                  const float* amax, uint8_t* out, cudaStream_t stream) {
   const int64_t total = batch * len * channels;
   if (total == 0) return;
   quantize_kernel<<<blocks_for(total), kThreads, 0, stream>>>(x, offset, total, len, channels, amax, out);
 }
 
-void launch_dequantize_plus_offset(const uint8_t* x, const float* offset, int64_t batch, int64_t len,
-                                   int64_t channels, const float* amax, uint16_t* out, cudaStream_t stream) {
+void launch_dequantize_plus_offset(const uint8_t* x, const float* offset, int64_t batch, int64_t len, int64_t channels,
+                                   const float* amax, uint16_t* out, cudaStream_t stream) {
   const int64_t total = batch * len * channels;
   if (total == 0) return;
   dequantize_kernel<<<blocks_for(total), kThreads, 0, stream>>>(x, offset, total, len, channels, amax, out);

@@ -16,11 +16,11 @@ void launch_amax_minus_offset(const uint16_t* x, const float* offset, int64_t ba
                               float* amax, cudaStream_t stream);
 
 // out = e4m3((x - offset) * 448 / *amax), saturated; a zero amax gives zeros.
-void launch_quantize_minus_offset(const uint16_t* x, const float* offset, int64_t batch, int64_t len,
-                                  int64_t channels, const float* amax, uint8_t* out, cudaStream_t stream);
+void launch_quantize_minus_offset(const uint16_t* x, const float* offset, int64_t batch, int64_t len, int64_t channels,
+                                  const float* amax, uint8_t* out, cudaStream_t stream);
 
 // out (bf16) = e4m3 value * (*amax / 448) + offset: the inverse of the quantisation above.
-void launch_dequantize_plus_offset(const uint8_t* x, const float* offset, int64_t batch, int64_t len,
-                                   int64_t channels, const float* amax, uint16_t* out, cudaStream_t stream);
+void launch_dequantize_plus_offset(const uint8_t* x, const float* offset, int64_t batch, int64_t len, int64_t channels,
+                                   const float* amax, uint16_t* out, cudaStream_t stream);
 
 }  // namespace wan::cuda
