@@ -56,6 +56,7 @@ void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::st
     fps_d_ = fps_d;
     timeline_.emplace(guint64(fps_d) * GST_SECOND, guint64(fps_n));
     chunk_times_.clear();
+    timeline_->set_latency(GST_CLOCK_TIME_IS_VALID(reported_) ? reported_ : min_latency_locked());
   }
   LiveWorker::Events events;
   events.prompt = std::move(prompt);
@@ -109,6 +110,7 @@ void LiveSession::answer_latency(GstQuery* query) {
   // What waits in the queue (one chunk) plus the chunk being pushed into it.
   const GstClockTime queued = frame * (queue_frames() + guint64(stream_->chunk_output_frames(1)));
   reported_ = min;
+  if (timeline_) timeline_->set_latency(min);
   gst_query_set_latency(query, TRUE, min, std::max(min, queued));
 }
 
@@ -124,10 +126,10 @@ void LiveSession::stamp(GstBuffer* buffer) {
   guint64 frame;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    latency = GST_CLOCK_TIME_IS_VALID(reported_) ? reported_ : min_latency_locked();
+    latency = timeline_->latency();
     // Without a clock (not PLAYING yet) the frames count from 0.
     frame = timeline_->frames();
-    stamp = timeline_->next(GST_CLOCK_TIME_IS_VALID(now) ? now : 0, latency);
+    stamp = timeline_->next(GST_CLOCK_TIME_IS_VALID(now) ? now : 0);
   }
   GST_BUFFER_PTS(buffer) = stamp.pts;
   GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;

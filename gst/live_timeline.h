@@ -20,13 +20,23 @@ class LiveTimeline {
   LiveTimeline(uint64_t frame_duration_num, uint64_t frame_duration_den)
       : num_(frame_duration_num), den_(frame_duration_den) {}
 
-  // The stamp of the next frame, ready at running time `now`, with `latency` reported.
-  Stamp next(uint64_t now, uint64_t latency) {
+  // The latency reported. Sinks play a frame at its time plus the latency: when it drops,
+  // the frames from the next one on are stamped that much later, so that they play when
+  // they would have (a sink holding a frame until its time plus the old latency delays the
+  // next one past its time plus the new latency: late by construction, not by generation).
+  void set_latency(uint64_t latency) {
+    if (frames_ > 0 && latency < latency_) origin_ += latency_ - latency;
+    latency_ = latency;
+  }
+  uint64_t latency() const { return latency_; }
+
+  // The stamp of the next frame, ready at running time `now`.
+  Stamp next(uint64_t now) {
     Stamp s;
     if (frames_ == 0) origin_ = now;
     s.pts = origin_ + offset(frames_);
-    if (s.pts + latency < now) {
-      s.late = now - s.pts - latency;
+    if (s.pts + latency_ < now) {
+      s.late = now - s.pts - latency_;
       origin_ += now - s.pts;  // re-anchored: this frame is stamped `now`
       s.pts = now;
     }
@@ -39,6 +49,7 @@ class LiveTimeline {
  private:
   uint64_t offset(uint64_t n) const { return static_cast<uint64_t>((unsigned __int128)n * num_ / den_); }
   uint64_t num_, den_;
+  uint64_t latency_ = 0;
   uint64_t origin_ = 0;
   uint64_t frames_ = 0;
 };

@@ -2,7 +2,8 @@
 // at the time it is ready, then one frame duration apart (exact at 30000/1001 fps too);
 // frames ready early keep their times; a frame ready after its time plus the latency is
 // stamped with the time it is ready at, says how late it was, and the frames after it follow
-// on from there.
+// on from there; a drop of the latency moves the frames after it that much later, so that they
+// play when they would have.
 #include "gst/live_timeline.h"
 
 #include <cstdint>
@@ -21,31 +22,57 @@ int main() {
   {
     LiveTimeline t(1 * kSecond, 16);
     const uint64_t start = 5 * kSecond, latency = kSecond / 2;
-    LiveTimeline::Stamp s = t.next(start, latency);
+    t.set_latency(latency);
+    LiveTimeline::Stamp s = t.next(start);
     EXPECT_MSG(s.pts == start && s.duration == 62500000 && s.late == 0, "frame 0 at the time it is ready");
     // Frames 1..11 all ready at once (a chunk): still one duration apart.
     for (uint64_t n = 1; n < 12; ++n) {
-      s = t.next(start + 1000, latency);
+      s = t.next(start + 1000);
       EXPECT_MSG(s.pts == start + n * 62500000 && s.late == 0, "frame " + std::to_string(n));
     }
     // Frame 12 (due at start + 750 ms) ready at start + 1.2 s: within the latency, kept.
-    s = t.next(start + 1200000000, latency);
+    s = t.next(start + 1200000000);
     EXPECT_MSG(s.pts == start + 750000000 && s.late == 0, "late but within the latency: its own time");
     // Frame 13 (due at start + 812.5 ms) ready at start + 2 s: 687.5 ms past its time + latency.
-    s = t.next(start + 2 * kSecond, latency);
+    s = t.next(start + 2 * kSecond);
     EXPECT_MSG(s.pts == start + 2 * kSecond, "stamped with the time it is ready at");
     EXPECT_MSG(s.late == 2 * kSecond - 812500000 - latency, "how late: " + std::to_string(s.late));
     // The frames after it follow on from the new time.
-    s = t.next(start + 2 * kSecond, latency);
+    s = t.next(start + 2 * kSecond);
     EXPECT_MSG(s.pts == start + 2 * kSecond + 62500000 && s.late == 0, "re-anchored");
     EXPECT(t.frames() == 15);
+  }
+  // The latency drops from 750 ms to 250 ms after frame 0: a sink played frame 0 at its time
+  // plus 750 ms, and frame 1 comes then. Moved 500 ms later, it plays one frame after frame 0
+  // and is in time; without the move it would be 437.5 ms late by construction.
+  {
+    LiveTimeline t(1 * kSecond, 16);
+    const uint64_t start = 5 * kSecond, frame = 62500000;
+    t.set_latency(750000000);
+    EXPECT(t.next(start).pts == start);
+    t.set_latency(250000000);
+    EXPECT(t.latency() == 250000000);
+    LiveTimeline::Stamp s = t.next(start + 750000000);
+    EXPECT_MSG(s.late == 0, "late " + std::to_string(s.late));
+    EXPECT_MSG(s.pts == start + frame + 500000000 && s.pts + 250000000 == start + 750000000 + frame,
+               "frame 1 plays one frame after frame 0");
+    // A rise moves nothing: the frames play later, still in time.
+    t.set_latency(kSecond);
+    s = t.next(start + 750000000 + frame);
+    EXPECT_MSG(s.pts == start + 2 * frame + 500000000 && s.late == 0, "a rise keeps the times");
+    // Before the first frame there is nothing to move.
+    LiveTimeline u(1 * kSecond, 16);
+    u.set_latency(kSecond);
+    u.set_latency(kSecond / 4);
+    EXPECT(u.next(start).pts == start);
   }
   // 30000/1001 fps: durations alternate so that frame n is at n * 1001 / 30 ms exactly.
   {
     LiveTimeline t(1001 * kSecond, 30000);
+    t.set_latency(kSecond);
     uint64_t total = 0;
     for (uint64_t n = 0; n < 30000; ++n) {
-      const LiveTimeline::Stamp s = t.next(0, kSecond);
+      const LiveTimeline::Stamp s = t.next(0);
       EXPECT_MSG(s.pts == total, "frame " + std::to_string(n));
       total += s.duration;
       if (s.pts != total - s.duration) break;
