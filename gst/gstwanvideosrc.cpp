@@ -233,6 +233,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "gst/clip_worker.h"
 #include "gst/element_error.h"
@@ -1300,15 +1301,40 @@ static gboolean gst_wan_video_src_set_caps(GstBaseSrc* base, GstCaps* caps) {
   return ok;
 }
 
+// The frame rate of the caps: the negotiated one, else the one fixate() would choose from
+// what downstream allows (0/1 when neither is known).
+static std::pair<int, int> caps_frame_rate(GstWanVideoSrc* self) {
+  {
+    ObjectLock lock(self);
+    const Session* session = self->state->session ? &*self->state->session : nullptr;
+    if (session && GST_VIDEO_INFO_FPS_N(&session->info) > 0)
+      return {GST_VIDEO_INFO_FPS_N(&session->info), GST_VIDEO_INFO_FPS_D(&session->info)};
+  }
+  std::pair<int, int> rate{0, 1};
+  GstCaps* caps = gst_pad_get_allowed_caps(GST_BASE_SRC_PAD(self));
+  if (caps && !gst_caps_is_empty(caps)) {
+    caps = gst_caps_truncate(caps);
+    GstStructure* s = gst_caps_get_structure(caps, 0);
+    gst_structure_fixate_field_nearest_fraction(s, "framerate", kDefaultFpsN, 1);  // false when fixed already
+    if (!gst_structure_get_fraction(s, "framerate", &rate.first, &rate.second)) rate = {0, 1};
+  }
+  if (caps) gst_caps_unref(caps);
+  return rate;
+}
+
 static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
   GstBaseSrc* base = GST_BASE_SRC(self);
   switch (GST_QUERY_TYPE(query)) {
     case GST_QUERY_LATENCY: {
+      // Asked before the caps are negotiated too (going to PLAYING): downstream's rate.
+      const std::pair<int, int> rate = caps_frame_rate(self);
       // Under the object lock: a stop on another thread swaps the session out under it.
       bool live = false;
       {
         ObjectLock lock(self);
         live = self->state->session && self->state->session->live;
+        if (live && !self->state->session->live->started())
+          self->state->session->live->set_frame_rate(rate.first, rate.second);
         if (live) self->state->session->live->answer_latency(query);
       }
       if (live) return TRUE;

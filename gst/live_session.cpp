@@ -46,14 +46,20 @@ LiveSession::~LiveSession() { stop(); }
 
 size_t LiveSession::queue_frames() const { return size_t(stream_->chunk_output_frames(1)); }
 
+void LiveSession::set_frame_rate(int fps_n, int fps_d) {
+  if (fps_n <= 0 || fps_d <= 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  fps_n_ = fps_n;
+  fps_d_ = fps_d;
+}
+
 void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::string()> prompt, int width, int height,
                         int fps_n, int fps_d) {
   stream_->set_size(width, height);
   stream_->reset();
+  set_frame_rate(fps_n, fps_d);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    fps_n_ = fps_n;
-    fps_d_ = fps_d;
     timeline_.emplace(guint64(fps_d) * GST_SECOND, guint64(fps_n));
     chunk_times_.clear();
     timeline_->set_latency(GST_CLOCK_TIME_IS_VALID(reported_) ? reported_ : min_latency_locked());

@@ -36,6 +36,9 @@ class LiveSession {
   size_t queue_frames() const;
   LiveStream& stream() { return *stream_; }
 
+  // The frame rate of the caps (negotiated, or to be) before start(): the latency answered
+  // before the first chunk is measured is a chunk's play time at it.
+  void set_frame_rate(int fps_n, int fps_d);
   // Starts the generation thread at the negotiated size and frame rate; `prompt` is read
   // before every chunk.
   void start(std::shared_ptr<FrameQueue> queue, std::function<std::string()> prompt, int width, int height, int fps_n,

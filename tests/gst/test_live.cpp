@@ -209,6 +209,24 @@ GST_START_TEST(test_live_frames_and_latency) {
 }
 GST_END_TEST;
 
+// Before the first chunk is measured (the pipeline asks going to PLAYING) the minimum latency
+// is a chunk's play time at the caps' frame rate: 12 frames at 4 fps.
+GST_START_TEST(test_live_latency_before_generating) {
+  LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
+  fail_unless(gst_element_set_state(p.pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_NO_PREROLL,
+              "a live source does not preroll");
+  GstQuery* query = gst_query_new_latency();
+  fail_unless(gst_element_query(p.src, query), "the LATENCY query is answered");
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(query, &live, &min, &max);
+  gst_query_unref(query);
+  fail_unless(live, "LATENCY says live");
+  fail_unless_equals_uint64(min, 3 * GST_SECOND);
+  fail_unless(GST_CLOCK_TIME_IS_VALID(max) && max >= min);
+}
+GST_END_TEST;
+
 // The prompt set from a bus sync handler when chunk 0 is done: chunk 1 is made with it.
 GstBusSyncReply change_prompt_after_chunk0(GstBus*, GstMessage* message, gpointer src) {
   const GstStructure* s = gst_message_get_structure(message);
@@ -388,6 +406,7 @@ static Suite* live_suite() {
   tcase_set_timeout(tc, 600);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_live_frames_and_latency);
+  tcase_add_test(tc, test_live_latency_before_generating);
   tcase_add_test(tc, test_live_prompt_change_next_chunk);
   tcase_add_test(tc, test_live_state_cycle);
   tcase_add_test(tc, test_live_stop_from_generation_thread);
