@@ -88,6 +88,8 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            made in parallel and written in order
   --dtype NAME             auto (default), float32, bfloat16, float16, or fp8 (fast mode: bf16 with
                            the DiT's block linear layers in fp8 e4m3; GPUs with fp8 tensor cores)
+  --attention NAME         the DiT's self-attention: exact (default) or fp8 (cuDNN's 8-bit SDPA;
+                           opt-in and lossy, any CUDA dtype; Hopper and newer GPUs)
   --memory_mode NAME       how the models share the device memory:
                              resident (default)  every model stays on the device
                              sequential          each model visits the device for its phase
@@ -272,6 +274,7 @@ int run(int argc, char** argv) {
                                 "--segment_prompt",
                                 "--device",
                                 "--dtype",
+                                "--attention",
                                 "--offload_model",
                                 "--t5_cpu",
                                 "--memory_mode",
@@ -301,6 +304,7 @@ int run(int argc, char** argv) {
   const bool keyframes = flags.count("--keyframes") > 0;
   if (devices.size() > 1 && !keyframes) usage_error("--device lists several devices: only --keyframes uses them");
   if (!flag("--dtype").empty()) options.dtype = flag("--dtype");
+  if (!flag("--attention").empty()) options.attention = flag("--attention");
   const std::string offload = flag("--offload_model");
   if (offload == "true" || offload == "True" || offload == "1")
     options.memory_mode = wan::MemoryMode::Sequential;

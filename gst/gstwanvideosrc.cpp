@@ -20,6 +20,11 @@
  * #GstWanVideoSrc:max-area (the official pipeline's rounding), unless
  * downstream caps fix width and height (multiples of 16).
  *
+ * #GstWanVideoSrc:attention=fp8 runs the DiT blocks' self-attention in 8 bits (cuDNN's fused
+ * fp8 SDPA, Q, K and V in e4m3) with any #GstWanVideoSrc:dtype: opt-in and lossy, for Hopper
+ * and newer GPUs in a build with cuDNN's frontend (-Dcuda=enabled); elsewhere the start fails
+ * with the reason. Its measured speed and error are in tests/bench/RESULTS.md.
+ *
  * Each clip starts with a tag event (title: the prompt; comment: model, seed,
  * steps, guidance scale, LoRAs; encoder: gst-wan) and a `wan-clip` element message:
  *
@@ -170,7 +175,8 @@
  *   (these properties accept any number so that the error names them, instead of GLib keeping
  *   the old value with a warning), a #GstWanVideoSrc:timesteps list that is malformed or not for
  *   the #GstWanVideoSrc:solver, a malformed #GstWanVideoSrc:loras list, an unusable device,
- *   #GstWanVideoSrc:dtype fp8 where fp8 cannot run, images that do not suit the checkpoint's task;
+ *   #GstWanVideoSrc:dtype fp8 or #GstWanVideoSrc:attention fp8 where it cannot run, images that
+ *   do not suit the checkpoint's task;
  *   #GstWanVideoSrc:keyframes with fewer than two images, a #GstWanVideoSrc:prompts count that is
  *   not one per segment, keyframes with a t2v or i2v checkpoint or beside image-location, several
  *   devices without keyframes (an unreadable keyframe fails as an image does, naming which);
@@ -244,6 +250,7 @@
 #include "gst/preview_slot.h"
 #include "gst/wanenums.h"
 #include "models/common/error.h"
+#include "models/cuda/fp8_attention.h"
 #include "models/cuda/fp8_ops.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
@@ -298,6 +305,7 @@ enum {
   PROP_MAX_AREA,
   PROP_DEVICE,
   PROP_DTYPE,
+  PROP_ATTENTION,
   PROP_MEMORY_MODE,
   PROP_TEXT_ENCODER_DEVICE,
   PROP_CLIPS,
@@ -336,6 +344,7 @@ struct Settings {
   gint64 max_area = kDefaultMaxArea;
   std::string device;
   GstWanDtype dtype = GST_WAN_DTYPE_AUTO;
+  GstWanAttention attention = GST_WAN_ATTENTION_EXACT;
   GstWanMemoryMode memory_mode = GST_WAN_MEMORY_MODE_RESIDENT;
   std::string text_encoder_device;
   guint clips = 1;
@@ -582,23 +591,34 @@ void check_keyframe_settings(const Settings& settings, size_t devices) {
            "): several devices serve the segments of keyframes only; set one device.");
 }
 
-// dtype fp8 where a device cannot run it: a setting, not a model that cannot be read.
-void check_fp8(const Settings& settings, const std::vector<std::string>& devices) {
-  if (settings.dtype != GST_WAN_DTYPE_FP8) return;
+// A property value every device must be able to run (`available` says why not): refused as a
+// setting, not as a model that cannot be read.
+void check_devices_run(const std::vector<std::string>& devices, const std::string& property, const std::string& value,
+                       const std::string& default_value, bool (*available)(const at::Device&, std::string*)) {
   std::string why;
   for (const std::string& name : devices) {
     const std::string device = name.empty() ? wan::default_device_name() : name;
-    if (!wan::cuda::fp8_available(wan::parse_device(device), &why))
-      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "dtype fp8 cannot run here: " + why + ".");
+    if (!available(wan::parse_device(device), &why))
+      throw ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+                         property + " " + value + " cannot run here: " + why + ". Leave " + property + " at " +
+                             default_value + " (the default) on this device.");
   }
 }
 
-// The checkpoint, devices, dtype and memory mode, as clips and the live stream load them.
+// dtype fp8 and attention fp8 where a device cannot run them.
+void check_fp8(const Settings& settings, const std::vector<std::string>& devices) {
+  if (settings.dtype == GST_WAN_DTYPE_FP8) check_devices_run(devices, "dtype", "fp8", "auto", wan::cuda::fp8_available);
+  if (settings.attention == GST_WAN_ATTENTION_FP8)
+    check_devices_run(devices, "attention", "fp8", "exact", wan::cuda::fp8_attention_available);
+}
+
+// The checkpoint, devices, dtype, attention and memory mode, as clips and the live stream load them.
 wan::PipelineOptions model_options(const Settings& settings) {
   wan::PipelineOptions options;
   options.model_path = settings.model_path;
   options.device = settings.device;
   options.dtype = dtype_name(settings.dtype);
+  options.attention = settings.attention == GST_WAN_ATTENTION_FP8 ? "fp8" : "exact";
   options.text_encoder_device = settings.text_encoder_device;
   options.memory_mode = to_memory_mode(settings.memory_mode);
   return options;
@@ -1079,6 +1099,7 @@ static void set_property_impl(GstWanVideoSrc* self, guint prop_id, const GValue*
     case PROP_MAX_AREA: s.max_area = g_value_get_int64(value); break;
     case PROP_DEVICE: s.device = str(); break;
     case PROP_DTYPE: s.dtype = GstWanDtype(g_value_get_enum(value)); break;
+    case PROP_ATTENTION: s.attention = GstWanAttention(g_value_get_enum(value)); break;
     case PROP_MEMORY_MODE: s.memory_mode = GstWanMemoryMode(g_value_get_enum(value)); break;
     case PROP_TEXT_ENCODER_DEVICE: s.text_encoder_device = str(); break;
     case PROP_CLIPS: s.clips = g_value_get_uint(value); break;
@@ -1130,6 +1151,7 @@ static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value
     case PROP_MAX_AREA: g_value_set_int64(value, s.max_area); break;
     case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
     case PROP_DTYPE: g_value_set_enum(value, s.dtype); break;
+    case PROP_ATTENTION: g_value_set_enum(value, s.attention); break;
     case PROP_MEMORY_MODE: g_value_set_enum(value, s.memory_mode); break;
     case PROP_TEXT_ENCODER_DEVICE: g_value_set_string(value, s.text_encoder_device.c_str()); break;
     case PROP_CLIPS: g_value_set_uint(value, s.clips); break;
@@ -1570,6 +1592,11 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                                   g_param_spec_enum("dtype", "Data type", "Compute data type of the models",
                                                     GST_TYPE_WAN_DTYPE, GST_WAN_DTYPE_AUTO, ready));
   g_object_class_install_property(
+      gobject_class, PROP_ATTENTION,
+      g_param_spec_enum("attention", "Attention",
+                        "The DiT's self-attention: exact, or fp8 (8-bit cuDNN SDPA; opt-in, lossy, Hopper and newer)",
+                        GST_TYPE_WAN_ATTENTION, GST_WAN_ATTENTION_EXACT, ready));
+  g_object_class_install_property(
       gobject_class, PROP_MEMORY_MODE,
       g_param_spec_enum("memory-mode", "Memory mode", "How the models share the device memory",
                         GST_TYPE_WAN_MEMORY_MODE, GST_WAN_MEMORY_MODE_RESIDENT, ready));
@@ -1722,6 +1749,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_SOLVER, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_MEMORY_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_DTYPE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_ATTENTION, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_LORA_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_CACHE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_PREVIEW_SIZE, GstPluginAPIFlags(0));

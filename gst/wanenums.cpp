@@ -45,6 +45,17 @@ GType gst_wan_dtype_get_type(void) {
   return type;
 }
 
+GType gst_wan_attention_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_ATTENTION_EXACT, "Exact attention in the compute dtype", "exact"},
+      {GST_WAN_ATTENTION_FP8,
+       "The DiT's self-attention in 8 bits: cuDNN's fp8 SDPA, lossy (Hopper and newer GPUs, any dtype)", "fp8"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanAttention", values);
+  return type;
+}
+
 GType gst_wan_lora_mode_get_type(void) {
   static const GEnumValue values[] = {
       {GST_WAN_LORA_MODE_MERGE, "Merged into the weights at load (no cost per step)", "merge"},

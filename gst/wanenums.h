@@ -41,6 +41,11 @@ typedef enum {
 } GstWanDtype;
 
 typedef enum {
+  GST_WAN_ATTENTION_EXACT,
+  GST_WAN_ATTENTION_FP8,
+} GstWanAttention;
+
+typedef enum {
   GST_WAN_PREVIEW_SIZE_LATENT,
   GST_WAN_PREVIEW_SIZE_FULL,
 } GstWanPreviewSize;
@@ -59,6 +64,9 @@ GType gst_wan_memory_mode_get_type(void);
 
 #define GST_TYPE_WAN_DTYPE (gst_wan_dtype_get_type())
 GType gst_wan_dtype_get_type(void);
+
+#define GST_TYPE_WAN_ATTENTION (gst_wan_attention_get_type())
+GType gst_wan_attention_get_type(void);
 
 #define GST_TYPE_WAN_PREVIEW_SIZE (gst_wan_preview_size_get_type())
 GType gst_wan_preview_size_get_type(void);

@@ -62,10 +62,9 @@ LiveStream::LiveStream(const LiveOptions& options, const std::function<void(cons
     throw Error("live mode needs a causal (chunk-wise, Self-Forcing) DiT checkpoint such as self_forcing_dmd.pt; " +
                 files.dit + " holds a " + to_string(kind) + " Wan2.1 DiT, which makes whole clips (live=false)");
   auto& registry = ModelRegistry::instance();
-  LoadOptions load(pl.device, pl.dit_dtype);
-  load.fp8_linear = pl.dit_fp8;
+  const LoadOptions load = dit_load_options(pl, pl.device);
   dit_ = registry.get<WanModel>(
-      "dit", files.dit, pl.device, pl.dit_dtype, [&] { return load_dit(files.dit, load); }, pl.dit_fp8 ? "|fp8" : "");
+      "dit", files.dit, pl.device, pl.dit_dtype, [&] { return load_dit(files.dit, load); }, dit_variant_key(pl));
   if (dit_->model->config().has_image_input())
     throw Error("live mode generates from text only; " + files.dit + " holds a causal " +
                 to_string(dit_->model->config().model_type) + " DiT");

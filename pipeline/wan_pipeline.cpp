@@ -37,6 +37,13 @@ at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
   throw Error("dtype '" + name + "' is not supported (expected auto, float32, bfloat16, float16 or fp8)");
 }
 
+// Whether the DiT's self-attention runs in 8 bits: "exact" (or unset) or "fp8".
+bool parse_fp8_attention(const std::string& name) {
+  if (name == "exact" || name.empty()) return false;
+  if (name == "fp8") return true;
+  throw Error("attention '" + name + "' is not supported (expected exact or fp8)");
+}
+
 void check_task(Task checkpoint, const Request& r) {
   const Task asked = r.task();
   if (asked == checkpoint) return;
@@ -113,6 +120,7 @@ ModelPlacement resolve_placement(const PipelineOptions& o) {
   p.dit_fp8 = o.dtype == "fp8";
   const at::ScalarType dtype = parse_dtype(p.dit_fp8 ? "bfloat16" : o.dtype, p.device);
   p.dit_dtype = dtype;
+  p.dit_fp8_attention = parse_fp8_attention(o.attention);
   p.text_dtype = dtype;
   // The reference runs its CLIP tower in float16 on GPUs.
   p.clip_dtype = ((o.dtype == "auto" || p.dit_fp8) && !p.device.is_cpu()) ? at::kHalf : dtype;
@@ -140,6 +148,18 @@ ModelPlacement resolve_placement(const PipelineOptions& o) {
   p.batch_guidance =
       !p.device.is_cpu() && o.memory_mode != MemoryMode::Sequential && o.memory_mode != MemoryMode::BlockSwap;
   return p;
+}
+
+LoadOptions dit_load_options(const ModelPlacement& placement, const at::Device& home) {
+  LoadOptions load(home, placement.dit_dtype);
+  load.compute_device = placement.device;
+  load.fp8_linear = placement.dit_fp8;
+  load.fp8_attention = placement.dit_fp8_attention;
+  return load;
+}
+
+std::string dit_variant_key(const ModelPlacement& placement) {
+  return std::string(placement.dit_fp8 ? "|fp8" : "") + (placement.dit_fp8_attention ? "|fp8-attention" : "");
 }
 
 WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<void(const Progress&)>& on_progress)
@@ -196,15 +216,12 @@ void WanPipeline::use_loras(const std::vector<LoraSpec>& loras) {
   loras_ = loras;  // what a failed load leaves asked for
   // A block-swapped DiT keeps its blocks in host memory: never shared with a resident one.
   const DiTBlocks blocks = pl.dit_block_swap ? DiTBlocks::StreamedFromHost : DiTBlocks::OnDevice;
-  LoadOptions load(pl.dit_home, pl.dit_dtype);
+  LoadOptions load = dit_load_options(pl, pl.dit_home);
   load.loras = loras;
   load.lora_mode = options_.lora_mode;
-  load.compute_device = pl.device;
-  load.fp8_linear = pl.dit_fp8;
   dit_ = ModelRegistry::instance().get<WanModel>(
       "dit", dit_path_, pl.dit_home, pl.dit_dtype, [&] { return load_dit(dit_path_, load, std::nullopt, blocks); },
-      std::string(pl.dit_block_swap ? "block-swap" : "") + (pl.dit_fp8 ? "|fp8" : "") +
-          lora_key(loras, options_.lora_mode));
+      std::string(pl.dit_block_swap ? "block-swap" : "") + dit_variant_key(pl) + lora_key(loras, options_.lora_mode));
 }
 
 std::pair<int, int> WanPipeline::output_size(const Request& request) const {

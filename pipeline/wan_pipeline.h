@@ -11,6 +11,7 @@
 #include "models/dit/wan_model.h"
 #include "models/t5/text_encoder.h"
 #include "models/vae/wan_vae.h"
+#include "models/weights/load_options.h"
 #include "pipeline/checkpoint_folder.h"
 #include "pipeline/denoise_loop.h"
 #include "pipeline/model_registry.h"
@@ -38,6 +39,7 @@ struct ModelPlacement {
   at::Device text_device = at::kCPU;
   at::ScalarType dit_dtype = at::kFloat;  // matrix-heavy DiT layers
   bool dit_fp8 = false;                   // the blocks' linear layers in fp8 e4m3 (dtype "fp8")
+  bool dit_fp8_attention = false;         // the blocks' self-attention in 8 bits (attention "fp8")
   at::ScalarType text_dtype = at::kFloat;
   at::ScalarType clip_dtype = at::kFloat;
   at::ScalarType vae_dtype = at::kFloat;  // the reference's VAE always runs in float32
@@ -47,6 +49,11 @@ struct ModelPlacement {
   at::Device noise_device = at::kCPU;     // where the initial noise is drawn
 };
 ModelPlacement resolve_placement(const PipelineOptions& options);
+
+// How the placement's DiT is loaded (compute device, fp8 modes) with its blocks resting on
+// `home`, and what tells such a DiT apart in the registry beyond device and dtype.
+LoadOptions dit_load_options(const ModelPlacement& placement, const at::Device& home);
+std::string dit_variant_key(const ModelPlacement& placement);
 
 // umT5's options for a checkpoint's files (text_len: the DiT's), on the placement's text device.
 TextEncoderOptions text_encoder_options(const CheckpointFiles& files, int64_t text_len, const ModelPlacement& placement,

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "models/cuda/fp8_attention.h"
 #include "models/cuda/fp8_ops.h"
 #include "models/dit/dit_loader.h"
 #include "models/dit/wan_model.h"
@@ -30,6 +31,13 @@ void fp8_refused_where_it_cannot_run() {
   wan::LoadOptions cpu;
   cpu.fp8_linear = true;
   EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), cpu), "dtype fp8");
+  // The 8-bit attention alike, with the reason (cuda/fp8_attention.h's) in the message.
+  wan::LoadOptions attention;
+  attention.fp8_attention = true;
+  std::string why;
+  EXPECT(!wan::cuda::fp8_attention_available(attention.compute(), &why));
+  EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), attention),
+               "attention fp8: " + why);
 }
 
 // The kernel and the reference quantise the same values (bias added, GELU applied), from

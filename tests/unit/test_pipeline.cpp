@@ -386,6 +386,16 @@ void test_bad_requests_name_the_field() {
   o.dtype = "float8";
   EXPECT_ERROR(wan::Pipeline::load(o), "dtype");
   o = options();
+  o.attention = "int8";
+  EXPECT_ERROR(wan::Pipeline::load(o), "attention 'int8' is not supported (expected exact or fp8)");
+  o = options();  // on the CPU
+  o.attention = "fp8";
+  EXPECT_ERROR(wan::Pipeline::load(o), "attention fp8");
+  // A DiT with 8-bit attention is never shared with an exact one.
+  EXPECT(!wan::resolve_placement(options()).dit_fp8_attention);
+  EXPECT(wan::resolve_placement(o).dit_fp8_attention);
+  EXPECT(wan::dit_variant_key(wan::resolve_placement(o)) != wan::dit_variant_key(wan::resolve_placement(options())));
+  o = options();
   o.model_path = g_ckpt + "/does-not-exist";
   EXPECT_ERROR(wan::Pipeline::load(o), "does-not-exist");
 
