@@ -1253,7 +1253,12 @@ static gboolean gst_wan_video_src_unlock(GstBaseSrc* base) {
 
 static gboolean gst_wan_video_src_unlock_stop(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
-  return guarded(self, "unlock_stop", [&] { current_queue(self)->set_flushing(false); });
+  return guarded(self, "unlock_stop", [&] {
+    current_queue(self)->set_flushing(false);
+    // After a flush the stamps go on from the pipeline's running time, not the old anchor.
+    ObjectLock lock(self);
+    if (self->state->session && self->state->session->live) self->state->session->live->restart_timeline();
+  });
 }
 
 static gboolean gst_wan_video_src_is_seekable(GstBaseSrc*) { return FALSE; }

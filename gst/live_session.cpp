@@ -120,6 +120,11 @@ void LiveSession::answer_latency(GstQuery* query) {
   gst_query_set_latency(query, TRUE, min, std::max(min, queued));
 }
 
+void LiveSession::restart_timeline() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (timeline_) timeline_->restart();
+}
+
 void LiveSession::stamp(GstBuffer* buffer) {
   GstClockTime now = GST_CLOCK_TIME_NONE;
   if (GstClock* clock = gst_element_get_clock(element_)) {

@@ -46,6 +46,9 @@ class LiveSession {
   void stop();
   bool started() const { return worker_ != nullptr; }
 
+  // After a flush (unlock_stop): the next frame is stamped from the running time it is ready
+  // at, not from the old anchor.
+  void restart_timeline();
   // PTS and duration of the next frame (running time on the element's clock).
   void stamp(GstBuffer* buffer);
   // live = TRUE, min = a chunk's generation time, max = what the queue holds.

@@ -3,7 +3,8 @@
 // n frame durations later. A frame that is ready only after its own time plus the latency
 // the element reported would reach the sinks too late: it is stamped with the running time
 // it is ready at instead, the frames after it following on, and its lateness is returned
-// so that the element says so on the bus. No GStreamer here; times in nanoseconds.
+// so that the element says so on the bus. After a flush the next frame is stamped with the
+// running time it is ready at, as frame 0 is. No GStreamer here; times in nanoseconds.
 #pragma once
 #include <cstdint>
 
@@ -30,17 +31,26 @@ class LiveTimeline {
   }
   uint64_t latency() const { return latency_; }
 
+  // A flush: the running time the stamps counted from no longer holds (the pipeline's may
+  // have started over); the next frame starts the count again from the time it is ready at.
+  void restart() { restart_ = frames_ > 0; }
+
   // The stamp of the next frame, ready at running time `now`.
   Stamp next(uint64_t now) {
     Stamp s;
-    if (frames_ == 0) origin_ = now;
-    s.pts = origin_ + offset(frames_);
+    if (frames_ == 0 || restart_) {
+      origin_ = now;
+      first_ = frames_;
+      restart_ = false;
+    }
+    const uint64_t n = frames_ - first_;  // frames since the anchor
+    s.pts = origin_ + offset(n);
     if (s.pts + latency_ < now) {
       s.late = now - s.pts - latency_;
       origin_ += now - s.pts;  // re-anchored: this frame is stamped `now`
       s.pts = now;
     }
-    s.duration = offset(frames_ + 1) - offset(frames_);
+    s.duration = offset(n + 1) - offset(n);
     ++frames_;
     return s;
   }
@@ -52,6 +62,8 @@ class LiveTimeline {
   uint64_t latency_ = 0;
   uint64_t origin_ = 0;
   uint64_t frames_ = 0;
+  uint64_t first_ = 0;  // the frame stamped `origin_`
+  bool restart_ = false;
 };
 
 }  // namespace wan::gst

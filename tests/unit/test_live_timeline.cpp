@@ -3,7 +3,8 @@
 // frames ready early keep their times; a frame ready after its time plus the latency is
 // stamped with the time it is ready at, says how late it was, and the frames after it follow
 // on from there; a drop of the latency moves the frames after it that much later, so that they
-// play when they would have.
+// play when they would have; after a flush (restart) the next frame is stamped with the time
+// it is ready at, the frame count going on.
 #include "gst/live_timeline.h"
 
 #include <cstdint>
@@ -65,6 +66,23 @@ int main() {
     u.set_latency(kSecond);
     u.set_latency(kSecond / 4);
     EXPECT(u.next(start).pts == start);
+  }
+  // A flush at running time 2 s (the pipeline's running time started over): the stamps go on
+  // from the time the next frame is ready at, not from the old anchor 100 s before.
+  {
+    LiveTimeline t(1 * kSecond, 16);
+    t.set_latency(kSecond / 2);
+    for (int n = 0; n < 20; ++n) t.next(100 * kSecond);
+    t.restart();
+    LiveTimeline::Stamp s = t.next(2 * kSecond);
+    EXPECT_MSG(s.pts == 2 * kSecond && s.late == 0 && s.duration == 62500000, "re-anchored at the flush");
+    s = t.next(2 * kSecond + 1000);
+    EXPECT_MSG(s.pts == 2 * kSecond + 62500000 && s.late == 0, "the frames after it follow on");
+    EXPECT(t.frames() == 22);
+    // Restarting before the first frame changes nothing.
+    LiveTimeline u(1 * kSecond, 16);
+    u.restart();
+    EXPECT(u.next(7 * kSecond).pts == 7 * kSecond && u.next(7 * kSecond).pts == 7 * kSecond + 62500000);
   }
   // 30000/1001 fps: durations alternate so that frame n is at n * 1001 / 30 ms exactly.
   {
