@@ -70,9 +70,20 @@ LiveStream::LiveStream(const LiveOptions& options, const std::function<void(cons
                 to_string(dit_->model->config().model_type) + " DiT");
   progress();
 
-  vae_ = registry.get<std::shared_ptr<WanVAE>>("vae", files.vae, pl.device, pl.vae_dtype, [&] {
-    return std::make_shared<WanVAE>(load_vae(files.vae, LoadOptions{pl.device, pl.vae_dtype}));
-  });
+  if (options.decoder == LiveDecoder::Taew2_1) {
+    if (options.taehv_path.empty()) throw Error("live mode's TAEW2.1 decoder needs the taew2_1.pth file's path");
+    // bf16 on CUDA as the previewer: the tiny decoder's error stays below its own.
+    const at::ScalarType dtype = pl.device.is_cuda() ? at::kBFloat16 : at::kFloat;
+    try {
+      taehv_ = taehv::load_taehv_decoder(options.taehv_path, pl.device, dtype);
+    } catch (const Error& e) {
+      throw Error("TAEW2.1 decoder " + options.taehv_path + ": " + e.what());
+    }
+  } else {
+    vae_ = registry.get<std::shared_ptr<WanVAE>>("vae", files.vae, pl.device, pl.vae_dtype, [&] {
+      return std::make_shared<WanVAE>(load_vae(files.vae, LoadOptions{pl.device, pl.vae_dtype}));
+    });
+  }
   progress();
 
   // Elements over the same files share one umT5, clip mode's included.
@@ -94,15 +105,23 @@ void LiveStream::set_size(int width, int height) {
 
 void LiveStream::set_prompt(const std::string& prompt) { prompt_ = prompt; }
 
+int64_t LiveStream::spatial_scale() const {
+  return vae_ ? vae_->model->config().spatial_scale() : taehv::TaehvDecoderImpl::kSpatialScale;
+}
+
+int64_t LiveStream::temporal_scale() const {
+  return vae_ ? vae_->model->config().temporal_scale() : taehv_->temporal_scale();
+}
+
 int64_t LiveStream::chunk_output_frames(int64_t index) const {
   const int64_t latent = index == 0 && settings_.independent_first_frame ? 1 : settings_.frames_per_chunk;
-  const int64_t temporal = vae_->model->config().temporal_scale();
+  const int64_t temporal = temporal_scale();
   return index == 0 ? 1 + temporal * (latent - 1) : temporal * latent;
 }
 
 CausalGenerator& LiveStream::generator() {
   if (!generator_) {
-    const int64_t scale = vae_->model->config().spatial_scale();
+    const int64_t scale = spatial_scale();
     generator_.emplace(dit_->model, settings_, height_ / scale, width_ / scale);
     context_set_ = false;
   }
@@ -147,24 +166,43 @@ LiveChunkInfo LiveStream::next_chunk(const std::function<void(const at::Tensor& 
 
   const auto decode_start = std::chrono::steady_clock::now();
   restart_ = true;  // until the decode has handed out every frame
-  {
-    auto lock = use(vae_);
-    vae_->model->decode_continuing(chunk.latents, decode_, [&](const at::Tensor& piece) {
-      const at::Tensor frames = video_to_rgb_frames(piece);
-      if (on_frames) on_frames(frames, frames_out_);
-      frames_out_ += frames.size(0);
-      info.frames += frames.size(0);
-    });
-  }
+  decode(chunk.latents, [&](const at::Tensor& frames) {
+    if (on_frames) on_frames(frames, frames_out_);
+    frames_out_ += frames.size(0);
+    info.frames += frames.size(0);
+  });
   restart_ = false;
   info.decode_s = seconds_since(decode_start);
   return info;
+}
+
+void LiveStream::decode(const at::Tensor& latents, const std::function<void(const at::Tensor& frames)>& on_piece) {
+  if (taehv_) {
+    // [C, F, h, w] frames first; RGB in [0, 1] back to the VAE's [-1, 1] video, converted alike.
+    const at::Tensor rgb = taehv_->decode_continuing(latents.permute({1, 0, 2, 3}), taehv_stream_);
+    on_piece(video_to_rgb_frames(rgb.permute({1, 0, 2, 3}).to(at::kFloat).mul(2).sub(1)));
+    return;
+  }
+  auto lock = use(vae_);
+  vae_->model->decode_continuing(latents, decode_,
+                                 [&](const at::Tensor& piece) { on_piece(video_to_rgb_frames(piece)); });
+}
+
+void LiveStream::warm_up(const CancelToken& cancel, int chunks) {
+  try {
+    for (int i = 0; i < chunks; ++i) next_chunk({}, cancel);
+  } catch (...) {
+    reset();
+    throw;
+  }
+  reset();
 }
 
 void LiveStream::reset() {
   if (generator_) generator_->reset();
   noise_ = std::make_unique<SeededCausalNoise>(static_cast<uint64_t>(seed_), device_);
   decode_ = VAEDecodeStream();
+  taehv_stream_ = taehv::DecodeStream();
   frames_out_ = 0;
   restart_ = false;
 }

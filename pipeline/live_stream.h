@@ -4,7 +4,9 @@
 // chunk), CausalGenerator's few steps on the chunk's latent frames with the KV cache of
 // the frames before, then the VAE's causal decoder going on from the chunk before, so the
 // frames leave chunk by chunk: the video's first latent frame gives 1 frame, every later
-// one 4 (a 3-frame chunk: 9 frames first, then 12).
+// one 4 (a 3-frame chunk: 9 frames first, then 12). With LiveDecoder::Taew2_1 the tiny
+// TAEW2.1 decoder takes the VAE's place, its MemBlocks going on from the chunk before: the
+// same frame counts, pictures a little softer, at a fraction of the VAE's time.
 //
 // Endless streams attend to a rolling window (CausalSettings local_attn_size / sink_size):
 // live_causal_settings() keeps 21 latent frames, the first chunk (3 frames) of them as an
@@ -23,6 +25,7 @@
 
 #include "models/dit/wan_model.h"
 #include "models/t5/text_encoder.h"
+#include "models/taehv/taehv_decoder.h"
 #include "models/vae/wan_vae.h"
 #include "pipeline/causal_generator.h"
 #include "pipeline/causal_noise.h"
@@ -34,6 +37,12 @@ namespace wan {
 // Self-Forcing's inference settings with the rolling window of an endless stream.
 CausalSettings live_causal_settings();
 
+// What turns a chunk's latents into frames.
+enum class LiveDecoder {
+  Vae,      // the official Wan VAE (Wan2.1_VAE.pth beside the checkpoint)
+  Taew2_1,  // TAEW2.1 (LiveOptions::taehv_path); the VAE is not loaded
+};
+
 struct LiveOptions {
   // Where the models come from and run, as for clips: model_path a causal checkpoint
   // (Self-Forcing's self_forcing_dmd.pt, or a folder holding it) with the official
@@ -42,6 +51,8 @@ struct LiveOptions {
   PipelineOptions models;
   CausalSettings causal = live_causal_settings();
   int64_t seed = -1;  // -1: a random one
+  LiveDecoder decoder = LiveDecoder::Vae;
+  std::string taehv_path;  // taew2_1.pth / .safetensors, for LiveDecoder::Taew2_1
 };
 
 // What a chunk gave.
@@ -52,13 +63,14 @@ struct LiveChunkInfo {
   std::string prompt;       // the prompt it was generated with
   double encode_s = 0;      // umT5 on a new prompt (0 when the prompt did not change)
   double generate_s = 0;    // the DiT's part
-  double decode_s = 0;      // the VAE's part, frames handed out included
+  double decode_s = 0;      // the decoder's part, frames handed out included
 };
 
 class LiveStream {
  public:
-  // Loads (or shares, through the model registry) the DiT, VAE and umT5. Throws wan::Error:
-  // a bidirectional checkpoint, a memory mode or setting live mode cannot run, missing files.
+  // Loads (or shares, through the model registry) the DiT, the decoder and umT5. Throws
+  // wan::Error: a bidirectional checkpoint, a memory mode or setting live mode cannot run,
+  // missing files.
   LiveStream(const LiveOptions& options, const std::function<void(const Progress&)>& on_progress = {});
 
   // The output size (multiples of 16; default 832x480). A new size starts a new video.
@@ -79,6 +91,12 @@ class LiveStream {
   // A new video from the next chunk on (the prompt stays; the same seed gives the same video).
   void reset();
 
+  // The one-off costs of the first chunks paid now, at the current size and prompt: the
+  // prompt's encoding, and `chunks` throwaway chunks generated and decoded (the device's
+  // kernel choices and memory pools), then reset() so the stream's frames are those it would
+  // have made without. Cancelled: throws Cancelled (the stream stays usable).
+  void warm_up(const CancelToken& cancel, int chunks = 2);
+
   int64_t seed() const { return seed_; }
   // Chunks of the current video generated so far (the next chunk's index).
   int64_t chunks_done() const { return generator_ && !restart_ ? generator_->chunks_done() : 0; }
@@ -89,6 +107,10 @@ class LiveStream {
  private:
   CausalGenerator& generator();
   at::Tensor prompt_context(const std::string& prompt, const CancelToken& cancel);
+  // Decodes a chunk's latents [C, F, h, w] on from the chunk before, pieces to on_piece.
+  void decode(const at::Tensor& latents, const std::function<void(const at::Tensor& frames)>& on_piece);
+  int64_t spatial_scale() const;
+  int64_t temporal_scale() const;
 
   CausalSettings settings_;
   at::Device device_ = at::kCPU;
@@ -100,11 +122,13 @@ class LiveStream {
   bool restart_ = false;  // a chunk broke mid-decode: the next one starts a new video
   int64_t frames_out_ = 0;
   std::shared_ptr<SharedModel<WanModel>> dit_;
-  std::shared_ptr<SharedModel<std::shared_ptr<WanVAE>>> vae_;
+  std::shared_ptr<SharedModel<std::shared_ptr<WanVAE>>> vae_;  // null with TAEW2.1
+  taehv::TaehvDecoder taehv_{nullptr};                         // null with the VAE
   std::shared_ptr<SharedModel<std::shared_ptr<TextEncoder>>> text_;
   std::optional<CausalGenerator> generator_;
   std::unique_ptr<SeededCausalNoise> noise_;
   VAEDecodeStream decode_;
+  taehv::DecodeStream taehv_stream_;
 };
 
 }  // namespace wan

@@ -114,19 +114,34 @@ at::Tensor TaehvDecoderImpl::decode_chunk(const at::Tensor& latents, std::vector
   return output_(at::relu(x));
 }
 
-at::Tensor TaehvDecoderImpl::decode(const at::Tensor& latents, int64_t chunk) const {
+namespace {
+
+void check_latents(const at::Tensor& latents) {
   if (latents.dim() != 4 || latents.size(1) != kLatentChannels || latents.size(0) < 1)
     throw Error("TAEHV decoder: latents must be [frames, 16, h, w]");
+}
+
+}  // namespace
+
+at::Tensor TaehvDecoderImpl::decode(const at::Tensor& latents, int64_t chunk) const {
+  check_latents(latents);
   if (chunk < 1) throw Error("TAEHV decoder: chunk must be at least 1 frame");
+  DecodeStream stream;
+  std::vector<at::Tensor> frames;
+  for (int64_t first = 0; first < latents.size(0); first += chunk)
+    frames.push_back(decode_continuing(latents.narrow(0, first, std::min(chunk, latents.size(0) - first)), stream));
+  return at::cat(frames);
+}
+
+at::Tensor TaehvDecoderImpl::decode_continuing(const at::Tensor& latents, DecodeStream& stream) const {
+  check_latents(latents);
   // On the decoder's device too: a preview may come from a pipeline on another device.
   const at::Tensor x = latents.to(input_.weight.options());
-  std::vector<at::Tensor> memory(9);
-  std::vector<at::Tensor> frames;
-  for (int64_t first = 0; first < x.size(0); first += chunk)
-    frames.push_back(decode_chunk(x.narrow(0, first, std::min(chunk, x.size(0) - first)), memory));
-  at::Tensor video = at::cat(frames);
-  // Four frames per latent frame: the first three lead in (the Wan VAE makes 1 + 4 (F - 1)).
-  const int64_t trim = options_.temporal_upscale ? 3 : 0;
+  if (stream.memory.empty()) stream.memory.resize(9);
+  at::Tensor video = decode_chunk(x, stream.memory);
+  // Four frames per latent frame: the video's first three lead in (the Wan VAE makes 1 + 4 (F - 1)).
+  const int64_t trim = !stream.started && options_.temporal_upscale ? 3 : 0;
+  stream.started = true;
   return video.narrow(0, trim, video.size(0) - trim).clamp(0, 1);
 }
 

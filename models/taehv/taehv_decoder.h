@@ -25,6 +25,13 @@
 
 namespace wan::taehv {
 
+// Decoding going on across calls (live mode's chunks): each MemBlock's last input frame,
+// and whether the video's lead-in frames were dropped yet.
+struct DecodeStream {
+  std::vector<at::Tensor> memory;
+  bool started = false;
+};
+
 struct DecoderOptions {
   // false: one frame per latent frame instead of four (each TGrow keeps the rows of its
   // last output frame): the cheaper preview the reference offers.
@@ -40,6 +47,15 @@ class TaehvDecoderImpl : public torch::nn::Module {
   // (every MemBlock carries the last frame it saw into the next chunk): memory stays
   // bounded and the result is that of decoding all frames at once.
   at::Tensor decode(const at::Tensor& latents, int64_t chunk = 4) const;
+
+  // The next latent frames of a video decoded on from `stream` (a fresh one at the video's
+  // start): the video's first call gives 1 + 4 (F - 1) frames, every later one 4 F, and
+  // all calls together give what decode() gives for all frames at once.
+  at::Tensor decode_continuing(const at::Tensor& latents, DecodeStream& stream) const;
+
+  // Output frames per latent frame (4 with temporal upscaling) and pixels per latent pixel.
+  int64_t temporal_scale() const { return options_.temporal_upscale ? 4 : 1; }
+  static constexpr int64_t kSpatialScale = 8;
 
   // The checkpoint's decoder tensors under this module's names, TGrow weights cut to the
   // rows this decoder uses; encoder.* and other names are left out.

@@ -9,7 +9,8 @@ stream). Human lines first, then one JSON line.
 usage: live_bench.py CKPT_DIR WxH SECONDS [PROMPT]
 environment: WAN_BENCH_DEVICE (cuda:0), WAN_BENCH_SYNC (true: the sink plays in real time as a
 live pipeline does; false: as fast as generation goes), WAN_BENCH_LOAD_TIMEOUT (seconds to the
-first frame, 900), WAN_BENCH_GPU (nvidia-smi's index, 0)
+first frame, 900), WAN_BENCH_GPU (nvidia-smi's index, 0), WAN_BENCH_PROPS (more wanvideosrc
+properties, space-separated name=value: "live-decoder=taew2_1 preview-model=CKPT/taew2_1.pth")
 """
 import json, os, re, shutil, signal, statistics, subprocess, sys, threading, time
 
@@ -52,7 +53,7 @@ def main():
     sync = os.environ.get("WAN_BENCH_SYNC", "true")
     load_timeout = float(os.environ.get("WAN_BENCH_LOAD_TIMEOUT", "900"))
     cmd = ["gst-launch-1.0", "-e", "-m", "-v", "wanvideosrc", "live=true", f"model-path={ckpt}", f"device={device}",
-           f"prompt={prompt}", "seed=1", "!", f"video/x-raw,width={width},height={height}", "!", "fakesink",
+           f"prompt={prompt}", "seed=1", *os.environ.get("WAN_BENCH_PROPS", "").split(), "!", f"video/x-raw,width={width},height={height}", "!", "fakesink",
            "name=sink", "silent=false", f"sync={sync}"]
     if shutil.which("stdbuf"):
         cmd = ["stdbuf", "-oL"] + cmd
@@ -113,7 +114,7 @@ def main():
     chunk_s = [c["generate_s"] + c["decode_s"] for c in steady]
     gaps = [b["at"] - a["at"] for a, b in zip(chunks, chunks[1:])]
     result = dict(
-        size=size, device=device, sync=sync, seconds=seconds, exit_code=proc.returncode,
+        size=size, device=device, sync=sync, props=os.environ.get("WAN_BENCH_PROPS", ""), seconds=seconds, exit_code=proc.returncode,
         load_and_start_s=round(t_playing - t_start, 3) if t_playing else None,
         first_frame_after_playing_s=round(t_first - t_playing, 3) if t_first and t_playing else None,
         frames=frames,

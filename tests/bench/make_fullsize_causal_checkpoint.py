@@ -7,13 +7,17 @@ of the released files, for live-mode timing (the cost does not depend on the val
   Wan2.1_VAE.pth        the official VAE (fp32)
   models_t5_umt5-xxl-enc-bf16.pth   the official umT5-XXL encoder (bf16)
   google/umt5-xxl/spiece.model      copied from SPIECE_MODEL
+  taew2_1.pth           with --taew: TAEW2.1's decoder (fp32, decoder.N names as the released
+                        file; its encoder.* tensors, which the decoder never reads, left out),
+                        for live-decoder=taew2_1 preview-model=OUT_DIR/taew2_1.pth
 The names and shapes come from a table of our own, written after the official modules; given
 WAN_REPO_DIR (the official Wan2.1 repository, fetched, never committed) they are checked
 against its WanModel, T5Encoder and WanVAE_ first. Runs on CUDA where there is one.
 
-usage: make_fullsize_causal_checkpoint.py OUT_DIR SPIECE_MODEL [WAN_REPO_DIR] [--layers N]
+usage: make_fullsize_causal_checkpoint.py OUT_DIR SPIECE_MODEL [WAN_REPO_DIR] [--layers N] [--taew]
   --layers N  only N DiT and umT5 blocks (a smaller folder of the same widths, for trying
               the tooling on a CPU)
+  --taew      also write taew2_1.pth (--taew-only: just that, into an existing folder)
 """
 import argparse, json, os, shutil, sys
 import torch
@@ -169,6 +173,32 @@ def check_against_official(repo, dit, t5, vae):
         print(f"{what}: {len(table)} tensors match the official module")
 
 
+def taew_shapes():
+    # models/taehv/taehv_decoder.h: decoder.N of the checkpoint's Sequential.
+    shapes = {"decoder.1.weight": (256, 16, 3, 3), "decoder.1.bias": (256,)}
+    widths = [256, 128, 64, 64]
+    for s, (first, grow, narrow) in enumerate([(3, 7, 8), (9, 13, 14), (15, 19, 20)]):
+        w = widths[s]
+        for b in range(3):
+            for conv, cin in (("0", 2 * w), ("2", w), ("4", w)):
+                shapes[f"decoder.{first + b}.conv.{conv}.weight"] = (w, cin, 3, 3)
+                shapes[f"decoder.{first + b}.conv.{conv}.bias"] = (w,)
+        shapes[f"decoder.{grow}.conv.weight"] = (w * (1 if s == 0 else 2), w, 1, 1)  # TGrow: x1, x2, x2 in time
+        shapes[f"decoder.{narrow}.weight"] = (widths[s + 1], w, 3, 3)
+    shapes.update({"decoder.22.weight": (3, 64, 3, 3), "decoder.22.bias": (3,)})
+    return shapes
+
+
+def random_taew():
+    # As tests/common/random_taehv.h: unit gain per layer, the output bias inside (0, 1).
+    out = {}
+    for name, shape in taew_shapes().items():
+        fan_in = shape[1] * shape[2] * shape[3] if len(shape) == 4 else 1e4
+        out[name] = torch.randn(shape) / fan_in ** 0.5
+    out["decoder.22.bias"].fill_(0.5)
+    return out
+
+
 def random_tensors(shapes, dtype, device, std=0.02):
     # Norm scales at 1 (as initialised), everything else small: the activations stay finite.
     out = {}
@@ -185,7 +215,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out"); ap.add_argument("spiece"); ap.add_argument("repo", nargs="?")
     ap.add_argument("--layers", type=int, help="DiT and umT5 blocks (default: the released 30 and 24)")
+    ap.add_argument("--taew", action="store_true", help="also write taew2_1.pth")
+    ap.add_argument("--taew-only", action="store_true", help="write only taew2_1.pth into OUT_DIR")
     a = ap.parse_args()
+    if a.taew or a.taew_only:
+        os.makedirs(a.out, exist_ok=True)
+        torch.manual_seed(1)
+        torch.save(random_taew(), f"{a.out}/taew2_1.pth")
+        print(f"wrote {a.out}/taew2_1.pth")
+        if a.taew_only:
+            return
     dit, t5 = dict(DIT), dict(T5)
     if a.layers:
         dit["num_layers"] = t5["num_layers"] = a.layers

@@ -3,7 +3,8 @@
 // the VAE's continuing decode equals the whole-video decode, a seed gives the same video again
 // after reset, a prompt change acts from the next chunk on, the rolling window runs past its
 // size, cancellation leaves the chunk to be generated again, and the wrong kind of checkpoint
-// in either mode is refused naming the kind.
+// in either mode is refused naming the kind. The TAEW2.1 decoder gives the VAE's frame counts
+// and its whole-video decode chunk by chunk, and a warm-up leaves the frames unchanged.
 //   test-live-stream FIXTURES_DIR [DEVICE]   (DEVICE: where the stream runs, default cpu)
 #include <unistd.h>
 
@@ -12,9 +13,12 @@
 
 #include <ATen/ATen.h>
 
+#include "models/taehv/taehv_decoder.h"
 #include "models/vae/vae_loader.h"
+#include "models/weights/pth_writer.h"
 #include "pipeline/live_stream.h"
 #include "pipeline/pipeline.h"
+#include "tests/common/random_taehv.h"
 #include "tests/common/tiny_causal_checkpoint.h"
 #include "tests/unit/check.h"
 
@@ -45,6 +49,16 @@ Chunk next(wan::LiveStream& stream, const wan::CancelToken& cancel = {}) {
 }
 
 std::string device = "cpu";
+
+template <class F>
+bool cancelled(F&& f) {
+  try {
+    f();
+  } catch (const wan::Cancelled&) {
+    return true;
+  }
+  return false;
+}
 
 wan::LiveOptions options_for(const std::string& model) {
   wan::LiveOptions o;
@@ -145,6 +159,59 @@ int main(int argc, char** argv) {
       frames += c.frames.size(0);
     }
     EXPECT_MSG(frames == 9 + 4 * 12, std::to_string(frames) + " frames");
+  }
+
+  // A warm-up (prompt encoded, throwaway chunks) leaves the stream's frames as they were.
+  {
+    wan::LiveStream warmed(options_for(model));
+    warmed.set_size(80, 48);
+    warmed.set_prompt("a red house on a green hill");
+    warmed.warm_up({});
+    EXPECT_MSG(warmed.chunks_done() == 0, "the warm-up's chunks are not the video's");
+    const Chunk c0 = next(warmed), c1 = next(warmed);
+    EXPECT_MSG(c0.info.encode_s == 0, "the prompt was encoded in the warm-up");
+    EXPECT_MSG(c0.info.first_frame == 0 && c1.info.first_frame == 9, "frames count from 0 after the warm-up");
+    EXPECT_MSG(at::equal(c0.frames, reference[0].frames) && at::equal(c1.frames, reference[1].frames),
+               "warmed-up frames = cold frames");
+    wan::CancelToken cancel;
+    cancel.cancel();
+    EXPECT_MSG(cancelled([&] { warmed.warm_up(cancel); }), "a cancelled warm-up throws Cancelled");
+    EXPECT_MSG(at::equal(next(warmed).frames, reference[0].frames), "a cancelled warm-up leaves a new video");
+  }
+
+  // TAEW2.1 in the VAE's place: the same frame counts and numbering, and chunk by chunk the
+  // decoder's whole-video decode of the same latents.
+  {
+    const std::string taew = (dir / "taew2_1.pth").string();
+    wan::save_pth(taew, wan::test::random_taehv_weights(5));
+    wan::LiveOptions o = options_for(model);
+    o.decoder = wan::LiveDecoder::Taew2_1;
+    o.taehv_path = taew;
+    wan::LiveStream tiny(o);
+    tiny.set_size(80, 48);
+    tiny.set_prompt("a red house on a green hill");
+    std::vector<Chunk> chunks;
+    for (int i = 0; i < 3; ++i) chunks.push_back(next(tiny));
+    EXPECT_MSG(chunks[0].frames.sizes() == at::IntArrayRef({9, 48, 80, 3}), "chunk 0: 9 frames of 80x48");
+    EXPECT_MSG(chunks[1].frames.size(0) == 12 && chunks[2].frames.size(0) == 12, "later chunks: 12 frames");
+    EXPECT_MSG(chunks[1].info.first_frame == 9 && chunks[2].info.first_frame == 21, "numbered as the VAE's");
+    EXPECT(tiny.chunk_output_frames(0) == 9 && tiny.chunk_output_frames(1) == 12);
+    EXPECT_MSG(!at::equal(chunks[0].frames, reference[0].frames), "not the VAE's pictures");
+    // The seed's video again after reset (the decoder's memory starts over too).
+    tiny.reset();
+    EXPECT_MSG(at::equal(next(tiny).frames, chunks[0].frames) && at::equal(next(tiny).frames, chunks[1].frames),
+               "TAEW2.1 video repeats after reset");
+    // Cancelled: the chunk comes again, the same.
+    tiny.reset();
+    wan::CancelToken cancel;
+    cancel.cancel();
+    EXPECT_MSG(cancelled([&] { next(tiny, cancel); }), "a cancelled chunk throws Cancelled");
+    EXPECT_MSG(at::equal(next(tiny).frames, chunks[0].frames), "the cancelled chunk is generated again");
+
+    o.taehv_path.clear();
+    EXPECT_ERROR(wan::LiveStream{o}, "taew2_1.pth");
+    o.taehv_path = (dir / "missing.pth").string();
+    EXPECT_ERROR(wan::LiveStream{o}, "missing.pth");
   }
 
   // The default window: a sink chunk and 21 frames in all.

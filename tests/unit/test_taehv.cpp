@@ -40,6 +40,13 @@ void loads_and_decodes(const fs::path& dir) {
     const double diff = (full->decode(latents, chunk) - video).abs().max().item<double>();
     EXPECT_MSG(diff < 1e-5, "chunk " + std::to_string(chunk) + ": " + std::to_string(diff));
   }
+  // Live mode's decode going on across calls: the video's first call 1 + 4 (F - 1) frames,
+  // later ones 4 F, together the whole decode.
+  wan::taehv::DecodeStream stream;
+  const at::Tensor first = full->decode_continuing(latents.narrow(0, 0, 3), stream);
+  const at::Tensor rest = full->decode_continuing(latents.narrow(0, 3, 2), stream);
+  EXPECT(first.size(0) == 9 && rest.size(0) == 8);
+  EXPECT_MSG((at::cat({first, rest}) - video).abs().max().item<double>() < 1e-5, "continuing = whole");
 
   const auto preview = wan::taehv::load_taehv_decoder(path, at::kCPU, at::kFloat, {/*temporal_upscale=*/false});
   EXPECT(preview->decode(latents).sizes() == at::IntArrayRef({5, 3, 24, 32}));
