@@ -119,6 +119,14 @@
  * attention cache, so the scene changes rather than cuts). #GstWanVideoSrc:seed (-1: a random
  * one, shown in #GstWanVideoSrc:last-seed) makes the stream reproducible.
  *
+ * #GstWanVideoSrc:live-decoder taew2_1 decodes the chunks with TAEW2.1 (the
+ * #GstWanVideoSrc:preview-model file, which must then be set) instead of the VAE: the same
+ * frame counts, a little softer, at a fraction of the VAE's time; the VAE is not loaded then.
+ * Once the caps are negotiated (in PAUSED, before PLAYING) the element encodes the prompt and
+ * generates and decodes two throwaway chunks at the negotiated size on a thread of its own, so that the first chunk in
+ * PLAYING does not pay the device's one-off costs; the stream is reset after them (its frames are those it would have
+ * made without).
+ *
  * Each chunk attends to a rolling window of #GstWanVideoSrc:live-window latent frames (21,
  * the context Self-Forcing is trained on), of which the first #GstWanVideoSrc:live-sink (3,
  * the first chunk) never leave, as attention sinks: time and memory per chunk stay flat
@@ -326,6 +334,7 @@ enum {
   PROP_LIVE,
   PROP_LIVE_WINDOW,
   PROP_LIVE_SINK,
+  PROP_LIVE_DECODER,
 };
 
 // The property values (GST_OBJECT_LOCK).
@@ -365,6 +374,7 @@ struct Settings {
   gboolean live = FALSE;             // a causal checkpoint streamed chunk by chunk
   int live_window = int(wan::live_causal_settings().local_attn_size);
   int live_sink = int(wan::live_causal_settings().sink_size);
+  GstWanLiveDecoder live_decoder = GST_WAN_LIVE_DECODER_VAE;
 };
 
 // What lives from start() to stop().
@@ -639,6 +649,16 @@ Session open_live_session(GstWanVideoSrc* self, const Settings& settings, const 
   options.seed = settings.seed;
   options.causal.local_attn_size = settings.live_window;
   options.causal.sink_size = settings.live_sink;
+  if (settings.live_decoder == GST_WAN_LIVE_DECODER_TAEW2_1) {
+    if (settings.preview_model.empty())
+      refuse(
+          "live-decoder taew2_1 decodes with the TAEW2.1 weights preview-model names; set preview-model to "
+          "taew2_1.pth.");
+    if (!g_file_test(settings.preview_model.c_str(), G_FILE_TEST_IS_REGULAR))
+      refuse("live-decoder taew2_1: the preview model " + quoted(settings.preview_model) + " does not exist.");
+    options.decoder = wan::LiveDecoder::Taew2_1;
+    options.taehv_path = settings.preview_model;
+  }
   Session session;
   session.base.max_area = settings.max_area;
   try {
@@ -1127,6 +1147,7 @@ static void set_property_impl(GstWanVideoSrc* self, guint prop_id, const GValue*
     case PROP_LIVE: s.live = g_value_get_boolean(value); break;
     case PROP_LIVE_WINDOW: s.live_window = g_value_get_int(value); break;
     case PROP_LIVE_SINK: s.live_sink = g_value_get_int(value); break;
+    case PROP_LIVE_DECODER: s.live_decoder = GstWanLiveDecoder(g_value_get_enum(value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -1179,6 +1200,7 @@ static void get_property_impl(GstWanVideoSrc* self, guint prop_id, GValue* value
     case PROP_LIVE: g_value_set_boolean(value, s.live); break;
     case PROP_LIVE_WINDOW: g_value_set_int(value, s.live_window); break;
     case PROP_LIVE_SINK: g_value_set_int(value, s.live_sink); break;
+    case PROP_LIVE_DECODER: g_value_set_enum(value, s.live_decoder); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -1248,7 +1270,13 @@ static gboolean gst_wan_video_src_stop(GstBaseSrc* base) {
 
 static gboolean gst_wan_video_src_unlock(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
-  return guarded(self, "unlock", [&] { current_queue(self)->set_flushing(true); });
+  return guarded(self, "unlock", [&] {
+    current_queue(self)->set_flushing(true);
+    // A streaming thread waiting for the live warm-up goes on at once (under the lock: a stop on
+    // another thread releases the session).
+    ObjectLock lock(self);
+    if (self->state->session && self->state->session->live) self->state->session->live->cancel_warm_up();
+  });
 }
 
 static gboolean gst_wan_video_src_unlock_stop(GstBaseSrc* base) {
@@ -1315,6 +1343,8 @@ static gboolean set_caps_impl(GstWanVideoSrc* self, GstCaps* caps) {
   GST_OBJECT_LOCK(self);  // queries read it from other threads
   session.info = info;
   GST_OBJECT_UNLOCK(self);
+  // Negotiated in PAUSED, before a live source plays: the one-off costs paid now, at this size.
+  if (session.live && !session.live->started()) session.live->warm_up(width, height, copy_settings(self).prompt);
   // Without a downstream pool GstBaseSrc allocates blocksize bytes per buffer.
   gst_base_src_set_blocksize(base, guint(GST_VIDEO_INFO_SIZE(&info)));
   GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
@@ -1733,6 +1763,11 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
                        "Live mode: latent frames at the stream's start that stay in the attention window for good "
                        "(3 = the first chunk)",
                        G_MININT, G_MAXINT, int(wan::live_causal_settings().sink_size), ready));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE_DECODER,
+      g_param_spec_enum("live-decoder", "Live decoder",
+                        "Live mode: what turns chunks into frames; taew2_1 uses the preview-model file",
+                        GST_TYPE_WAN_LIVE_DECODER, GST_WAN_LIVE_DECODER_VAE, ready));
 
   gst_element_class_set_static_metadata(
       element_class, "Wan2.1 video generator", "Source/Video",
@@ -1758,6 +1793,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_LORA_MODE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_CACHE, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_PREVIEW_SIZE, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_WAN_LIVE_DECODER, GstPluginAPIFlags(0));
 
   GST_DEBUG_CATEGORY_INIT(gst_wan_video_src_debug, "wanvideosrc", 0, "Wan2.1 video generator");
 }

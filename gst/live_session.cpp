@@ -1,6 +1,9 @@
 #include "gst/live_session.h"
 
 #include <algorithm>
+#include <utility>
+
+#include <c10/core/InferenceMode.h>
 
 #include "gst/element_error.h"
 #include "models/common/error.h"
@@ -46,6 +49,28 @@ LiveSession::~LiveSession() { stop(); }
 
 size_t LiveSession::queue_frames() const { return size_t(stream_->chunk_output_frames(1)); }
 
+void LiveSession::warm_up(int width, int height, const std::string& prompt) {
+  std::lock_guard<std::mutex> lock(warm_mutex_);
+  if (warm_started_) return;
+  warm_started_ = true;
+  warm_thread_ = std::thread([this, width, height, prompt] {
+    try {
+      c10::InferenceMode inference_mode;
+      stream_->set_size(width, height);
+      stream_->set_prompt(prompt);
+      stream_->warm_up(warm_cancel_);
+    } catch (const Cancelled&) {
+    } catch (...) {
+      if (!warm_cancel_.cancelled()) warm_error_ = std::current_exception();
+    }
+  });
+}
+
+void LiveSession::finish_warm_up() {
+  std::lock_guard<std::mutex> lock(warm_mutex_);
+  if (warm_thread_.joinable()) warm_thread_.join();
+}
+
 void LiveSession::set_frame_rate(int fps_n, int fps_d) {
   if (fps_n <= 0 || fps_d <= 0) return;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -55,6 +80,9 @@ void LiveSession::set_frame_rate(int fps_n, int fps_d) {
 
 void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::string()> prompt, int width, int height,
                         int fps_n, int fps_d) {
+  finish_warm_up();
+  // What failed there (a device out of memory, say) would fail the first chunk too.
+  if (warm_error_) std::rethrow_exception(std::exchange(warm_error_, nullptr));
   stream_->set_size(width, height);
   stream_->reset();
   set_frame_rate(fps_n, fps_d);
@@ -72,6 +100,8 @@ void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::st
 }
 
 void LiveSession::stop() {
+  cancel_warm_up();
+  finish_warm_up();
   if (worker_) worker_->stop();
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "gst/frame_queue.h"
 #include "gst/live_timeline.h"
@@ -36,11 +37,18 @@ class LiveSession {
   size_t queue_frames() const;
   LiveStream& stream() { return *stream_; }
 
+  // Pays the stream's one-off costs (LiveStream::warm_up) on a thread of its own, at the
+  // negotiated size and the prompt of now, while the pipeline is not PLAYING yet; once per
+  // session (later calls return at once).
+  void warm_up(int width, int height, const std::string& prompt);
+  // Stops a warm-up in flight (the stream starts cold); returns at once.
+  void cancel_warm_up() { warm_cancel_.cancel(); }
+
   // The frame rate of the caps (negotiated, or to be) before start(): the latency answered
   // before the first chunk is measured is a chunk's play time at it.
   void set_frame_rate(int fps_n, int fps_d);
-  // Starts the generation thread at the negotiated size and frame rate; `prompt` is read
-  // before every chunk.
+  // Starts the generation thread at the negotiated size and frame rate, after the warm-up;
+  // `prompt` is read before every chunk.
   void start(std::shared_ptr<FrameQueue> queue, std::function<std::string()> prompt, int width, int height, int fps_n,
              int fps_d);
   void stop();
@@ -56,12 +64,18 @@ class LiveSession {
 
  private:
   void chunk_done(const LiveChunkInfo& info);
+  void finish_warm_up();
   GstClockTime min_latency_locked() const;
 
   GstElement* element_;
   std::shared_ptr<LiveStream> stream_;
   std::unique_ptr<LiveWorker> worker_;
-  mutable std::mutex mutex_;  // what follows
+  std::thread warm_thread_;
+  CancelToken warm_cancel_;
+  std::mutex warm_mutex_;  // starts and joins warm_thread_
+  bool warm_started_ = false;
+  std::exception_ptr warm_error_;  // a failed warm-up's error, for start()
+  mutable std::mutex mutex_;       // what follows
   int fps_n_ = 16, fps_d_ = 1;
   std::optional<LiveTimeline> timeline_;
   std::deque<GstClockTime> chunk_times_;         // the last chunks' generation times

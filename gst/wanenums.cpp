@@ -91,3 +91,13 @@ GType gst_wan_preview_size_get_type(void) {
   static const GType type = g_enum_register_static("GstWanPreviewSize", values);
   return type;
 }
+
+GType gst_wan_live_decoder_get_type(void) {
+  static const GEnumValue values[] = {
+      {GST_WAN_LIVE_DECODER_VAE, "The Wan VAE beside the checkpoint", "vae"},
+      {GST_WAN_LIVE_DECODER_TAEW2_1, "TAEW2.1 from preview-model: much faster, a little softer", "taew2_1"},
+      {0, nullptr, nullptr},
+  };
+  static const GType type = g_enum_register_static("GstWanLiveDecoder", values);
+  return type;
+}

@@ -50,6 +50,11 @@ typedef enum {
   GST_WAN_PREVIEW_SIZE_FULL,
 } GstWanPreviewSize;
 
+typedef enum {
+  GST_WAN_LIVE_DECODER_VAE,
+  GST_WAN_LIVE_DECODER_TAEW2_1,
+} GstWanLiveDecoder;
+
 #define GST_TYPE_WAN_SOLVER (gst_wan_solver_get_type())
 GType gst_wan_solver_get_type(void);
 
@@ -70,5 +75,8 @@ GType gst_wan_attention_get_type(void);
 
 #define GST_TYPE_WAN_PREVIEW_SIZE (gst_wan_preview_size_get_type())
 GType gst_wan_preview_size_get_type(void);
+
+#define GST_TYPE_WAN_LIVE_DECODER (gst_wan_live_decoder_get_type())
+GType gst_wan_live_decoder_get_type(void);
 
 G_END_DECLS

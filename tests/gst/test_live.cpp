@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "tests/common/random_taehv.h"
 #include "tests/common/tiny_causal_checkpoint.h"
 
 #include <gst/base/gstbasesrc.h>
@@ -400,6 +401,63 @@ GST_START_TEST(test_live_refused_settings) {
 }
 GST_END_TEST;
 
+// live-decoder=taew2_1 with random TAEW2.1 weights as preview-model: the VAE's frame counts
+// (9, then 12 per chunk), sizes and stamps; without a usable preview-model the start is
+// refused naming it.
+GST_START_TEST(test_live_taew2_1_decoder) {
+  const fs::path taew = fs::path(causal_model()).parent_path() / "taew2_1.pth";
+  wan::save_pth(taew.string(), wan::test::random_taehv_weights(5));
+  {
+    LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
+    gst_util_set_object_arg(G_OBJECT(p.src), "live-decoder", "taew2_1");
+    g_object_set(p.src, "preview-model", taew.c_str(), nullptr);
+    p.play();
+    const std::vector<Frame> frames = p.pull(9 + 12 + 3);
+    for (size_t i = 0; i < frames.size(); ++i) {
+      fail_unless_equals_uint64(frames[i].offset, i);
+      if (i > 0) fail_unless_equals_uint64(frames[i].pts - frames[i - 1].pts, frames[i - 1].duration);
+      fail_unless(frames[i].rgb.size() == size_t(kWidth) * kHeight * 3);
+    }
+    std::vector<GstStructure*> chunks = p.messages("wan-live-chunk");
+    fail_unless(chunks.size() >= 2, "%zu chunk messages", chunks.size());
+    gint n0 = 0, n1 = 0;
+    guint64 first1 = 0;
+    gst_structure_get_int(chunks[0], "frames", &n0);
+    gst_structure_get_int(chunks[1], "frames", &n1);
+    gst_structure_get_uint64(chunks[1], "first-frame", &first1);
+    fail_unless(n0 == 9 && n1 == 12 && first1 == 9, "chunks of %d and %d frames, the second from %" G_GUINT64_FORMAT,
+                n0, n1, first1);
+    free_all(chunks);
+  }
+  const std::vector<std::pair<std::vector<std::pair<const char*, const char*>>, const char*>> cases = {
+      {{{"live-decoder", "taew2_1"}}, "set preview-model"},
+      {{{"live-decoder", "taew2_1"}, {"preview-model", "/nonexistent/taew2_1.pth"}}, "does not exist"},
+  };
+  for (const auto& [properties, needle] : cases) {
+    GError* error = start_error(causal_model(), true, properties);
+    fail_unless(error != nullptr, "%s: the start fails", needle);
+    fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
+    fail_unless(std::strstr(error->message, needle) != nullptr, "'%s' not in: %s", needle, error->message);
+    g_error_free(error);
+  }
+}
+GST_END_TEST;
+
+// The warm-up (prompt, throwaway chunks) runs after READY -> PAUSED has returned: NULL right
+// after it cancels the warm-up instead of waiting for it, and the element plays after.
+GST_START_TEST(test_live_null_while_warming) {
+  LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
+  fail_unless(gst_element_set_state(p.pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_NO_PREROLL, "live: no preroll");
+  const auto start = std::chrono::steady_clock::now();
+  fail_unless(gst_element_set_state(p.pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS, "NULL reached");
+  const double null_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Cancelled between DiT blocks: far less than the warm-up's two chunks take.
+  fail_unless(null_s < 1.0, "NULL took %.2f s", null_s);
+  p.play();
+  fail_unless(p.pull(1).size() == 1);
+}
+GST_END_TEST;
+
 static Suite* live_suite() {
   Suite* s = suite_create("wanvideosrc-live");
   TCase* tc = tcase_create("live");
@@ -414,6 +472,8 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_synced_sink);
   tcase_add_test(tc, test_live_wrong_kind);
   tcase_add_test(tc, test_live_refused_settings);
+  tcase_add_test(tc, test_live_taew2_1_decoder);
+  tcase_add_test(tc, test_live_null_while_warming);
   return s;
 }
 
