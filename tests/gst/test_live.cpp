@@ -168,6 +168,20 @@ GError* start_error(const std::string& model, bool live,
   return error;
 }
 
+// Property settings (each case: its properties, then a word its error must hold).
+using RefusalCases = std::vector<std::pair<std::vector<std::pair<const char*, const char*>>, const char*>>;
+
+// Each case on the live causal model fails the start as LIBRARY SETTINGS, its message naming it.
+void expect_refused(const RefusalCases& cases) {
+  for (const auto& [properties, needle] : cases) {
+    GError* error = start_error(causal_model(), true, properties);
+    fail_unless(error != nullptr, "%s: the start fails", needle);
+    fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
+    fail_unless(std::strstr(error->message, needle) != nullptr, "'%s' not in: %s", needle, error->message);
+    g_error_free(error);
+  }
+}
+
 }  // namespace
 
 GST_START_TEST(test_live_frames_and_latency) {
@@ -383,7 +397,7 @@ GST_END_TEST;
 // Settings live mode cannot run fail the start as LIBRARY SETTINGS, each named.
 GST_START_TEST(test_live_refused_settings) {
   const std::string image = std::string(g_getenv("WAN_FIXTURES")) + "/e2e-i2v-tiny/input.png";
-  const std::vector<std::pair<std::vector<std::pair<const char*, const char*>>, const char*>> cases = {
+  const RefusalCases cases = {
       {{{"image-location", image.c_str()}}, "image-location"},
       {{{"loras", "style.safetensors:1.0"}}, "loras"},
       {{{"memory-mode", "block-swap"}}, "memory-mode"},
@@ -391,13 +405,7 @@ GST_START_TEST(test_live_refused_settings) {
       {{{"live-window", "4"}}, "local_attn_size"},
       {{{"timesteps", "1000,2000"}}, "step"},
   };
-  for (const auto& [properties, needle] : cases) {
-    GError* error = start_error(causal_model(), true, properties);
-    fail_unless(error != nullptr, "%s: the start fails", needle);
-    fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
-    fail_unless(std::strstr(error->message, needle) != nullptr, "'%s' not in: %s", needle, error->message);
-    g_error_free(error);
-  }
+  expect_refused(cases);
 }
 GST_END_TEST;
 
@@ -429,17 +437,11 @@ GST_START_TEST(test_live_taew2_1_decoder) {
                 n0, n1, first1);
     free_all(chunks);
   }
-  const std::vector<std::pair<std::vector<std::pair<const char*, const char*>>, const char*>> cases = {
+  const RefusalCases cases = {
       {{{"live-decoder", "taew2_1"}}, "set preview-model"},
       {{{"live-decoder", "taew2_1"}, {"preview-model", "/nonexistent/taew2_1.pth"}}, "does not exist"},
   };
-  for (const auto& [properties, needle] : cases) {
-    GError* error = start_error(causal_model(), true, properties);
-    fail_unless(error != nullptr, "%s: the start fails", needle);
-    fail_unless(g_error_matches(error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS), "%s", error->message);
-    fail_unless(std::strstr(error->message, needle) != nullptr, "'%s' not in: %s", needle, error->message);
-    g_error_free(error);
-  }
+  expect_refused(cases);
 }
 GST_END_TEST;
 
