@@ -97,6 +97,7 @@ void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::st
   events.on_chunk_done = [this](const LiveChunkInfo& info) { chunk_done(info); };
   worker_ = std::make_unique<LiveWorker>(stream_, std::move(queue), std::move(events));
   worker_->start();
+  started_ = true;
 }
 
 void LiveSession::stop() {

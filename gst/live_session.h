@@ -7,6 +7,7 @@
 #pragma once
 #include <gst/gst.h>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -52,7 +53,8 @@ class LiveSession {
   void start(std::shared_ptr<FrameQueue> queue, std::function<std::string()> prompt, int width, int height, int fps_n,
              int fps_d);
   void stop();
-  bool started() const { return worker_ != nullptr; }
+  // Read by queries on other threads while the streaming thread starts the worker.
+  bool started() const { return started_.load(); }
 
   // After a flush (unlock_stop): the next frame is stamped from the running time it is ready
   // at, not from the old anchor.
@@ -70,6 +72,7 @@ class LiveSession {
   GstElement* element_;
   std::shared_ptr<LiveStream> stream_;
   std::unique_ptr<LiveWorker> worker_;
+  std::atomic<bool> started_{false};
   std::thread warm_thread_;
   CancelToken warm_cancel_;
   std::mutex warm_mutex_;  // starts and joins warm_thread_

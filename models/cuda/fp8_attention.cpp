@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "models/common/error.h"
 
@@ -61,7 +62,12 @@ at::Tensor fp8_attention(const at::Tensor& q, const at::Tensor& k, const at::Ten
     throw Error("fp8 attention: head_dim " + std::to_string(head_dim) + " is not a multiple of 16");
   c10::cuda::CUDAGuard guard(q.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  auto bf16 = [](const at::Tensor& t) { return t.to(at::kBFloat16).contiguous(); };
+  auto bf16 = [](const at::Tensor& t) {
+    at::Tensor c = t.to(at::kBFloat16).contiguous();
+    // The kernels read 16 bytes at a time: a contiguous view at an odd offset is copied.
+    if (reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 != 0) c = c.clone();
+    return c;
+  };
   const at::Tensor qb = bf16(q), kb = bf16(k), vb = bf16(v);
   const at::TensorOptions f32 = q.options().dtype(at::kFloat);
 
@@ -109,6 +115,9 @@ at::Tensor fp8_attention(const at::Tensor& q, const at::Tensor& k, const at::Ten
     if (static_cast<int64_t>(key_lengths.size()) != batch)
       throw Error("fp8 attention: " + std::to_string(key_lengths.size()) + " key lengths for a batch of " +
                   std::to_string(batch));
+    for (const int64_t n : key_lengths)
+      if (n < 1 || n > kv_len)
+        throw Error("fp8 attention: key length " + std::to_string(n) + " outside [1, " + std::to_string(kv_len) + "]");
     shape.key_lengths = std::any_of(key_lengths.begin(), key_lengths.end(), [&](int64_t n) { return n != kv_len; });
     if (shape.key_lengths) {
       q_lengths = at::full({batch}, q_len, q.options().dtype(at::kInt));

@@ -105,6 +105,23 @@ std::vector<pth::TensorRecord> read_records(caffe2::serialize::PyTorchStreamRead
   return pth::read_state_dict_pickle(static_cast<const uint8_t*>(pickle.get()), pickle_size, path + " (data.pkl)");
 }
 
+// libtorch reads these records whole, before any of our checks can see them: the version
+// string (on opening) and the pickle. torch.save's are a few bytes and well under a
+// megabyte (a pickle names each tensor once), so anything much larger is refused unread.
+void check_whole_records(const ZipDirectory& directory, const std::string& path) {
+  constexpr uint64_t kMaxVersionBytes = 64, kMaxPickleBytes = uint64_t{32} << 20;
+  const std::string folder = archive_folder(directory);
+  const std::pair<std::string, uint64_t> limits[] = {
+      {"version", kMaxVersionBytes}, {".data/version", kMaxVersionBytes}, {"data.pkl", kMaxPickleBytes}};
+  for (const auto& [name, limit] : limits) {
+    const ZipEntry* entry = directory.find(folder + name);
+    if (entry && entry->uncompressed_size > limit)
+      throw Error(path + ": its record '" + entry->name + "' unpacks to " + std::to_string(entry->uncompressed_size) +
+                  " bytes, more than the " + std::to_string(limit) + " a torch.save checkpoint's " + name +
+                  " can hold; refusing to unpack it");
+  }
+}
+
 const char* const kResaveHint = "files from torch.save before PyTorch 1.6 must be re-saved with a newer torch";
 
 // Runs `read` on the archive, libtorch's zip errors turned into one wan::Error. The zip
@@ -120,6 +137,7 @@ auto with_archive(const std::string& path, Read read) {
   if (std::string(magic, sizeof magic) != std::string("PK\x03\x04", 4))
     throw Error(path + ": not a readable torch.save zip archive (no zip header at its start); " + kResaveHint);
   const ZipDirectory directory(path);
+  check_whole_records(directory, path);
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
     return read(reader, directory);

@@ -444,6 +444,21 @@ void zip_bomb_is_refused_unread() {
                "storage '0' of tensor 'w' (record 'archive/data/0') has 33554432 bytes, expected 16");
 }
 
+// The records libtorch unpacks whole before we can read them (the pickle, the version) are
+// refused by their declared size: a garbage stream the directory check lets through (within
+// deflate's ratio and the archive's budget) would otherwise be unpacked first.
+void oversized_whole_records_are_refused_unread() {
+  const ZipRecord pickle{"archive/data.pkl", std::string(60000, '\xff'), 8, 48u << 20, 0};
+  EXPECT_ERROR(wan::load_pth(
+                   write_file("pickle48.pth", zip_archive({pickle, stored("archive/version", "3\n")}, false)).string()),
+               "record 'archive/data.pkl' unpacks to 50331648 bytes, more than the 33554432");
+  const ZipRecord version{"archive/version", std::string(60000, '\xff'), 8, 48u << 20, 0};
+  EXPECT_ERROR(wan::load_pth(write_file("version48.pth",
+                                        zip_archive({stored("archive/data.pkl", kFourFloatsPickle), version}, false))
+                                 .string()),
+               "record 'archive/version' unpacks to 50331648 bytes, more than the 64");
+}
+
 // Deflated records of the right size, and zip64 directories, still load.
 void deflated_and_zip64_archives_load() {
   const std::string four_floats = bytes_of(at::arange(4, at::kFloat));
@@ -515,6 +530,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   zip_bomb_is_refused_unread();
+  oversized_whole_records_are_refused_unread();
   fixture_checkpoints(fs::path(argv[1]) / "e2e-i2v-tiny" / "ckpt");
   views_of_a_shared_storage();
   malformed_pickles();
