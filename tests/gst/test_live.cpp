@@ -182,14 +182,8 @@ void expect_refused(const RefusalCases& cases) {
   }
 }
 
-}  // namespace
-
-GST_START_TEST(test_live_frames_and_latency) {
-  // Slow enough that no frame is late on a loaded machine: the stamps run on unbroken.
-  LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
-  fail_unless(gst_base_src_is_live(GST_BASE_SRC(p.src)), "live=true makes the source live");
-  p.play();
-  const std::vector<Frame> frames = p.pull(9 + 12 + 3);
+// Frames numbered from 0, each stamped and lasting until the next, of the test's size.
+void expect_continuous_frames(const std::vector<Frame>& frames) {
   for (size_t i = 0; i < frames.size(); ++i) {
     fail_unless_equals_uint64(frames[i].offset, i);
     fail_unless(GST_CLOCK_TIME_IS_VALID(frames[i].pts) && frames[i].duration > 0, "frame %zu stamped", i);
@@ -197,21 +191,10 @@ GST_START_TEST(test_live_frames_and_latency) {
     if (i > 0) fail_unless_equals_uint64(frames[i].pts - frames[i - 1].pts, frames[i - 1].duration);
     fail_unless(frames[i].rgb.size() == size_t(kWidth) * kHeight * 3);
   }
-  // Frame 0 carries the running time it was made at: not later than the sink got it.
-  fail_unless(frames[0].pts <= frames[0].pulled_at, "frame 0 at %" GST_TIME_FORMAT ", pulled at %" GST_TIME_FORMAT,
-              GST_TIME_ARGS(frames[0].pts), GST_TIME_ARGS(frames[0].pulled_at));
-  fail_unless(frames[0].pts > 0, "running time, not a stream starting at 0");
+}
 
-  GstQuery* query = gst_query_new_latency();
-  fail_unless(gst_element_query(p.src, query), "the LATENCY query is answered");
-  gboolean live = FALSE;
-  GstClockTime min = 0, max = 0;
-  gst_query_parse_latency(query, &live, &min, &max);
-  gst_query_unref(query);
-  fail_unless(live, "LATENCY says live");
-  fail_unless(min > 0 && GST_CLOCK_TIME_IS_VALID(max) && max >= min, "min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
-              GST_TIME_ARGS(min), GST_TIME_ARGS(max));
-
+// The stream's wan-live-chunk messages: chunk 0 of 9 frames, chunk 1 of 12 from frame 9.
+void expect_chunk_messages(LivePipeline& p) {
   std::vector<GstStructure*> chunks = p.messages("wan-live-chunk");
   fail_unless(chunks.size() >= 2, "a wan-live-chunk per chunk (%zu)", chunks.size());
   int n = 0;
@@ -222,6 +205,42 @@ GST_START_TEST(test_live_frames_and_latency) {
   fail_unless(gst_structure_get_int(chunks[1], "frames", &n) && n == 12, "chunk 1: 12 frames (%d)", n);
   free_all(chunks);
 }
+
+struct Latency {
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+};
+
+// The source's answer to a LATENCY query (which must be answered).
+Latency query_latency(GstElement* src) {
+  GstQuery* query = gst_query_new_latency();
+  fail_unless(gst_element_query(src, query), "the LATENCY query is answered");
+  Latency l;
+  gst_query_parse_latency(query, &l.live, &l.min, &l.max);
+  gst_query_unref(query);
+  return l;
+}
+
+}  // namespace
+
+GST_START_TEST(test_live_frames_and_latency) {
+  // Slow enough that no frame is late on a loaded machine: the stamps run on unbroken.
+  LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
+  fail_unless(gst_base_src_is_live(GST_BASE_SRC(p.src)), "live=true makes the source live");
+  p.play();
+  const std::vector<Frame> frames = p.pull(9 + 12 + 3);
+  expect_continuous_frames(frames);
+  // Frame 0 carries the running time it was made at: not later than the sink got it.
+  fail_unless(frames[0].pts <= frames[0].pulled_at, "frame 0 at %" GST_TIME_FORMAT ", pulled at %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(frames[0].pts), GST_TIME_ARGS(frames[0].pulled_at));
+  fail_unless(frames[0].pts > 0, "running time, not a stream starting at 0");
+
+  const Latency latency = query_latency(p.src);
+  fail_unless(latency.live, "LATENCY says live");
+  fail_unless(latency.min > 0 && GST_CLOCK_TIME_IS_VALID(latency.max) && latency.max >= latency.min,
+              "min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT, GST_TIME_ARGS(latency.min), GST_TIME_ARGS(latency.max));
+  expect_chunk_messages(p);
+}
 GST_END_TEST;
 
 // Before the first chunk is measured (the pipeline asks going to PLAYING) the minimum latency
@@ -230,15 +249,10 @@ GST_START_TEST(test_live_latency_before_generating) {
   LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
   fail_unless(gst_element_set_state(p.pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_NO_PREROLL,
               "a live source does not preroll");
-  GstQuery* query = gst_query_new_latency();
-  fail_unless(gst_element_query(p.src, query), "the LATENCY query is answered");
-  gboolean live = FALSE;
-  GstClockTime min = 0, max = 0;
-  gst_query_parse_latency(query, &live, &min, &max);
-  gst_query_unref(query);
-  fail_unless(live, "LATENCY says live");
-  fail_unless_equals_uint64(min, 3 * GST_SECOND);
-  fail_unless(GST_CLOCK_TIME_IS_VALID(max) && max >= min);
+  const Latency latency = query_latency(p.src);
+  fail_unless(latency.live, "LATENCY says live");
+  fail_unless_equals_uint64(latency.min, 3 * GST_SECOND);
+  fail_unless(GST_CLOCK_TIME_IS_VALID(latency.max) && latency.max >= latency.min);
 }
 GST_END_TEST;
 
@@ -420,22 +434,8 @@ GST_START_TEST(test_live_taew2_1_decoder) {
     gst_util_set_object_arg(G_OBJECT(p.src), "live-decoder", "taew2_1");
     g_object_set(p.src, "preview-model", taew.c_str(), nullptr);
     p.play();
-    const std::vector<Frame> frames = p.pull(9 + 12 + 3);
-    for (size_t i = 0; i < frames.size(); ++i) {
-      fail_unless_equals_uint64(frames[i].offset, i);
-      if (i > 0) fail_unless_equals_uint64(frames[i].pts - frames[i - 1].pts, frames[i - 1].duration);
-      fail_unless(frames[i].rgb.size() == size_t(kWidth) * kHeight * 3);
-    }
-    std::vector<GstStructure*> chunks = p.messages("wan-live-chunk");
-    fail_unless(chunks.size() >= 2, "%zu chunk messages", chunks.size());
-    gint n0 = 0, n1 = 0;
-    guint64 first1 = 0;
-    gst_structure_get_int(chunks[0], "frames", &n0);
-    gst_structure_get_int(chunks[1], "frames", &n1);
-    gst_structure_get_uint64(chunks[1], "first-frame", &first1);
-    fail_unless(n0 == 9 && n1 == 12 && first1 == 9, "chunks of %d and %d frames, the second from %" G_GUINT64_FORMAT,
-                n0, n1, first1);
-    free_all(chunks);
+    expect_continuous_frames(p.pull(9 + 12 + 3));
+    expect_chunk_messages(p);
   }
   const RefusalCases cases = {
       {{{"live-decoder", "taew2_1"}}, "set preview-model"},
