@@ -122,10 +122,11 @@
  * #GstWanVideoSrc:live-decoder taew2_1 decodes the chunks with TAEW2.1 (the
  * #GstWanVideoSrc:preview-model file, which must then be set) instead of the VAE: the same
  * frame counts, a little softer, at a fraction of the VAE's time; the VAE is not loaded then.
- * Once the caps are negotiated (in PAUSED, before PLAYING) the element encodes the prompt and
- * generates and decodes two throwaway chunks at the negotiated size on a thread of its own, so that the first chunk in
- * PLAYING does not pay the device's one-off costs; the stream is reset after them (its frames are those it would have
- * made without).
+ * While READY -> PAUSED waits (as for the models' load) the element encodes the prompt,
+ * generates and decodes two throwaway chunks at the size downstream will negotiate (the
+ * device's one-off costs; the stream is reset after them, its frames those it would have made
+ * without) and then the video's first chunk, whose frames PLAYING hands out at once. A size
+ * negotiated otherwise is prepared again in the background, in PAUSED.
  *
  * Each chunk attends to a rolling window of #GstWanVideoSrc:live-window latent frames (21,
  * the context Self-Forcing is trained on), of which the first #GstWanVideoSrc:live-sink (3,
@@ -1217,15 +1218,19 @@ static void gst_wan_video_src_get_property(GObject* object, guint prop_id, GValu
   guarded(self, "get_property", [&] { get_property_impl(self, prop_id, value, pspec); });
 }
 
+static void prepare_live_stream(GstWanVideoSrc* self);
+
 static gboolean start_impl(GstWanVideoSrc* self) {
   post_progress(self, GST_PROGRESS_TYPE_START, "Preparing the Wan model");
   try {
     Session session = open_session(self);
+    const bool live = bool(session.live);
     GST_OBJECT_LOCK(self);
     self->state->queue = std::make_shared<FrameQueue>(session.live ? session.live->queue_frames() : kQueuedFrames);
     self->state->session = std::move(session);
     self->state->started = true;
     GST_OBJECT_UNLOCK(self);
+    if (live) prepare_live_stream(self);
     post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "The Wan model is ready");
     return TRUE;
   } catch (const ElementError& e) {
@@ -1311,6 +1316,35 @@ static GstCaps* gst_wan_video_src_fixate(GstBaseSrc* base, GstCaps* caps) {
   return GST_BASE_SRC_CLASS(parent_class)->fixate(base, caps);
 }
 
+// A live source's first frames wait for nothing once it plays: the stream's one-off costs
+// and its first chunk are paid here, while READY -> PAUSED waits (as it does for the model's
+// load), at the size downstream will negotiate (asked now, fixated as negotiation will).
+static void prepare_live_stream(GstWanVideoSrc* self) {
+  GstBaseSrc* base = GST_BASE_SRC(self);
+  Session& session = *self->state->session;
+  int width = session.preferred_width, height = session.preferred_height;
+  GstCaps* ours = gst_pad_query_caps(GST_BASE_SRC_PAD(base), nullptr);
+  GstCaps* caps = gst_pad_peer_query_caps(GST_BASE_SRC_PAD(base), ours);
+  gst_caps_unref(ours);
+  if (!gst_caps_is_empty(caps)) {
+    caps = gst_wan_video_src_fixate(base, gst_caps_truncate(caps));
+    GstVideoInfo info;
+    if (gst_video_info_from_caps(&info, caps) && GST_VIDEO_INFO_WIDTH(&info) % 16 == 0 &&
+        GST_VIDEO_INFO_HEIGHT(&info) % 16 == 0) {
+      width = GST_VIDEO_INFO_WIDTH(&info);
+      height = GST_VIDEO_INFO_HEIGHT(&info);
+    }
+  }
+  gst_caps_unref(caps);
+  post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Generating the first chunk ahead");
+  try {
+    session.live->prepare(width, height, copy_settings(self).prompt, /*wait=*/true);
+  } catch (const std::exception& e) {
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+                       "Could not generate the live stream's first chunk: " + wan::one_line_message(e));
+  }
+}
+
 static gboolean set_caps_impl(GstWanVideoSrc* self, GstCaps* caps) {
   GstBaseSrc* base = GST_BASE_SRC(self);
   if (!self->state->session) return FALSE;
@@ -1343,8 +1377,10 @@ static gboolean set_caps_impl(GstWanVideoSrc* self, GstCaps* caps) {
   GST_OBJECT_LOCK(self);  // queries read it from other threads
   session.info = info;
   GST_OBJECT_UNLOCK(self);
-  // Negotiated in PAUSED, before a live source plays: the one-off costs paid now, at this size.
-  if (session.live && !session.live->started()) session.live->warm_up(width, height, copy_settings(self).prompt);
+  // Negotiated in PAUSED, before a live source plays: a size other than the one start()
+  // prepared is prepared now, in the background.
+  if (session.live && !session.live->started())
+    session.live->prepare(width, height, copy_settings(self).prompt, /*wait=*/false);
   // Without a downstream pool GstBaseSrc allocates blocksize bytes per buffer.
   gst_base_src_set_blocksize(base, guint(GST_VIDEO_INFO_SIZE(&info)));
   GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);

@@ -49,16 +49,35 @@ LiveSession::~LiveSession() { stop(); }
 
 size_t LiveSession::queue_frames() const { return size_t(stream_->chunk_output_frames(1)); }
 
-void LiveSession::warm_up(int width, int height, const std::string& prompt) {
+void LiveSession::prepare(int width, int height, const std::string& prompt, bool wait) {
   std::lock_guard<std::mutex> lock(warm_mutex_);
-  if (warm_started_) return;
-  warm_started_ = true;
-  warm_thread_ = std::thread([this, width, height, prompt] {
+  if (prepared_size_ == std::make_pair(width, height)) return;
+  if (warm_thread_.joinable()) {  // preparing another size: that one is of no use now
+    warm_cancel_.cancel();
+    warm_thread_.join();
+  }
+  warm_cancel_.reset();
+  warm_error_ = nullptr;
+  prepared_size_ = {width, height};
+  auto work = [this, width, height, prompt] {
+    c10::InferenceMode inference_mode;
+    stream_->set_size(width, height);
+    stream_->set_prompt(prompt);
+    stream_->warm_up(warm_cancel_);
+    stream_->prepare_first_chunk(warm_cancel_);
+  };
+  if (wait) {
     try {
-      c10::InferenceMode inference_mode;
-      stream_->set_size(width, height);
-      stream_->set_prompt(prompt);
-      stream_->warm_up(warm_cancel_);
+      work();
+    } catch (...) {
+      prepared_size_ = {0, 0};
+      throw;
+    }
+    return;
+  }
+  warm_thread_ = std::thread([this, work] {
+    try {
+      work();
     } catch (const Cancelled&) {
     } catch (...) {
       if (!warm_cancel_.cancelled()) warm_error_ = std::current_exception();
@@ -84,7 +103,7 @@ void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::st
   // What failed there (a device out of memory, say) would fail the first chunk too.
   if (warm_error_) std::rethrow_exception(std::exchange(warm_error_, nullptr));
   stream_->set_size(width, height);
-  stream_->reset();
+  if (!stream_->first_chunk_prepared()) stream_->reset();  // a preparation cut short
   set_frame_rate(fps_n, fps_d);
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "gst/frame_queue.h"
 #include "gst/live_timeline.h"
@@ -38,11 +39,14 @@ class LiveSession {
   size_t queue_frames() const;
   LiveStream& stream() { return *stream_; }
 
-  // Pays the stream's one-off costs (LiveStream::warm_up) on a thread of its own, at the
-  // negotiated size and the prompt of now, while the pipeline is not PLAYING yet; once per
-  // session (later calls return at once).
-  void warm_up(int width, int height, const std::string& prompt);
-  // Stops a warm-up in flight (the stream starts cold); returns at once.
+  // Makes the stream ready to play at this size and prompt: its one-off costs paid
+  // (LiveStream::warm_up) and its first chunk generated ahead (prepare_first_chunk), so its
+  // frames leave as soon as the pipeline plays. `wait`: here, on the caller's thread (start():
+  // READY -> PAUSED waits for it as for the model's load; errors are thrown); otherwise on a
+  // thread of its own (a size negotiated other than the one prepared; start() rethrows its
+  // error). A size prepared, or being prepared, already returns at once.
+  void prepare(int width, int height, const std::string& prompt, bool wait);
+  // Stops a preparation in flight (the stream starts cold); returns at once.
   void cancel_warm_up() { warm_cancel_.cancel(); }
 
   // The frame rate of the caps (negotiated, or to be) before start(): the latency answered
@@ -75,10 +79,10 @@ class LiveSession {
   std::atomic<bool> started_{false};
   std::thread warm_thread_;
   CancelToken warm_cancel_;
-  std::mutex warm_mutex_;  // starts and joins warm_thread_
-  bool warm_started_ = false;
-  std::exception_ptr warm_error_;  // a failed warm-up's error, for start()
-  mutable std::mutex mutex_;       // what follows
+  std::mutex warm_mutex_;                    // starts and joins warm_thread_
+  std::pair<int, int> prepared_size_{0, 0};  // what prepare() was last asked for
+  std::exception_ptr warm_error_;            // a failed warm-up's error, for start()
+  mutable std::mutex mutex_;                 // what follows
   int fps_n_ = 16, fps_d_ = 1;
   std::optional<LiveTimeline> timeline_;
   std::deque<GstClockTime> chunk_times_;         // the last chunks' generation times

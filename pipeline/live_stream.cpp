@@ -141,6 +141,8 @@ LiveChunkInfo LiveStream::next_chunk(const std::function<void(const at::Tensor& 
                                      const CancelToken& cancel) {
   c10::AutoGradMode no_grad(false);
   if (restart_) reset();
+  if (prepared_ && prepared_->info.prompt != prompt_) reset();  // made for another prompt
+  if (prepared_) return hand_out_prepared(on_frames);
   CausalGenerator& gen = generator();
   LiveChunkInfo info;
   info.index = gen.chunks_done();
@@ -198,7 +200,35 @@ void LiveStream::warm_up(const CancelToken& cancel, int chunks) {
   reset();
 }
 
+void LiveStream::prepare_first_chunk(const CancelToken& cancel) {
+  if (prepared_) return;
+  if (chunks_done() > 0) reset();
+  PreparedChunk chunk;
+  try {
+    chunk.info = next_chunk([&](const at::Tensor& frames, int64_t) { chunk.frames.push_back(frames); }, cancel);
+  } catch (...) {
+    reset();
+    throw;
+  }
+  prepared_ = std::move(chunk);
+}
+
+LiveChunkInfo LiveStream::hand_out_prepared(
+    const std::function<void(const at::Tensor& frames, int64_t first)>& on_frames) {
+  PreparedChunk chunk = std::move(*prepared_);
+  prepared_.reset();
+  restart_ = true;  // until every frame is handed out, as for a decode
+  int64_t first = chunk.info.first_frame;
+  for (const at::Tensor& frames : chunk.frames) {
+    if (on_frames) on_frames(frames, first);
+    first += frames.size(0);
+  }
+  restart_ = false;
+  return chunk.info;
+}
+
 void LiveStream::reset() {
+  prepared_.reset();
   if (generator_) generator_->reset();
   noise_ = std::make_unique<SeededCausalNoise>(static_cast<uint64_t>(seed_), device_);
   decode_ = VAEDecodeStream();

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -91,6 +92,15 @@ class LiveStream {
   // A new video from the next chunk on (the prompt stays; the same seed gives the same video).
   void reset();
 
+  // Generates and decodes the video's first chunk now and holds its frames: the next
+  // next_chunk() hands them out at once instead of generating, so a source that calls this
+  // before it plays has its first frames ready when it starts. Held only while the video,
+  // its size and the prompt stay those it was made with (a new prompt, size or reset()
+  // drops it; next_chunk() then generates chunk 0 as usual). Cancelled: throws Cancelled
+  // and holds nothing.
+  void prepare_first_chunk(const CancelToken& cancel);
+  bool first_chunk_prepared() const { return prepared_.has_value(); }
+
   // The one-off costs of the first chunks paid now, at the current size and prompt: the
   // prompt's encoding, and `chunks` throwaway chunks generated and decoded (the device's
   // kernel choices and memory pools), then reset() so the stream's frames are those it would
@@ -98,8 +108,9 @@ class LiveStream {
   void warm_up(const CancelToken& cancel, int chunks = 2);
 
   int64_t seed() const { return seed_; }
-  // Chunks of the current video generated so far (the next chunk's index).
-  int64_t chunks_done() const { return generator_ && !restart_ ? generator_->chunks_done() : 0; }
+  // Chunks of the current video handed out so far (the next chunk's index; a prepared
+  // chunk 0 counts once handed out).
+  int64_t chunks_done() const { return generator_ && !restart_ ? generator_->chunks_done() - (prepared_ ? 1 : 0) : 0; }
   const CausalSettings& settings() const { return settings_; }
   // Output frames of chunk `index`: 1 + 4 (F - 1) for the video's first, 4 F after.
   int64_t chunk_output_frames(int64_t index) const;
@@ -109,6 +120,7 @@ class LiveStream {
   at::Tensor prompt_context(const std::string& prompt, const CancelToken& cancel);
   // Decodes a chunk's latents [C, F, h, w] on from the chunk before, pieces to on_piece.
   void decode(const at::Tensor& latents, const std::function<void(const at::Tensor& frames)>& on_piece);
+  LiveChunkInfo hand_out_prepared(const std::function<void(const at::Tensor& frames, int64_t first)>& on_frames);
   int64_t spatial_scale() const;
   int64_t temporal_scale() const;
 
@@ -125,6 +137,12 @@ class LiveStream {
   std::shared_ptr<SharedModel<std::shared_ptr<WanVAE>>> vae_;  // null with TAEW2.1
   taehv::TaehvDecoder taehv_{nullptr};                         // null with the VAE
   std::shared_ptr<SharedModel<std::shared_ptr<TextEncoder>>> text_;
+  // prepare_first_chunk()'s chunk 0, until next_chunk() hands it out.
+  struct PreparedChunk {
+    LiveChunkInfo info;
+    std::vector<at::Tensor> frames;  // the decoder's pieces, in order
+  };
+  std::optional<PreparedChunk> prepared_;
   std::optional<CausalGenerator> generator_;
   std::unique_ptr<SeededCausalNoise> noise_;
   VAEDecodeStream decode_;

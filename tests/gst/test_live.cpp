@@ -445,15 +445,32 @@ GST_START_TEST(test_live_taew2_1_decoder) {
 }
 GST_END_TEST;
 
-// The warm-up (prompt, throwaway chunks) runs after READY -> PAUSED has returned: NULL right
-// after it cancels the warm-up instead of waiting for it, and the element plays after.
-GST_START_TEST(test_live_null_while_warming) {
+// The stream's one-off costs and its first chunk are paid while READY -> PAUSED waits, at the
+// size downstream asks for: PLAYING hands chunk 0's frames out at once, sooner than any chunk
+// can be generated, and nothing is left running in PAUSED (NULL comes at once).
+GST_START_TEST(test_live_first_chunk_ready_when_playing) {
+  {
+    LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
+    fail_unless(gst_element_set_state(p.pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_NO_PREROLL, "live: no preroll");
+    const auto playing = std::chrono::steady_clock::now();
+    p.play();
+    fail_unless(p.pull(1).size() == 1);
+    const double first_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - playing).count();
+    p.pull(9 + 12);  // into chunk 2: chunk 1's message is posted
+    std::vector<GstStructure*> chunks = p.messages("wan-live-chunk");
+    guint64 index = 0, generate = 0, decode = 0;
+    fail_unless(chunks.size() >= 2 && gst_structure_get_uint64(chunks[1], "chunk", &index) && index == 1 &&
+                gst_structure_get_uint64(chunks[1], "generate-time", &generate) &&
+                gst_structure_get_uint64(chunks[1], "decode-time", &decode));
+    free_all(chunks);
+    fail_unless(first_s * GST_SECOND < generate + decode, "first frame %.3f s after PLAYING; a chunk takes %.3f s",
+                first_s, double(generate + decode) / GST_SECOND);
+  }
   LivePipeline p(causal_model(), "a red house on a green hill", "sync=false", kGenerousRate);
   fail_unless(gst_element_set_state(p.pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_NO_PREROLL, "live: no preroll");
   const auto start = std::chrono::steady_clock::now();
   fail_unless(gst_element_set_state(p.pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS, "NULL reached");
   const double null_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Cancelled between DiT blocks: far less than the warm-up's two chunks take.
   fail_unless(null_s < 1.0, "NULL took %.2f s", null_s);
   p.play();
   fail_unless(p.pull(1).size() == 1);
@@ -475,7 +492,7 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_wrong_kind);
   tcase_add_test(tc, test_live_refused_settings);
   tcase_add_test(tc, test_live_taew2_1_decoder);
-  tcase_add_test(tc, test_live_null_while_warming);
+  tcase_add_test(tc, test_live_first_chunk_ready_when_playing);
   return s;
 }
 

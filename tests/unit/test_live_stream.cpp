@@ -179,6 +179,39 @@ int main(int argc, char** argv) {
     EXPECT_MSG(at::equal(next(warmed).frames, reference[0].frames), "a cancelled warm-up leaves a new video");
   }
 
+  // A first chunk prepared ahead is handed out as chunk 0, and the video goes on from it.
+  {
+    wan::LiveStream ahead(options_for(model));
+    ahead.set_size(80, 48);
+    ahead.set_prompt("a red house on a green hill");
+    ahead.warm_up({});
+    ahead.prepare_first_chunk({});
+    EXPECT_MSG(ahead.first_chunk_prepared() && ahead.chunks_done() == 0, "the prepared chunk is still to come");
+    const Chunk c0 = next(ahead), c1 = next(ahead);
+    EXPECT_MSG(!ahead.first_chunk_prepared(), "handed out once");
+    EXPECT_MSG(c0.info.index == 0 && c0.info.first_frame == 0 && c1.info.index == 1 && c1.info.first_frame == 9,
+               "numbered as a video's first chunks");
+    EXPECT_MSG(at::equal(c0.frames, reference[0].frames) && at::equal(c1.frames, reference[1].frames),
+               "prepared frames = frames generated on demand");
+
+    // A prompt changed before it is handed out: chunk 0 is made again with the new one.
+    ahead.reset();
+    ahead.prepare_first_chunk({});
+    ahead.set_prompt("waves");
+    const Chunk other = next(ahead);
+    wan::LiveStream cold(options_for(model));
+    cold.set_size(80, 48);
+    cold.set_prompt("waves");
+    EXPECT_MSG(other.info.prompt == "waves" && at::equal(other.frames, next(cold).frames),
+               "a stale prepared chunk is dropped");
+
+    wan::CancelToken cancel;
+    cancel.cancel();
+    ahead.reset();
+    EXPECT_MSG(cancelled([&] { ahead.prepare_first_chunk(cancel); }), "a cancelled preparation throws Cancelled");
+    EXPECT_MSG(!ahead.first_chunk_prepared(), "and holds nothing");
+  }
+
   // TAEW2.1 in the VAE's place: the same frame counts and numbering, and chunk by chunk the
   // decoder's whole-video decode of the same latents.
   {
