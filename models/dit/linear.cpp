@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "models/common/error.h"
 #include "models/common/parameter_init.h"
@@ -115,15 +116,31 @@ Projection LinearImpl::project(const cuda::Fp8Rows& x) {
 
 at::Tensor LinearImpl::forward_gelu(const at::Tensor& x) {
 #if TORCH_VERSION_MAJOR >= 2
-  if (fused_kernels_apply() && bias.defined() && !adapted() && !is_fp8()) {
+  if (fused_kernels_apply() && bias.defined() && !is_fp8()) {
     // cuBLASLt's GELU epilogue is the tanh form.
-    const at::Tensor x2 = x.to(weight.scalar_type()).reshape({-1, in_features});
+    at::Tensor x2 = x.to(weight.scalar_type()).reshape({-1, in_features});
+    at::Tensor w = weight;
+    // Adapters join the GEMM as extra inner columns, [x | x down^T] [W | scale up]^T: the
+    // epilogue still adds the bias and applies GELU, and the wide output is written once
+    // (added after it, their term would cost a read and a write of it, and GELU another).
+    if (adapted()) std::tie(x2, w) = with_adapter_columns(x2);
     std::vector<int64_t> sizes = x.sizes().vec();
     sizes.back() = out_features;
-    return at::_addmm_activation(bias, x2, weight.t(), 1, 1, /*use_gelu=*/true).view(sizes);
+    return at::_addmm_activation(bias, x2, w.t(), 1, 1, /*use_gelu=*/true).view(sizes);
   }
 #endif
   return at::gelu(forward(x), "tanh");
+}
+
+std::pair<at::Tensor, at::Tensor> LinearImpl::with_adapter_columns(const at::Tensor& x) const {
+  std::vector<at::Tensor> downs, ups{weight};
+  for (const auto& a : adapters) {
+    if (a.scale == 0) continue;
+    downs.push_back(a.down);
+    ups.push_back(a.up.to(at::kFloat).mul(a.scale).to(weight.scalar_type()));  // rounded once
+  }
+  const at::Tensor h = at::matmul(x, (downs.size() == 1 ? downs.front() : at::cat(downs)).t().to(x.scalar_type()));
+  return {at::cat({x, h}, 1), at::cat(ups, 1)};
 }
 
 }  // namespace wan::dit

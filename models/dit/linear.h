@@ -16,6 +16,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "models/cuda/fp8_ops.h"
@@ -67,6 +68,9 @@ struct LinearImpl : torch::nn::Module {
   bool fused_kernels_apply() const;
   // y plus every attached adapter's term for input x, added into y in place.
   at::Tensor add_adapters(const at::Tensor& x, at::Tensor y) const;
+  // x [rows, in] and the weight widened by the attached adapters: [x | x down^T] and
+  // [W | scale up], whose product is x W^T plus every adapter's term.
+  std::pair<at::Tensor, at::Tensor> with_adapter_columns(const at::Tensor& x) const;
 
   int64_t in_features, out_features;
   at::Tensor weight, bias;

@@ -16,6 +16,7 @@
 #include "models/common/error.h"
 #include "models/dit/dit_config.h"
 #include "models/dit/dit_loader.h"
+#include "models/dit/linear.h"
 #include "models/dit/lora_adapters.h"
 #include "models/dit/wan_model.h"
 #include "models/weights/checkpoint_layout.h"
@@ -29,6 +30,9 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fixtures, scratch;
+
+// Relative L2 of a against b.
+double rel(const at::Tensor& a, const at::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); }
 
 struct TinyDiT {
   wan::WanModel model{nullptr};
@@ -217,7 +221,6 @@ void runtime_loras_follow_their_strengths() {
   EXPECT(max_difference(params(*runtime.model), params(*base.model)) == 0);
 
   const at::Tensor want = forward(*merged.model)[0], plain = forward(*base.model)[0];
-  auto rel = [](const at::Tensor& a, const at::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); };
   EXPECT_MSG(rel(forward(*runtime.model)[0], want) < 1e-5, std::to_string(rel(forward(*runtime.model)[0], want)));
   runtime.model->set_lora_strengths({0.0});
   EXPECT(rel(forward(*runtime.model)[0], plain) == 0);
@@ -240,7 +243,6 @@ void block_swap_sees_strength_changes_at_once() {
   TinyDiT swapped = load_t2v();
   wan::apply_loras(*swapped.model, loras_at(wan::LoraMode::Runtime, {{file.string(), 0.8}}), swapped.weights);
   swapped.model->stream_blocks_from_host(at::kCPU);
-  auto rel = [](const at::Tensor& a, const at::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); };
   const at::Tensor want = forward(*merged.model)[0], plain = forward(*probe.model)[0];
   EXPECT(rel(want, plain) > 1e-3);  // the deltas do change the output
   EXPECT(rel(forward(*swapped.model)[0], want) < 1e-6);
@@ -249,6 +251,22 @@ void block_swap_sees_strength_changes_at_once() {
   swapped.model->set_lora_strengths({0.8});
   EXPECT_MSG(rel(forward(*swapped.model)[0], want) < 1e-6, "strength 0.8 right after a forward at 0");
   EXPECT_ERROR(probe.model->set_lora_strengths({1.0}), "no LoRAs");
+}
+
+// The GELU layer's widened GEMM on CUDA, [x | x down^T] [W | scale up]^T, is the layer's
+// projection plus its adapters' terms (an adapter at strength 0 adds no columns).
+void adapter_columns_give_the_adapted_projection() {
+  at::manual_seed(3);
+  wan::dit::Linear layer(32, 48);
+  layer->adapters.push_back({at::randn({4, 32}), at::randn({48, 4}), 0.7});
+  layer->adapters.push_back({at::randn({3, 32}), at::randn({48, 3}), 0.0});
+  layer->adapters.push_back({at::randn({2, 32}), at::randn({48, 2}), -1.3});
+  const at::Tensor x = at::randn({5, 32});
+  const auto [xa, wa] = layer->with_adapter_columns(x);
+  EXPECT(xa.sizes() == at::IntArrayRef({5, 38}) && wa.sizes() == at::IntArrayRef({48, 38}));
+  const at::Tensor widened = at::matmul(xa, wa.t()) + layer->bias;
+  EXPECT_MSG(rel(widened, layer->forward(x)) < 1e-6, std::to_string(rel(widened, layer->forward(x))));
+  EXPECT(rel(layer->forward(x), at::linear(x, layer->weight, layer->bias)) > 1e-2);  // the adapters count
 }
 
 void several_loras_add_up() {
@@ -344,6 +362,7 @@ int main(int argc, char** argv) {
   merge_rounds_like_comfyui();
   runtime_loras_follow_their_strengths();
   block_swap_sees_strength_changes_at_once();
+  adapter_columns_give_the_adapted_projection();
   several_loras_add_up();
   bad_files_are_named();
   fs::remove_all(scratch);
