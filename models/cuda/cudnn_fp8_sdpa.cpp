@@ -4,6 +4,7 @@
 #include <cudnn_frontend.h>
 
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -20,12 +21,11 @@ void check_cuda(cudaError_t status, const char* what) {
   if (status != cudaSuccess) throw Error(std::string("fp8 attention: ") + what + ": " + cudaGetErrorString(status));
 }
 
-// One cuDNN handle per thread and device: a handle must not be used by two threads at once.
-class ThreadHandles {
+// One cuDNN handle per device for the process, used under State's lock: a handle must not be
+// used by two threads at once, and one handle per thread would lose its plans with its
+// thread (live mode prepares its stream on one thread and generates on another).
+class DeviceHandles {
  public:
-  ~ThreadHandles() {
-    for (auto& [device, handle] : handles_) cudnnDestroy(handle);
-  }
   cudnnHandle_t get(int device) {
     auto it = handles_.find(device);
     if (it != handles_.end()) return it->second;
@@ -117,14 +117,17 @@ void build(Plan& p, cudnnHandle_t handle) {
   if (!status.is_good()) p.unsupported = "cuDNN " + std::to_string(cudnnGetVersion()) + ": " + status.get_message();
 }
 
-struct ThreadState {
-  ThreadHandles handles;
+// The process's handles and built plans. Never destroyed: handles outliving the CUDA
+// context at exit would be destroyed after it.
+struct State {
+  std::mutex mutex;  // what follows, and every use of a handle
+  DeviceHandles handles;
   std::vector<std::unique_ptr<Plan>> plans;
 };
 
-ThreadState& thread_state() {
-  thread_local ThreadState state;
-  return state;
+State& state() {
+  static State* state = new State;
+  return *state;
 }
 
 int current_device() {
@@ -133,37 +136,42 @@ int current_device() {
   return device;
 }
 
-// The plan for `shape` on the current device, built on first use (also when unsupported).
+// The plan for `shape` on the current device, built on first use (also when unsupported);
+// the caller holds state().mutex.
 Plan& plan_for(const Fp8SdpaShape& shape, cudnnHandle_t* handle_out = nullptr) {
   const int device = current_device();
-  ThreadState& state = thread_state();
-  cudnnHandle_t handle = state.handles.get(device);
+  State& st = state();
+  cudnnHandle_t handle = st.handles.get(device);
   if (handle_out) *handle_out = handle;
-  for (const auto& plan : state.plans)
+  for (const auto& plan : st.plans)
     if (plan->device == device && plan->shape == shape) return *plan;
   auto plan = std::make_unique<Plan>();
   plan->device = device;
   plan->shape = shape;
   build(*plan, handle);
-  state.plans.push_back(std::move(plan));
-  return *state.plans.back();
+  st.plans.push_back(std::move(plan));
+  return *st.plans.back();
 }
 
 }  // namespace
 
 bool fp8_sdpa_supported(const Fp8SdpaShape& shape, std::string* why) {
+  std::lock_guard<std::mutex> lock(state().mutex);
   const Plan& plan = plan_for(shape);
   if (why) *why = plan.unsupported;
   return plan.unsupported.empty();
 }
 
 int64_t fp8_sdpa_workspace_bytes(const Fp8SdpaShape& shape) {
+  std::lock_guard<std::mutex> lock(state().mutex);
   const Plan& plan = plan_for(shape);
   if (!plan.unsupported.empty()) throw Error("fp8 attention unavailable: " + plan.unsupported);
   return plan.workspace;
 }
 
 void fp8_sdpa(const Fp8SdpaShape& shape, const Fp8SdpaBuffers& b, cudaStream_t stream) {
+  // Held through the launch (asynchronous: the lock is not held while the GPU runs it).
+  std::lock_guard<std::mutex> lock(state().mutex);
   cudnnHandle_t handle = nullptr;
   Plan& plan = plan_for(shape, &handle);
   if (!plan.unsupported.empty()) throw Error("fp8 attention unavailable: " + plan.unsupported);
