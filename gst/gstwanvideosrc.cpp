@@ -138,7 +138,12 @@
  * slowest of the last 8 chunks after the first, whose warm-up does not count, nor a new
  * prompt's encoding; before one is measured, a chunk's play time, what a
  * stream that keeps up takes at most) and the maximum what the queue holds (two chunks of
- * frames); when the measured time moves by a tenth the element posts a LATENCY message. A
+ * frames); when the measured time moves by a tenth the element posts a LATENCY message.
+ * The frames are stamped for the latency the pipeline configures (the LATENCY event), never
+ * less than the minimum answered (which also holds until one comes, and where no sink syncs
+ * to the clock, for which the pipeline configures 0). When it drops, the frames after it are
+ * stamped later, so that none plays before the one ahead of it, by at most the highest
+ * latency since the stream started (or last caught up with the clock) minus the new one. A
  * frame ready later than its time plus that latency (generation slower than real time, or a
  * stalled downstream) is stamped with the running time it is ready at instead, the frames
  * after it following on, and the element posts a QoS message (jitter: how late) and a
@@ -146,7 +151,7 @@
  *
  * * `frame` (#guint64): the frame's offset
  * * `late` (#guint64): nanoseconds past its time plus the latency
- * * `latency` (#guint64): the minimum latency reported
+ * * `latency` (#guint64): the latency the frames are stamped for
  *
  * After every chunk a `wan-live-chunk` element message (posted from the generation thread,
  * after the chunk's frames are queued and before the next chunk reads the prompt):
@@ -1471,6 +1476,22 @@ static gboolean gst_wan_video_src_query(GstBaseSrc* base, GstQuery* query) {
   return ok;
 }
 
+// GST_EVENT_LATENCY: the latency the pipeline configured, which live mode stamps its frames
+// for (the query's answer may not be what the pipeline settles on). Every event goes on to
+// GstBaseSrc as well.
+static gboolean gst_wan_video_src_event(GstBaseSrc* base, GstEvent* event) {
+  GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
+    GstClockTime latency = GST_CLOCK_TIME_NONE;
+    gst_event_parse_latency(event, &latency);
+    guarded(self, "event", [&] {
+      ObjectLock lock(self);  // a stop on another thread swaps the session out under it
+      if (self->state->session && self->state->session->live) self->state->session->live->configure_latency(latency);
+    });
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->event(base, event);
+}
+
 static GstFlowReturn fill_impl(GstWanVideoSrc* self, GstBuffer* buffer) {
   State* state = self->state;
   if (!state->session) return GST_FLOW_FLUSHING;
@@ -1820,6 +1841,7 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   base_class->fixate = GST_DEBUG_FUNCPTR(gst_wan_video_src_fixate);
   base_class->set_caps = GST_DEBUG_FUNCPTR(gst_wan_video_src_set_caps);
   base_class->query = GST_DEBUG_FUNCPTR(gst_wan_video_src_query);
+  base_class->event = GST_DEBUG_FUNCPTR(gst_wan_video_src_event);
   push_class->fill = GST_DEBUG_FUNCPTR(gst_wan_video_src_fill);
 
   gst_type_mark_as_plugin_api(GST_TYPE_WAN_SOLVER, GstPluginAPIFlags(0));

@@ -109,7 +109,7 @@ void LiveSession::start(std::shared_ptr<FrameQueue> queue, std::function<std::st
     std::lock_guard<std::mutex> lock(mutex_);
     timeline_.emplace(guint64(fps_d) * GST_SECOND, guint64(fps_n));
     chunk_times_.clear();
-    timeline_->set_latency(GST_CLOCK_TIME_IS_VALID(reported_) ? reported_ : min_latency_locked());
+    timeline_->set_latency(timeline_latency_locked());
   }
   LiveWorker::Events events;
   events.prompt = std::move(prompt);
@@ -165,9 +165,22 @@ void LiveSession::answer_latency(GstQuery* query) {
   const GstClockTime frame = gst_util_uint64_scale(1, guint64(fps_d_) * GST_SECOND, guint64(fps_n_));
   // What waits in the queue (one chunk) plus the chunk being pushed into it.
   const GstClockTime queued = frame * (queue_frames() + guint64(stream_->chunk_output_frames(1)));
-  reported_ = min;
-  if (timeline_) timeline_->set_latency(min);
+  reported_ = min;  // the timeline waits for the LATENCY event: a query alone configures nothing
   gst_query_set_latency(query, TRUE, min, std::max(min, queued));
+}
+
+void LiveSession::configure_latency(GstClockTime latency) {
+  if (!GST_CLOCK_TIME_IS_VALID(latency)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  configured_ = latency;
+  if (timeline_) timeline_->set_latency(timeline_latency_locked());
+}
+
+GstClockTime LiveSession::timeline_latency_locked() const {
+  const GstClockTime answered = GST_CLOCK_TIME_IS_VALID(reported_) ? reported_ : min_latency_locked();
+  // Less than the source answered is configured where no sink syncs to the clock (the bin then
+  // configures 0): judged by it, every frame made after its own time would be late.
+  return GST_CLOCK_TIME_IS_VALID(configured_) ? std::max(configured_, answered) : answered;
 }
 
 void LiveSession::restart_timeline() {

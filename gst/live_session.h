@@ -1,7 +1,8 @@
 // wanvideosrc's live mode (live=true) apart from the property plumbing: the causal
 // checkpoint's LiveStream and its generation thread, the frames' running-time stamps on the
 // pipeline clock, the latency the LATENCY query answers (one chunk's generation time,
-// measured; a chunk's play time until the first is measured) and the bus messages:
+// measured; a chunk's play time until the first is measured), the latency the pipeline
+// configures (the LATENCY event: what the stamps go by) and the bus messages:
 // `wan-live-chunk` after every chunk, `wan-live-behind` plus a QoS message when a frame is
 // ready too late for its time.
 #pragma once
@@ -65,13 +66,20 @@ class LiveSession {
   void restart_timeline();
   // PTS and duration of the next frame (running time on the element's clock).
   void stamp(GstBuffer* buffer);
-  // live = TRUE, min = a chunk's generation time, max = what the queue holds.
+  // live = TRUE, min = a chunk's generation time, max = what the queue holds. Answering
+  // changes no stamp: a query need not be followed by the latency it learns being configured.
   void answer_latency(GstQuery* query);
+  // The latency the pipeline configured (GST_EVENT_LATENCY): the frames are stamped for it
+  // from now on (LiveTimeline::set_latency), and from the first one if it comes before.
+  void configure_latency(GstClockTime latency);
 
  private:
   void chunk_done(const LiveChunkInfo& info);
   void finish_warm_up();
   GstClockTime min_latency_locked() const;
+  // What the frames are stamped for: the latency configured, never less than the minimum
+  // answered; the minimum answered (or a chunk's play time) until one is configured.
+  GstClockTime timeline_latency_locked() const;
 
   GstElement* element_;
   std::shared_ptr<LiveStream> stream_;
@@ -85,8 +93,9 @@ class LiveSession {
   mutable std::mutex mutex_;                 // what follows
   int fps_n_ = 16, fps_d_ = 1;
   std::optional<LiveTimeline> timeline_;
-  std::deque<GstClockTime> chunk_times_;         // the last chunks' generation times
-  GstClockTime reported_ = GST_CLOCK_TIME_NONE;  // min latency last answered
+  std::deque<GstClockTime> chunk_times_;           // the last chunks' generation times
+  GstClockTime reported_ = GST_CLOCK_TIME_NONE;    // min latency last answered
+  GstClockTime configured_ = GST_CLOCK_TIME_NONE;  // latency of the last LATENCY event
 };
 
 }  // namespace wan::gst

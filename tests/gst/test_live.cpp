@@ -2,7 +2,8 @@
 // causal checkpoint made from the e2e-i2v-tiny fixture (tests/common/tiny_causal_checkpoint.h):
 // frames stamped with increasing running time, the LATENCY query answering live, a prompt
 // changed while PLAYING acting from the next chunk on, PLAYING -> NULL -> PLAYING, a stalled
-// downstream reported as wan-live-behind, and the wrong kind of checkpoint in either mode.
+// downstream reported as wan-live-behind, the frames stamped for the latency configured (the
+// LATENCY event), and the wrong kind of checkpoint in either mode.
 // The C++ headers come first: check.h defines a `fail` macro that breaks std headers.
 #include <atomic>
 #include <chrono>
@@ -392,6 +393,39 @@ GST_START_TEST(test_live_synced_sink) {
 }
 GST_END_TEST;
 
+// The latency the pipeline configures (LATENCY event) is what the frames are stamped for, not
+// the query's answer. The stream starts at a chunk's play time (3 s: 12 frames at 4 fps; the
+// latency 0 this pipeline configures, its sink not syncing, is less than the source answered
+// and moves nothing); a query answering the measured chunk time moves nothing either; the
+// latency then swings between 5 s and 4 s three times: the frames after the first fall move
+// 1 s later and no more, every frame following the one ahead of it.
+GST_START_TEST(test_live_latency_event) {
+  // One frame in the sink: few frames are stamped ahead of those pulled.
+  LivePipeline p(causal_model(), "a red house on a green hill", "sync=false max-buffers=1", kGenerousRate);
+  p.play();
+  std::vector<Frame> frames = p.pull(9 + 12);
+  query_latency(p.src);
+  const std::vector<Frame> after_query = p.pull(3);
+  for (GstClockTime latency :
+       {5 * GST_SECOND, 4 * GST_SECOND, 5 * GST_SECOND, 4 * GST_SECOND, 5 * GST_SECOND, 4 * GST_SECOND})
+    fail_unless(gst_element_send_event(p.pipeline, gst_event_new_latency(latency)), "LATENCY event sent");
+  const std::vector<Frame> after_events = p.pull(6);
+  frames.insert(frames.end(), after_query.begin(), after_query.end());
+  frames.insert(frames.end(), after_events.begin(), after_events.end());
+  GstClockTime moved = 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    fail_unless_equals_uint64(frames[i].offset, i);
+    if (i == 0) continue;
+    fail_unless(frames[i].pts >= frames[i - 1].pts + frames[i - 1].duration, "frame %zu before the one ahead", i);
+    moved += frames[i].pts - frames[i - 1].pts - frames[i - 1].duration;
+  }
+  fail_unless(moved == GST_SECOND, "the frames moved %" GST_TIME_FORMAT ", not 1 s", GST_TIME_ARGS(moved));
+  std::vector<GstStructure*> behind = p.messages("wan-live-behind");
+  fail_unless(behind.empty(), "no frame late at 4 fps");
+  free_all(behind);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_live_wrong_kind) {
   GError* error = start_error(bidirectional_model(), true);
   fail_unless(error != nullptr, "live=true with a bidirectional checkpoint fails the start");
@@ -489,6 +523,7 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_stop_from_generation_thread);
   tcase_add_test(tc, test_live_behind_reported);
   tcase_add_test(tc, test_live_synced_sink);
+  tcase_add_test(tc, test_live_latency_event);
   tcase_add_test(tc, test_live_wrong_kind);
   tcase_add_test(tc, test_live_refused_settings);
   tcase_add_test(tc, test_live_taew2_1_decoder);

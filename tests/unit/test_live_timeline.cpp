@@ -3,8 +3,10 @@
 // frames ready early keep their times; a frame ready after its time plus the latency is
 // stamped with the time it is ready at, says how late it was, and the frames after it follow
 // on from there; a drop of the latency moves the frames after it that much later, so that they
-// play when they would have; after a flush (restart) the next frame is stamped with the time
-// it is ready at, the frame count going on.
+// play when they would have, but the moves never add up to more than the highest latency since
+// the anchor minus the latency now (a latency swinging up and down costs one move, not one per
+// swing); after a flush (restart) the next frame is stamped with the time it is ready at, the
+// frame count going on, and the moves are counted afresh.
 #include "gst/live_timeline.h"
 
 #include <cstdint>
@@ -83,6 +85,75 @@ int main() {
     LiveTimeline u(1 * kSecond, 16);
     u.restart();
     EXPECT(u.next(7 * kSecond).pts == 7 * kSecond && u.next(7 * kSecond).pts == 7 * kSecond + 62500000);
+  }
+  // The latency swings between 1 s and 250 ms ten times while the frames are made: they move
+  // 750 ms once, at the first drop, and the rest follow on from there, not 7.5 s later.
+  {
+    LiveTimeline t(1 * kSecond, 16);
+    const uint64_t start = 5 * kSecond, frame = 62500000;
+    t.set_latency(kSecond);
+    EXPECT(t.next(start).pts == start);
+    uint64_t n = 1;
+    for (int swing = 0; swing < 10; ++swing) {
+      t.set_latency(kSecond / 4);
+      LiveTimeline::Stamp s = t.next(start);
+      EXPECT_MSG(s.pts == start + n * frame + 750000000 && s.late == 0,
+                 "after drop " + std::to_string(swing) + ": " + std::to_string(s.pts));
+      ++n;
+      t.set_latency(kSecond);
+      s = t.next(start);
+      EXPECT_MSG(s.pts == start + n * frame + 750000000, "after rise " + std::to_string(swing));
+      ++n;
+    }
+    // A drop in two steps moves as far as one: to 500 ms, then to 250 ms (already moved).
+    LiveTimeline u(1 * kSecond, 16);
+    u.set_latency(kSecond);
+    u.next(start);
+    u.set_latency(kSecond / 2);
+    EXPECT(u.next(start).pts == start + frame + kSecond / 2);
+    u.set_latency(kSecond / 4);
+    EXPECT(u.next(start).pts == start + 2 * frame + 750000000);
+    u.set_latency(kSecond / 2);
+    u.set_latency(kSecond / 4);
+    EXPECT_MSG(u.next(start).pts == start + 3 * frame + 750000000, "a swing below the peak moves nothing more");
+    // A new peak makes room for one more move: down from 2 s to 250 ms is 1 s past the old one.
+    u.set_latency(2 * kSecond);
+    u.set_latency(kSecond / 4);
+    EXPECT(u.next(start).pts == start + 4 * frame + 1750000000);
+  }
+  // A latency set before the first frame moves nothing, and does not count as the peak: frame
+  // 0 anchors on the latency it is made under (250 ms); a drop to 100 ms then moves 150 ms.
+  {
+    LiveTimeline t(1 * kSecond, 16);
+    const uint64_t start = 5 * kSecond, frame = 62500000;
+    t.set_latency(3 * kSecond);
+    t.set_latency(kSecond / 4);
+    EXPECT(t.next(start).pts == start);
+    EXPECT(t.next(start).pts == start + frame);
+    t.set_latency(kSecond / 10);
+    EXPECT_MSG(t.next(start).pts == start + 2 * frame + 150000000, "moved from 250 ms, not from 3 s");
+  }
+  // A flush starts the account over: before it the latency fell from 1 s to 250 ms (moved
+  // 750 ms) and rose back; after it the next frame is stamped with its own time, and the next
+  // drop to 250 ms moves the frames 750 ms again, as a first drop does.
+  {
+    LiveTimeline t(1 * kSecond, 16);
+    const uint64_t frame = 62500000;
+    t.set_latency(kSecond);
+    t.next(10 * kSecond);
+    t.set_latency(kSecond / 4);
+    EXPECT(t.next(10 * kSecond).pts == 10 * kSecond + frame + 750000000);
+    t.set_latency(kSecond);
+    t.restart();
+    EXPECT_MSG(t.next(2 * kSecond).pts == 2 * kSecond, "re-anchored: no move carried over");
+    t.set_latency(kSecond / 4);
+    EXPECT_MSG(t.next(2 * kSecond).pts == 2 * kSecond + frame + 750000000, "a drop after the flush moves again");
+    // So does a late frame: stamped with its own time, the account starts over from it.
+    t.set_latency(kSecond);
+    const LiveTimeline::Stamp late = t.next(20 * kSecond);
+    EXPECT(late.late > 0 && late.pts == 20 * kSecond);
+    t.set_latency(kSecond / 4);
+    EXPECT(t.next(20 * kSecond).pts == 20 * kSecond + frame + 750000000);
   }
   // 30000/1001 fps: durations alternate so that frame n is at n * 1001 / 30 ms exactly.
   {
