@@ -11,11 +11,15 @@
 #   tools/gpu-check.sh              # on the GPU host, with .debs/ beside it (device tool: carry .debs)
 #
 # BUILD_DIR (default build-gpu), DEBS_DIR (.debs), GST_PREFIX (/opt/gst) override the places.
+# STEPS (default "test parity bench launch") picks the checks after the build, so that the
+# whole check can be split over calls shorter than it (the build is kept in BUILD_DIR).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-gpu}
 debs=${DEBS_DIR:-.debs}
 prefix=${GST_PREFIX:-/opt/gst}
+steps=" ${STEPS:-test parity bench launch} "
+wants() { [[ $steps == *" $1 "* ]]; }
 
 if [ "${1:-}" = "--download" ]; then
   exec tools/stage-gstreamer.sh download "$debs"
@@ -65,6 +69,7 @@ else
   exit 1
 fi
 
+if wants test; then
 # 3. The whole meson test suite, GPU-only tests included.
 t0=$(date +%s)
 # Each test's libtorch would start one thread per core: with several tests at once the cores are
@@ -90,6 +95,7 @@ if grep -qE "\b(FAIL|ERROR|TIMEOUT)\b" "$build/meson-test.out"; then
   grep -E "\b(FAIL|ERROR|TIMEOUT)\b" "$build/meson-test.out" | head -40
   tail -n 150 "$build/meson-test.out"  # the failed tests' logs (--print-errorlogs)
 fi
+fi
 
 # 4. Every reference case on CUDA in float32 (TF32 off inside wan-parity), the DiT cases in bfloat16
 #    too, the LoRA cases merged and at run time.
@@ -106,6 +112,7 @@ parity() {  # parity LABEL ARGS...: one row, with the largest relative L2 error 
     row "$label" FAIL "exit $status: $(echo "$out" | grep -E 'FAIL|wan-parity:' | head -3 | tr '\n' ' ' | cut -c1-300)"
   fi
 }
+if wants parity; then
 for dir in tests/fixtures/*/; do
   [ -f "$dir/case.json" ] || continue
   name=$(basename "$dir")
@@ -120,6 +127,7 @@ for dir in tests/fixtures/*/; do
       done ;;
   esac
 done
+fi
 
 # 5. Each bench binary as a smoke run: 2 layers, a small size.
 # A bench's last line in short: its timings and peak memory when it is JSON.
@@ -142,6 +150,7 @@ bench() {  # bench LABEL COMMAND...
   if [ $status -eq 0 ]; then row "$label" ok "$(echo "$out" | tail -n 1 | summarize)"
   else row "$label" FAIL "exit $status: $(echo "$out" | tail -n 3 | tr '\n' ' ' | cut -c1-300)"; fi
 }
+if wants bench; then
 bench "bench-dit i2v-14B" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 --iters 1
 bench "bench-dit i2v-14B + run-time LoRA" "$build/tests/bench-dit" --model i2v-14B --size 320x192 --frames 17 --layers 2 \
   --iters 1 --lora-rank 16
@@ -156,8 +165,10 @@ if [ -x "$build/tests/bench-dit-ops" ]; then
 else
   row "bench-dit-ops" FAIL "not built (CUDA kernels missing?)"
 fi
+fi
 
 # 6. The element through gst-launch on the GPU into an MP4, checked by gst-discoverer.
+if wants launch; then
 out=$(timeout 600 python3 tests/gst/gst_launch_mp4.py tests/fixtures/e2e-i2v-tiny cuda:0 2>&1); status=$?
 echo "$out" | tail -n 30
 case $status in
@@ -165,6 +176,7 @@ case $status in
   77) row "gst-launch wanvideosrc device=cuda:0" FAIL "skipped: $(echo "$out" | tail -n 1)" ;;
   *) row "gst-launch wanvideosrc device=cuda:0" FAIL "exit $status: $(echo "$out" | tail -n 3 | tr '\n' ' ' | cut -c1-300)" ;;
 esac
+fi
 
 print_table
 exit $failed
