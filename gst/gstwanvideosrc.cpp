@@ -161,6 +161,7 @@
  * * `prompt` (#gchararray): the prompt it was made with
  * * `generate-time`, `decode-time` (#guint64): nanoseconds in the DiT and in the VAE
  * * `encode-time` (#guint64): nanoseconds in umT5 for a new prompt (0 when it did not change)
+ * * `generated-ahead` (#gboolean): made before PLAYING (chunk 0, see above)
  *
  * The stream's first frames and those of a new prompt carry a tag event as clips do. A state
  * change to READY or NULL cancels the chunk in flight between two DiT blocks and frees the
@@ -1246,7 +1247,12 @@ static gboolean start_impl(GstWanVideoSrc* self) {
   } catch (...) {
     POST_ERROR(self, ElementError(GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "Could not start: unknown error"));
   }
-  self->state->session.reset();
+  // GstBaseSrc calls no stop() after a failed start(): settings must be changeable again.
+  std::optional<Session> failed;  // released outside the lock
+  GST_OBJECT_LOCK(self);
+  failed.swap(self->state->session);
+  self->state->started = false;
+  GST_OBJECT_UNLOCK(self);
   post_progress(self, GST_PROGRESS_TYPE_ERROR, "Preparing the Wan model failed");
   return FALSE;
 }

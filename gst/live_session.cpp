@@ -51,14 +51,22 @@ size_t LiveSession::queue_frames() const { return size_t(stream_->chunk_output_f
 
 void LiveSession::prepare(int width, int height, const std::string& prompt, bool wait) {
   std::lock_guard<std::mutex> lock(warm_mutex_);
-  if (prepared_size_ == std::make_pair(width, height)) return;
-  if (warm_thread_.joinable()) {  // preparing another size: that one is of no use now
+  const auto asked = std::make_tuple(width, height, prompt);
+  if (prepared_for_ == asked) return;
+  // A stop or a flush ends preparing for good (a later one must not undo that).
+  if (warm_stopped_) return;
+  if (warm_thread_.joinable()) {  // preparing for another size or prompt: of no use now
     warm_cancel_.cancel();
     warm_thread_.join();
+    warm_cancel_.reset();
+    // A stop between the cancel and the reset: its cancel was undone.
+    if (warm_stopped_) {
+      warm_cancel_.cancel();
+      return;
+    }
   }
-  warm_cancel_.reset();
   warm_error_ = nullptr;
-  prepared_size_ = {width, height};
+  prepared_for_ = asked;
   auto work = [this, width, height, prompt] {
     c10::InferenceMode inference_mode;
     stream_->set_size(width, height);
@@ -70,7 +78,7 @@ void LiveSession::prepare(int width, int height, const std::string& prompt, bool
     try {
       work();
     } catch (...) {
-      prepared_size_ = {0, 0};
+      prepared_for_.reset();
       throw;
     }
     return;
@@ -154,7 +162,8 @@ void LiveSession::chunk_done(const LiveChunkInfo& info) {
       "wan-live-chunk", "chunk", G_TYPE_UINT64, guint64(info.index), "first-frame", G_TYPE_UINT64,
       guint64(info.first_frame), "frames", G_TYPE_INT, int(info.frames), "prompt", G_TYPE_STRING, info.prompt.c_str(),
       "generate-time", G_TYPE_UINT64, guint64(seconds(info.generate_s)), "decode-time", G_TYPE_UINT64,
-      guint64(seconds(info.decode_s)), "encode-time", G_TYPE_UINT64, guint64(seconds(info.encode_s)), nullptr);
+      guint64(seconds(info.decode_s)), "encode-time", G_TYPE_UINT64, guint64(seconds(info.encode_s)), "generated-ahead",
+      G_TYPE_BOOLEAN, gboolean(info.generated_ahead), nullptr);
   if (changed) gst_element_post_message(element, gst_message_new_latency(GST_OBJECT(element)));
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }

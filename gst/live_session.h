@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "gst/frame_queue.h"
@@ -45,10 +46,15 @@ class LiveSession {
   // frames leave as soon as the pipeline plays. `wait`: here, on the caller's thread (start():
   // READY -> PAUSED waits for it as for the model's load; errors are thrown); otherwise on a
   // thread of its own (a size negotiated other than the one prepared; start() rethrows its
-  // error). A size prepared, or being prepared, already returns at once.
+  // error). A size and prompt prepared, or being prepared, already return at once; after
+  // cancel_warm_up() nothing is prepared any more (the stream starts cold). `wait` blocks the
+  // state change for the warm-up and a chunk, as the models' load does: it cannot be cut short.
   void prepare(int width, int height, const std::string& prompt, bool wait);
   // Stops a preparation in flight (the stream starts cold); returns at once.
-  void cancel_warm_up() { warm_cancel_.cancel(); }
+  void cancel_warm_up() {
+    warm_stopped_ = true;
+    warm_cancel_.cancel();
+  }
 
   // The frame rate of the caps (negotiated, or to be) before start(): the latency answered
   // before the first chunk is measured is a chunk's play time at it.
@@ -87,10 +93,12 @@ class LiveSession {
   std::atomic<bool> started_{false};
   std::thread warm_thread_;
   CancelToken warm_cancel_;
-  std::mutex warm_mutex_;                    // starts and joins warm_thread_
-  std::pair<int, int> prepared_size_{0, 0};  // what prepare() was last asked for
-  std::exception_ptr warm_error_;            // a failed warm-up's error, for start()
-  mutable std::mutex mutex_;                 // what follows
+  std::atomic<bool> warm_stopped_{false};  // cancel_warm_up() was called
+  std::mutex warm_mutex_;                  // starts and joins warm_thread_
+  // What prepare() was last asked for: width, height, prompt.
+  std::optional<std::tuple<int, int, std::string>> prepared_for_;
+  std::exception_ptr warm_error_;  // a failed warm-up's error, for start()
+  mutable std::mutex mutex_;       // what follows
   int fps_n_ = 16, fps_d_ = 1;
   std::optional<LiveTimeline> timeline_;
   std::deque<GstClockTime> chunk_times_;           // the last chunks' generation times

@@ -210,6 +210,7 @@ void LiveStream::prepare_first_chunk(const CancelToken& cancel) {
     reset();
     throw;
   }
+  chunk.info.generated_ahead = true;
   prepared_ = std::move(chunk);
 }
 

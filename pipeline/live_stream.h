@@ -58,13 +58,14 @@ struct LiveOptions {
 
 // What a chunk gave.
 struct LiveChunkInfo {
-  int64_t index = 0;        // chunk of the video, from 0
-  int64_t first_frame = 0;  // its first output frame in the video
-  int64_t frames = 0;       // output frames
-  std::string prompt;       // the prompt it was generated with
-  double encode_s = 0;      // umT5 on a new prompt (0 when the prompt did not change)
-  double generate_s = 0;    // the DiT's part
-  double decode_s = 0;      // the decoder's part, frames handed out included
+  int64_t index = 0;             // chunk of the video, from 0
+  int64_t first_frame = 0;       // its first output frame in the video
+  int64_t frames = 0;            // output frames
+  std::string prompt;            // the prompt it was generated with
+  double encode_s = 0;           // umT5 on a new prompt (0 when the prompt did not change)
+  double generate_s = 0;         // the DiT's part
+  double decode_s = 0;           // the decoder's part, frames handed out included
+  bool generated_ahead = false;  // made by prepare_first_chunk(), before it was asked for
 };
 
 class LiveStream {

@@ -191,6 +191,7 @@ int main(int argc, char** argv) {
     EXPECT_MSG(!ahead.first_chunk_prepared(), "handed out once");
     EXPECT_MSG(c0.info.index == 0 && c0.info.first_frame == 0 && c1.info.index == 1 && c1.info.first_frame == 9,
                "numbered as a video's first chunks");
+    EXPECT_MSG(c0.info.generated_ahead && !c1.info.generated_ahead, "chunk 0 is the one made ahead");
     EXPECT_MSG(at::equal(c0.frames, reference[0].frames) && at::equal(c1.frames, reference[1].frames),
                "prepared frames = frames generated on demand");
 
@@ -202,8 +203,9 @@ int main(int argc, char** argv) {
     wan::LiveStream cold(options_for(model));
     cold.set_size(80, 48);
     cold.set_prompt("waves");
-    EXPECT_MSG(other.info.prompt == "waves" && at::equal(other.frames, next(cold).frames),
-               "a stale prepared chunk is dropped");
+    EXPECT_MSG(
+        other.info.prompt == "waves" && !other.info.generated_ahead && at::equal(other.frames, next(cold).frames),
+        "a stale prepared chunk is dropped");
 
     wan::CancelToken cancel;
     cancel.cancel();
