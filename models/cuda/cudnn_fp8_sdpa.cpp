@@ -21,29 +21,8 @@ void check_cuda(cudaError_t status, const char* what) {
   if (status != cudaSuccess) throw Error(std::string("fp8 attention: ") + what + ": " + cudaGetErrorString(status));
 }
 
-// One cuDNN handle per device for the process, used under State's lock: a handle must not be
-// used by two threads at once, and one handle per thread would lose its plans with its
-// thread (live mode prepares its stream on one thread and generates on another).
-class DeviceHandles {
- public:
-  cudnnHandle_t get(int device) {
-    auto it = handles_.find(device);
-    if (it != handles_.end()) return it->second;
-    cudnnHandle_t handle = nullptr;
-    const cudnnStatus_t status = cudnnCreate(&handle);
-    if (status != CUDNN_STATUS_SUCCESS)
-      throw Error(std::string("fp8 attention: cudnnCreate failed: ") + cudnnGetErrorString(status));
-    handles_.emplace(device, handle);
-    return handle;
-  }
-
- private:
-  std::unordered_map<int, cudnnHandle_t> handles_;
-};
-
 // A built graph for one shape on one device, with the tensors its variant pack is keyed by.
 struct Plan {
-  int device = -1;
   Fp8SdpaShape shape;
   std::string unsupported;  // why cuDNN refused; empty when the plan is ready
   fe::graph::Graph graph;
@@ -117,38 +96,54 @@ void build(Plan& p, cudnnHandle_t handle) {
   if (!status.is_good()) p.unsupported = "cuDNN " + std::to_string(cudnnGetVersion()) + ": " + status.get_message();
 }
 
-// The process's handles and built plans. Never destroyed: handles outliving the CUDA
-// context at exit would be destroyed after it.
-struct State {
-  std::mutex mutex;  // what follows, and every use of a handle
-  DeviceHandles handles;
-  std::vector<std::unique_ptr<Plan>> plans;
-};
-
-State& state() {
-  static State* state = new State;
-  return *state;
-}
-
 int current_device() {
   int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   return device;
 }
 
-// The plan for `shape` on the current device, built on first use (also when unsupported);
-// the caller holds state().mutex.
-Plan& plan_for(const Fp8SdpaShape& shape, cudnnHandle_t* handle_out = nullptr) {
+// A device's cuDNN handle and built plans, for the process: a handle must not be used by two
+// threads at once, and a handle per thread would lose its plans with its thread (live mode
+// prepares its stream on one thread and generates on another). Devices do not wait for each
+// other. Never destroyed: a handle outliving the CUDA context at exit would be destroyed after it.
+struct DeviceState {
+  std::mutex mutex;  // what follows, and every use of the handle
+  cudnnHandle_t handle = nullptr;
+  std::vector<std::unique_ptr<Plan>> plans;
+};
+
+// The current device's state, locked.
+struct LockedDevice {
+  DeviceState& state;
+  std::lock_guard<std::mutex> lock;
+  explicit LockedDevice(DeviceState& s) : state(s), lock(s.mutex) {}
+};
+
+DeviceState& current_device_state() {
+  static std::mutex mutex;
+  static auto* states = new std::unordered_map<int, std::unique_ptr<DeviceState>>;
   const int device = current_device();
-  State& st = state();
-  cudnnHandle_t handle = st.handles.get(device);
-  if (handle_out) *handle_out = handle;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<DeviceState>& state = (*states)[device];
+  if (!state) state = std::make_unique<DeviceState>();
+  return *state;
+}
+
+// The plan for `shape` on the locked device, built on first use (also when unsupported).
+Plan& plan_for(LockedDevice& device, const Fp8SdpaShape& shape) {
+  DeviceState& st = device.state;
+  if (!st.handle) {
+    const cudnnStatus_t status = cudnnCreate(&st.handle);
+    if (status != CUDNN_STATUS_SUCCESS) {
+      st.handle = nullptr;
+      throw Error(std::string("fp8 attention: cudnnCreate failed: ") + cudnnGetErrorString(status));
+    }
+  }
   for (const auto& plan : st.plans)
-    if (plan->device == device && plan->shape == shape) return *plan;
+    if (plan->shape == shape) return *plan;
   auto plan = std::make_unique<Plan>();
-  plan->device = device;
   plan->shape = shape;
-  build(*plan, handle);
+  build(*plan, st.handle);
   st.plans.push_back(std::move(plan));
   return *st.plans.back();
 }
@@ -156,24 +151,24 @@ Plan& plan_for(const Fp8SdpaShape& shape, cudnnHandle_t* handle_out = nullptr) {
 }  // namespace
 
 bool fp8_sdpa_supported(const Fp8SdpaShape& shape, std::string* why) {
-  std::lock_guard<std::mutex> lock(state().mutex);
-  const Plan& plan = plan_for(shape);
+  LockedDevice device(current_device_state());
+  const Plan& plan = plan_for(device, shape);
   if (why) *why = plan.unsupported;
   return plan.unsupported.empty();
 }
 
 int64_t fp8_sdpa_workspace_bytes(const Fp8SdpaShape& shape) {
-  std::lock_guard<std::mutex> lock(state().mutex);
-  const Plan& plan = plan_for(shape);
+  LockedDevice device(current_device_state());
+  const Plan& plan = plan_for(device, shape);
   if (!plan.unsupported.empty()) throw Error("fp8 attention unavailable: " + plan.unsupported);
   return plan.workspace;
 }
 
 void fp8_sdpa(const Fp8SdpaShape& shape, const Fp8SdpaBuffers& b, cudaStream_t stream) {
   // Held through the launch (asynchronous: the lock is not held while the GPU runs it).
-  std::lock_guard<std::mutex> lock(state().mutex);
-  cudnnHandle_t handle = nullptr;
-  Plan& plan = plan_for(shape, &handle);
+  LockedDevice device(current_device_state());
+  Plan& plan = plan_for(device, shape);
+  cudnnHandle_t handle = device.state.handle;
   if (!plan.unsupported.empty()) throw Error("fp8 attention unavailable: " + plan.unsupported);
   if (shape.key_lengths && (!b.q_lengths || !b.kv_lengths))
     throw Error("fp8 attention: key lengths asked for without their buffers");

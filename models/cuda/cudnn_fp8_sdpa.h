@@ -37,7 +37,7 @@ struct Fp8SdpaBuffers {
 };
 
 // Whether cuDNN can run this shape on the current device; *why says why not. Builds (and
-// caches, for the process, per device) the execution plan.
+// caches for the process, per device) the execution plan.
 bool fp8_sdpa_supported(const Fp8SdpaShape& shape, std::string* why = nullptr);
 
 // Workspace bytes the call needs (plan built on first use).
