@@ -452,6 +452,16 @@ struct ObjectLock {
   ObjectLock& operator=(const ObjectLock&) = delete;
 };
 
+// Runs f on the live session, if there is one, under the object lock: a stop on another thread
+// swaps the session out under it. Returns whether there was one.
+template <typename F>
+bool with_live_session(GstWanVideoSrc* self, F&& f) {
+  ObjectLock lock(self);
+  if (!self->state->session || !self->state->session->live) return false;
+  f(*self->state->session->live);
+  return true;
+}
+
 // Runs the body of an entry point GLib or GStreamer calls (a vfunc, a pad function, a task):
 // no C++ exception may unwind into C code, which is not exception-safe (locks stay held,
 // state is left half-changed). An ElementError is posted as it is; any other exception
@@ -1288,10 +1298,8 @@ static gboolean gst_wan_video_src_unlock(GstBaseSrc* base) {
   GstWanVideoSrc* self = GST_WAN_VIDEO_SRC(base);
   return guarded(self, "unlock", [&] {
     current_queue(self)->set_flushing(true);
-    // A streaming thread waiting for the live warm-up goes on at once (under the lock: a stop on
-    // another thread releases the session).
-    ObjectLock lock(self);
-    if (self->state->session && self->state->session->live) self->state->session->live->cancel_warm_up();
+    // A streaming thread waiting for the live warm-up goes on at once.
+    with_live_session(self, [](wan::gst::LiveSession& live) { live.cancel_warm_up(); });
   });
 }
 
@@ -1300,8 +1308,7 @@ static gboolean gst_wan_video_src_unlock_stop(GstBaseSrc* base) {
   return guarded(self, "unlock_stop", [&] {
     current_queue(self)->set_flushing(false);
     // After a flush the stamps go on from the pipeline's running time, not the old anchor.
-    ObjectLock lock(self);
-    if (self->state->session && self->state->session->live) self->state->session->live->restart_timeline();
+    with_live_session(self, [](wan::gst::LiveSession& live) { live.restart_timeline(); });
   });
 }
 
@@ -1334,10 +1341,8 @@ static void prepare_live_stream(GstWanVideoSrc* self) {
   GstBaseSrc* base = GST_BASE_SRC(self);
   Session& session = *self->state->session;
   int width = session.preferred_width, height = session.preferred_height;
-  GstCaps* ours = gst_pad_query_caps(GST_BASE_SRC_PAD(base), nullptr);
-  GstCaps* caps = gst_pad_peer_query_caps(GST_BASE_SRC_PAD(base), ours);
-  gst_caps_unref(ours);
-  if (!gst_caps_is_empty(caps)) {
+  GstCaps* caps = gst_pad_get_allowed_caps(GST_BASE_SRC_PAD(base));  // nullptr: not linked
+  if (caps && !gst_caps_is_empty(caps)) {
     caps = gst_wan_video_src_fixate(base, gst_caps_truncate(caps));
     GstVideoInfo info;
     if (gst_video_info_from_caps(&info, caps) && GST_VIDEO_INFO_WIDTH(&info) % 16 == 0 &&
@@ -1346,7 +1351,7 @@ static void prepare_live_stream(GstWanVideoSrc* self) {
       height = GST_VIDEO_INFO_HEIGHT(&info);
     }
   }
-  gst_caps_unref(caps);
+  if (caps) gst_caps_unref(caps);
   post_progress(self, GST_PROGRESS_TYPE_CONTINUE, "Generating the first chunk ahead");
   try {
     session.live->prepare(width, height, copy_settings(self).prompt, /*wait=*/true);
@@ -1432,15 +1437,10 @@ static gboolean query_impl(GstWanVideoSrc* self, GstQuery* query) {
     case GST_QUERY_LATENCY: {
       // Asked before the caps are negotiated too (going to PLAYING): downstream's rate.
       const std::pair<int, int> rate = caps_frame_rate(self);
-      // Under the object lock: a stop on another thread swaps the session out under it.
-      bool live = false;
-      {
-        ObjectLock lock(self);
-        live = self->state->session && self->state->session->live;
-        if (live && !self->state->session->live->started())
-          self->state->session->live->set_frame_rate(rate.first, rate.second);
-        if (live) self->state->session->live->answer_latency(query);
-      }
+      const bool live = with_live_session(self, [&](wan::gst::LiveSession& session) {
+        if (!session.started()) session.set_frame_rate(rate.first, rate.second);
+        session.answer_latency(query);
+      });
       if (live) return TRUE;
       // Not live: frames are timestamped from 0 and come when they are ready.
       gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
@@ -1490,10 +1490,8 @@ static gboolean gst_wan_video_src_event(GstBaseSrc* base, GstEvent* event) {
   if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
     GstClockTime latency = GST_CLOCK_TIME_NONE;
     gst_event_parse_latency(event, &latency);
-    guarded(self, "event", [&] {
-      ObjectLock lock(self);  // a stop on another thread swaps the session out under it
-      if (self->state->session && self->state->session->live) self->state->session->live->configure_latency(latency);
-    });
+    guarded(self, "event",
+            [&] { with_live_session(self, [&](wan::gst::LiveSession& live) { live.configure_latency(latency); }); });
   }
   return GST_BASE_SRC_CLASS(parent_class)->event(base, event);
 }
