@@ -50,6 +50,25 @@ Chunk next(wan::LiveStream& stream, const wan::CancelToken& cancel = {}) {
 
 std::string device = "cpu";
 
+// The test's size (80x48) and a prompt.
+void set_up(wan::LiveStream& stream, const std::string& prompt) {
+  stream.set_size(80, 48);
+  stream.set_prompt(prompt);
+}
+
+// A stream's first three chunks: 9 frames of 80x48 (1 + 4 + 4), then 12 each, numbered on in
+// the video's frames.
+std::vector<Chunk> first_three_chunks(wan::LiveStream& stream) {
+  std::vector<Chunk> chunks;
+  for (int i = 0; i < 3; ++i) chunks.push_back(next(stream));
+  EXPECT_MSG(chunks[0].frames.sizes() == at::IntArrayRef({9, 48, 80, 3}), "chunk 0: 1 + 4 + 4 frames of 80x48");
+  EXPECT_MSG(chunks[1].frames.size(0) == 12 && chunks[2].frames.size(0) == 12, "later chunks: 12 frames");
+  EXPECT(stream.chunk_output_frames(0) == 9 && stream.chunk_output_frames(1) == 12);
+  EXPECT_MSG(chunks[1].info.first_frame == 9 && chunks[2].info.first_frame == 21 && chunks[2].info.index == 2,
+             "chunks numbered in the video's frames");
+  return chunks;
+}
+
 template <class F>
 bool cancelled(F&& f) {
   try {
@@ -96,15 +115,8 @@ int main(int argc, char** argv) {
   }
 
   wan::LiveStream stream(options_for(model));
-  stream.set_size(80, 48);
-  stream.set_prompt("a red house on a green hill");
-  std::vector<Chunk> reference;
-  for (int i = 0; i < 3; ++i) reference.push_back(next(stream));
-  EXPECT_MSG(reference[0].frames.sizes() == at::IntArrayRef({9, 48, 80, 3}), "chunk 0: 1 + 4 + 4 frames");
-  EXPECT_MSG(reference[1].frames.size(0) == 12 && reference[2].frames.size(0) == 12, "later chunks: 12 frames");
-  EXPECT(stream.chunk_output_frames(0) == 9 && stream.chunk_output_frames(1) == 12);
-  EXPECT_MSG(reference[1].info.first_frame == 9 && reference[2].info.first_frame == 21 && reference[2].info.index == 2,
-             "chunks numbered in the video's frames");
+  set_up(stream, "a red house on a green hill");
+  const std::vector<Chunk> reference = first_three_chunks(stream);
   EXPECT_MSG(!at::equal(reference[1].frames, reference[2].frames), "chunks differ");
 
   // reset: the same seed gives the same video again.
@@ -116,8 +128,7 @@ int main(int argc, char** argv) {
   // A prompt change acts from the next chunk on.
   {
     wan::LiveStream changed(options_for(model));
-    changed.set_size(80, 48);
-    changed.set_prompt("a red house on a green hill");
+    set_up(changed, "a red house on a green hill");
     const Chunk c0 = next(changed);
     changed.set_prompt("a blue boat on a grey sea");
     const Chunk c1 = next(changed);
@@ -129,8 +140,7 @@ int main(int argc, char** argv) {
   // Cancelled before its first block: the chunk comes again, the same.
   {
     wan::LiveStream cancelled(options_for(model));
-    cancelled.set_size(80, 48);
-    cancelled.set_prompt("a red house on a green hill");
+    set_up(cancelled, "a red house on a green hill");
     wan::CancelToken cancel;
     cancel.cancel();
     bool threw = false;
@@ -150,8 +160,7 @@ int main(int argc, char** argv) {
     o.causal.local_attn_size = 6;
     o.causal.sink_size = 3;
     wan::LiveStream rolling(o);
-    rolling.set_size(80, 48);
-    rolling.set_prompt("waves");
+    set_up(rolling, "waves");
     int64_t frames = 0;
     for (int i = 0; i < 5; ++i) {
       const Chunk c = next(rolling);
@@ -164,8 +173,7 @@ int main(int argc, char** argv) {
   // A warm-up (prompt encoded, throwaway chunks) leaves the stream's frames as they were.
   {
     wan::LiveStream warmed(options_for(model));
-    warmed.set_size(80, 48);
-    warmed.set_prompt("a red house on a green hill");
+    set_up(warmed, "a red house on a green hill");
     warmed.warm_up({});
     EXPECT_MSG(warmed.chunks_done() == 0, "the warm-up's chunks are not the video's");
     const Chunk c0 = next(warmed), c1 = next(warmed);
@@ -182,8 +190,7 @@ int main(int argc, char** argv) {
   // A first chunk prepared ahead is handed out as chunk 0, and the video goes on from it.
   {
     wan::LiveStream ahead(options_for(model));
-    ahead.set_size(80, 48);
-    ahead.set_prompt("a red house on a green hill");
+    set_up(ahead, "a red house on a green hill");
     ahead.warm_up({});
     ahead.prepare_first_chunk({});
     EXPECT_MSG(ahead.first_chunk_prepared() && ahead.chunks_done() == 0, "the prepared chunk is still to come");
@@ -201,8 +208,7 @@ int main(int argc, char** argv) {
     ahead.set_prompt("waves");
     const Chunk other = next(ahead);
     wan::LiveStream cold(options_for(model));
-    cold.set_size(80, 48);
-    cold.set_prompt("waves");
+    set_up(cold, "waves");
     EXPECT_MSG(
         other.info.prompt == "waves" && !other.info.generated_ahead && at::equal(other.frames, next(cold).frames),
         "a stale prepared chunk is dropped");
@@ -223,14 +229,8 @@ int main(int argc, char** argv) {
     o.decoder = wan::LiveDecoder::Taew2_1;
     o.taehv_path = taew;
     wan::LiveStream tiny(o);
-    tiny.set_size(80, 48);
-    tiny.set_prompt("a red house on a green hill");
-    std::vector<Chunk> chunks;
-    for (int i = 0; i < 3; ++i) chunks.push_back(next(tiny));
-    EXPECT_MSG(chunks[0].frames.sizes() == at::IntArrayRef({9, 48, 80, 3}), "chunk 0: 9 frames of 80x48");
-    EXPECT_MSG(chunks[1].frames.size(0) == 12 && chunks[2].frames.size(0) == 12, "later chunks: 12 frames");
-    EXPECT_MSG(chunks[1].info.first_frame == 9 && chunks[2].info.first_frame == 21, "numbered as the VAE's");
-    EXPECT(tiny.chunk_output_frames(0) == 9 && tiny.chunk_output_frames(1) == 12);
+    set_up(tiny, "a red house on a green hill");
+    const std::vector<Chunk> chunks = first_three_chunks(tiny);  // the VAE's counts and numbering
     EXPECT_MSG(!at::equal(chunks[0].frames, reference[0].frames), "not the VAE's pictures");
     // The seed's video again after reset (the decoder's memory starts over too).
     tiny.reset();
