@@ -88,8 +88,9 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            made in parallel and written in order
   --dtype NAME             auto (default), float32, bfloat16, float16, or fp8 (fast mode: bf16 with
                            the DiT's block linear layers in fp8 e4m3; GPUs with fp8 tensor cores)
-  --attention NAME         the DiT's self-attention: exact (default) or fp8 (cuDNN's 8-bit SDPA;
-                           opt-in and lossy, any CUDA dtype; Hopper and newer GPUs)
+  --attention NAME         the DiT's self-attention: exact (default), fp8 (cuDNN's 8-bit SDPA;
+                           Hopper and newer GPUs) or int8 (our 8-bit integer kernel; Hopper
+                           only); the 8-bit ones opt-in and lossy, with any CUDA dtype
   --memory_mode NAME       how the models share the device memory:
                              resident (default)  every model stays on the device
                              sequential          each model visits the device for its phase

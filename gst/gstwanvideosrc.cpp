@@ -267,6 +267,7 @@
 #include "models/common/error.h"
 #include "models/cuda/fp8_attention.h"
 #include "models/cuda/fp8_ops.h"
+#include "models/cuda/int8_attention.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
 #include "pipeline/flow_step_distill.h"
@@ -526,12 +527,15 @@ wan::MemoryMode to_memory_mode(GstWanMemoryMode mode) {
   return wan::MemoryMode::Resident;
 }
 
-std::string dtype_name(GstWanDtype dtype) {
-  GEnumClass* klass = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_WAN_DTYPE));
-  const std::string nick = g_enum_get_value(klass, dtype)->value_nick;
+// An enum property's value as users write it.
+std::string enum_nick(GType type, gint value) {
+  GEnumClass* klass = G_ENUM_CLASS(g_type_class_ref(type));
+  const std::string nick = g_enum_get_value(klass, value)->value_nick;
   g_type_class_unref(klass);
   return nick;
 }
+
+std::string dtype_name(GstWanDtype dtype) { return enum_nick(GST_TYPE_WAN_DTYPE, dtype); }
 
 Settings copy_settings(GstWanVideoSrc* self) {
   GST_OBJECT_LOCK(self);
@@ -632,11 +636,13 @@ void check_devices_run(const std::vector<std::string>& devices, const std::strin
   }
 }
 
-// dtype fp8 and attention fp8 where a device cannot run them.
+// dtype fp8 and attention fp8 / int8 where a device cannot run them.
 void check_fp8(const Settings& settings, const std::vector<std::string>& devices) {
   if (settings.dtype == GST_WAN_DTYPE_FP8) check_devices_run(devices, "dtype", "fp8", "auto", wan::cuda::fp8_available);
   if (settings.attention == GST_WAN_ATTENTION_FP8)
     check_devices_run(devices, "attention", "fp8", "exact", wan::cuda::fp8_attention_available);
+  if (settings.attention == GST_WAN_ATTENTION_INT8)
+    check_devices_run(devices, "attention", "int8", "exact", wan::cuda::int8_attention_available);
 }
 
 // The checkpoint, devices, dtype, attention and memory mode, as clips and the live stream load them.
@@ -645,7 +651,7 @@ wan::PipelineOptions model_options(const Settings& settings) {
   options.model_path = settings.model_path;
   options.device = settings.device;
   options.dtype = dtype_name(settings.dtype);
-  options.attention = settings.attention == GST_WAN_ATTENTION_FP8 ? "fp8" : "exact";
+  options.attention = enum_nick(GST_TYPE_WAN_ATTENTION, settings.attention);
   options.text_encoder_device = settings.text_encoder_device;
   options.memory_mode = to_memory_mode(settings.memory_mode);
   return options;
@@ -1690,7 +1696,8 @@ static void gst_wan_video_src_class_init(GstWanVideoSrcClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_ATTENTION,
       g_param_spec_enum("attention", "Attention",
-                        "The DiT's self-attention: exact, or fp8 (8-bit cuDNN SDPA; opt-in, lossy, Hopper and newer)",
+                        "The DiT's self-attention: exact, fp8 (8-bit cuDNN SDPA; opt-in, lossy, Hopper and newer) or "
+                        "int8 (our 8-bit integer kernel; opt-in, lossy, Hopper only)",
                         GST_TYPE_WAN_ATTENTION, GST_WAN_ATTENTION_EXACT, ready));
   g_object_class_install_property(
       gobject_class, PROP_MEMORY_MODE,

@@ -50,6 +50,10 @@ GType gst_wan_attention_get_type(void) {
       {GST_WAN_ATTENTION_EXACT, "Exact attention in the compute dtype", "exact"},
       {GST_WAN_ATTENTION_FP8,
        "The DiT's self-attention in 8 bits: cuDNN's fp8 SDPA, lossy (Hopper and newer GPUs, any dtype)", "fp8"},
+      {GST_WAN_ATTENTION_INT8,
+       "The DiT's self-attention in 8-bit integers: our own kernel, lossy (Hopper GPUs, compute capability 9.0, "
+       "only; any dtype)",
+       "int8"},
       {0, nullptr, nullptr},
   };
   static const GType type = g_enum_register_static("GstWanAttention", values);

@@ -43,6 +43,7 @@ typedef enum {
 typedef enum {
   GST_WAN_ATTENTION_EXACT,
   GST_WAN_ATTENTION_FP8,
+  GST_WAN_ATTENTION_INT8,
 } GstWanAttention;
 
 typedef enum {

@@ -26,8 +26,9 @@ struct PipelineOptions {
   // "auto" (bf16 on CUDA, fp32 on CPU), "float32", "bfloat16", "float16", or "fp8" (the fast
   // mode: bf16 with the DiT's block linear layers in e4m3; GPUs with fp8 tensor cores)
   std::string dtype = "auto";
-  // The DiT's self-attention: "exact" (default) or "fp8" (cuDNN's fp8 SDPA, Hopper and newer;
-  // lossy, opt-in, with any CUDA dtype, fp8 included)
+  // The DiT's self-attention: "exact" (default), "fp8" (cuDNN's fp8 SDPA, Hopper and newer) or
+  // "int8" (our 8-bit integer kernel, Hopper only); the 8-bit ones lossy, opt-in, with any CUDA
+  // dtype, fp8 included
   std::string attention = "exact";
   std::string text_encoder_device;  // "" = same as device
   MemoryMode memory_mode = MemoryMode::Resident;

@@ -37,11 +37,12 @@ at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
   throw Error("dtype '" + name + "' is not supported (expected auto, float32, bfloat16, float16 or fp8)");
 }
 
-// Whether the DiT's self-attention runs in 8 bits: "exact" (or unset) or "fp8".
-bool parse_fp8_attention(const std::string& name) {
-  if (name == "exact" || name.empty()) return false;
-  if (name == "fp8") return true;
-  throw Error("attention '" + name + "' is not supported (expected exact or fp8)");
+// The DiT's self-attention: "exact" (or unset), "fp8" or "int8".
+SelfAttentionKind parse_self_attention(const std::string& name) {
+  if (name.empty()) return SelfAttentionKind::exact;
+  for (const auto kind : {SelfAttentionKind::exact, SelfAttentionKind::fp8, SelfAttentionKind::int8})
+    if (name == self_attention_name(kind)) return kind;
+  throw Error("attention '" + name + "' is not supported (expected exact, fp8 or int8)");
 }
 
 void check_task(Task checkpoint, const Request& r) {
@@ -120,7 +121,7 @@ ModelPlacement resolve_placement(const PipelineOptions& o) {
   p.dit_fp8 = o.dtype == "fp8";
   const at::ScalarType dtype = parse_dtype(p.dit_fp8 ? "bfloat16" : o.dtype, p.device);
   p.dit_dtype = dtype;
-  p.dit_fp8_attention = parse_fp8_attention(o.attention);
+  p.dit_attention = parse_self_attention(o.attention);
   p.text_dtype = dtype;
   // The reference runs its CLIP tower in float16 on GPUs.
   p.clip_dtype = ((o.dtype == "auto" || p.dit_fp8) && !p.device.is_cpu()) ? at::kHalf : dtype;
@@ -154,12 +155,15 @@ LoadOptions dit_load_options(const ModelPlacement& placement, const at::Device& 
   LoadOptions load(home, placement.dit_dtype);
   load.compute_device = placement.device;
   load.fp8_linear = placement.dit_fp8;
-  load.fp8_attention = placement.dit_fp8_attention;
+  load.self_attention = placement.dit_attention;
   return load;
 }
 
 std::string dit_variant_key(const ModelPlacement& placement) {
-  return std::string(placement.dit_fp8 ? "|fp8" : "") + (placement.dit_fp8_attention ? "|fp8-attention" : "");
+  const std::string attention = placement.dit_attention == SelfAttentionKind::exact
+                                    ? ""
+                                    : std::string("|") + self_attention_name(placement.dit_attention) + "-attention";
+  return std::string(placement.dit_fp8 ? "|fp8" : "") + attention;
 }
 
 WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<void(const Progress&)>& on_progress)

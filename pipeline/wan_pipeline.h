@@ -37,9 +37,9 @@ struct ModelPlacement {
   at::Device device = at::kCPU;    // where generation runs
   at::Device dit_home = at::kCPU;  // where the DiT rests between generations
   at::Device text_device = at::kCPU;
-  at::ScalarType dit_dtype = at::kFloat;  // matrix-heavy DiT layers
-  bool dit_fp8 = false;                   // the blocks' linear layers in fp8 e4m3 (dtype "fp8")
-  bool dit_fp8_attention = false;         // the blocks' self-attention in 8 bits (attention "fp8")
+  at::ScalarType dit_dtype = at::kFloat;                       // matrix-heavy DiT layers
+  bool dit_fp8 = false;                                        // the blocks' linear layers in fp8 e4m3 (dtype "fp8")
+  SelfAttentionKind dit_attention = SelfAttentionKind::exact;  // the blocks' self-attention (attention)
   at::ScalarType text_dtype = at::kFloat;
   at::ScalarType clip_dtype = at::kFloat;
   at::ScalarType vae_dtype = at::kFloat;  // the reference's VAE always runs in float32

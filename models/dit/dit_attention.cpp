@@ -4,6 +4,7 @@
 
 #include "models/common/same_kind.h"
 #include "models/cuda/fp8_attention.h"
+#include "models/cuda/int8_attention.h"
 #include "models/dit/attention.h"
 #include "models/dit/dit_ops.h"
 
@@ -117,13 +118,14 @@ Projection SelfAttentionImpl::forward(const at::Tensor& x, const TokenCounts& to
   const at::Tensor key = qk_norm_rope(k_out, norm_k, num_heads, &rotations, &tokens);
   const at::Tensor value = qk_norm_rope(v_out, RMSNorm{nullptr}, num_heads);
   auto attend = [&](const at::Tensor& keys, const at::Tensor& values, const at::Tensor& lengths) {
-    if (!fp8_attention) return attention(query, keys, values, lengths);
+    if (kind == SelfAttentionKind::exact) return attention(query, keys, values, lengths);
     std::vector<int64_t> lens;
     if (lengths.defined()) {
       const at::Tensor cpu = lengths.to(at::kCPU, at::kLong).contiguous();
       lens.assign(cpu.data_ptr<int64_t>(), cpu.data_ptr<int64_t>() + cpu.numel());
     }
-    return cuda::fp8_attention(query, keys, values, lens);
+    return kind == SelfAttentionKind::fp8 ? cuda::fp8_attention(query, keys, values, lens)
+                                          : cuda::int8_attention(query, keys, values, lens);
   };
   if (!cache) return o->project(attend(key, value, tokens.cpu).flatten(2));
   // Keys are cached in the values' dtype, as the reference's type_as(v).

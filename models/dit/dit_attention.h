@@ -16,6 +16,7 @@
 #include "models/dit/dit_embeddings.h"
 #include "models/dit/kv_cache.h"
 #include "models/dit/linear.h"
+#include "models/dit/self_attention_kind.h"
 #include "models/dit/token_counts.h"
 
 namespace wan::dit {
@@ -53,8 +54,8 @@ struct SelfAttentionImpl : torch::nn::Module {
   int64_t num_heads;
   Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   RMSNorm norm_q{nullptr}, norm_k{nullptr};  // empty without qk_norm
-  // The fp8 mode's 8-bit attention (cuda/fp8_attention.h) instead of the exact one.
-  bool fp8_attention = false;
+  // The exact attention or one of the 8-bit kernels.
+  SelfAttentionKind kind = SelfAttentionKind::exact;
 };
 TORCH_MODULE(SelfAttention);
 

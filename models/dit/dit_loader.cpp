@@ -7,6 +7,7 @@
 #include "models/common/error.h"
 #include "models/cuda/fp8_attention.h"
 #include "models/cuda/fp8_ops.h"
+#include "models/cuda/int8_attention.h"
 #include "models/dit/causal_checkpoint.h"
 #include "models/dit/lora_adapters.h"
 #include "models/weights/model_weights.h"
@@ -87,9 +88,11 @@ WanModel load_dit(const std::string& path, const LoadOptions& options, const std
     if (dtype != at::kBFloat16)
       throw Error("the fp8 mode computes its activations in bfloat16, not in " + std::string(c10::toString(dtype)));
   }
-  if (options.fp8_attention) {
+  if (options.self_attention != SelfAttentionKind::exact) {
+    const bool fp8 = options.self_attention == SelfAttentionKind::fp8;
     std::string why;
-    if (!cuda::fp8_attention_available(options.compute(), &why)) throw Error("attention fp8: " + why);
+    if (!(fp8 ? cuda::fp8_attention_available : cuda::int8_attention_available)(options.compute(), &why))
+      throw Error(std::string("attention ") + self_attention_name(options.self_attention) + ": " + why);
   }
   DiTCheckpoint ckpt = read_dit_checkpoint(path, options);
   DiTConfig resolved = config ? *config : ckpt.config.value_or(DiTConfig{});
@@ -104,7 +107,7 @@ WanModel load_dit(const std::string& path, const LoadOptions& options, const std
   if (options.lora_mode == LoraMode::Merge) apply_loras(*model, options, ckpt.weights);
   if (options.fp8_linear) model->quantize_fp8(options.compute());
   if (options.lora_mode == LoraMode::Runtime) apply_loras(*model, options, ckpt.weights);
-  model->set_fp8_attention(options.fp8_attention);
+  model->set_self_attention(options.self_attention);
   if (streamed) model->stream_blocks_from_host(options.device);
   model->eval();
   return model;

@@ -81,8 +81,8 @@ void WanModelImpl::quantize_fp8(const at::Device& compute) {
   for (const auto& block : *blocks) block->as<dit::DiTBlock>()->quantize_fp8(compute);
 }
 
-void WanModelImpl::set_fp8_attention(bool on) {
-  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->fp8_attention = on;
+void WanModelImpl::set_self_attention(SelfAttentionKind kind) {
+  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->kind = kind;
 }
 
 void WanModelImpl::set_lora_strengths(const std::vector<double>& strengths) {

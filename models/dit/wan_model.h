@@ -22,6 +22,7 @@
 #include "models/dit/dit_embeddings.h"
 #include "models/dit/dit_head.h"
 #include "models/dit/dit_image_embedding.h"
+#include "models/dit/self_attention_kind.h"
 
 namespace wan {
 namespace dit {
@@ -97,8 +98,8 @@ struct WanModelImpl : torch::nn::Module {
   // The fp8 fast mode: the blocks' linear layers in e4m3 (quantised on `compute`, left where
   // they are); embeddings, modulation and head stay as they are. Before block swap is set up.
   void quantize_fp8(const at::Device& compute);
-  // The blocks' self-attention in 8 bits (cuda/fp8_attention.h) or exact.
-  void set_fp8_attention(bool on);
+  // Which attention the blocks' self-attention runs (exact or 8-bit).
+  void set_self_attention(SelfAttentionKind kind);
 
   // LoRAs applied at run time (lora_adapters.h), when the model was loaded with them.
   std::shared_ptr<RuntimeLoras> runtime_loras;

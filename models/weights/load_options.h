@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include "models/dit/self_attention_kind.h"
 #include "models/weights/lora_spec.h"
 
 namespace wan {
@@ -21,9 +22,9 @@ struct LoadOptions {
   // The fp8 fast mode (the DiT's; dtype bfloat16): the blocks' linear layers in e4m3 with
   // per-output-channel scales, quantised on compute() after merged LoRAs are added.
   bool fp8_linear = false;
-  // The DiT blocks' self-attention in 8 bits (cuDNN's fp8 SDPA, cuda/fp8_attention.h) instead
-  // of the exact one: lossy and opt-in, with any compute dtype, on devices that can run it.
-  bool fp8_attention = false;
+  // The DiT blocks' self-attention: exact, or one of the 8-bit kernels (lossy and opt-in, with
+  // any compute dtype, on devices that can run it).
+  SelfAttentionKind self_attention = SelfAttentionKind::exact;
 
   // Adapters (the DiT's; other families refuse them): LoRA files, merged into the weights
   // or kept apart and applied at run time.

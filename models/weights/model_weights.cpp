@@ -31,7 +31,7 @@ void drop_unused_official(ModelFamily family, TensorMap& weights) {
 void check_load_options(ModelFamily family, const LoadOptions& options, const std::string& what) {
   if (family != ModelFamily::DiT && !options.loras.empty()) throw Error(what + ": LoRAs apply to the DiT only");
   if (family != ModelFamily::DiT && options.fp8_linear) throw Error(what + ": the fp8 mode applies to the DiT only");
-  if (family != ModelFamily::DiT && options.fp8_attention)
+  if (family != ModelFamily::DiT && options.self_attention != SelfAttentionKind::exact)
     throw Error(what + ": the 8-bit attention applies to the DiT only");
 }
 

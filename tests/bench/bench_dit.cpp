@@ -5,13 +5,13 @@
 //
 // usage: bench-dit [--model i2v-14B|t2v-14B|t2v-1.3B] [--size 832x480] [--frames 81]
 //                  [--batch 1] [--iters 2] [--layers N] [--dtype bfloat16|float32|fp8]
-//                  [--lora-rank R [--lora-mode runtime|merge]] [--attention exact|fp8]
+//                  [--lora-rank R [--lora-mode runtime|merge]] [--attention exact|fp8|int8]
 // --lora-rank puts a random LoRA of that rank on every Linear of the blocks and reports the
 // time to merge or attach it (lora_apply_s); the forward then includes it.
 // --dtype fp8 quantises the blocks' linear layers after a bf16 forward per size and adds the
 // fp8 output's relative L2 against that bf16 output and against the plain libtorch fp8
 // quantisation, and one block's linear-layer time in fp8 and in bf16 at the first size.
-// --attention fp8 runs the self-attention in 8 bits (alone or with --dtype fp8), likewise
+// --attention fp8 or int8 runs the self-attention in 8 bits (alone or with --dtype fp8), likewise
 // after a bf16 forward per size, and adds the relative L2 against it.
 // Every line also gives the cost of one step's live preview of a latent of that size
 // (preview_latent_ms, preview_full_ms: at latent resolution and x8; preview_taew21_ms: x8
@@ -154,7 +154,14 @@ int main(int argc, char** argv) {
   }
   const at::Device device = torch::cuda::is_available() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   const at::ScalarType dtype = dtype_name == "float32" ? at::kFloat : at::kBFloat16;
-  const bool fp8 = dtype_name == "fp8", fp8_attention = attention == "fp8";
+  const bool fp8 = dtype_name == "fp8", eight_bit_attention = attention != "exact";
+  const wan::SelfAttentionKind attention_kind = attention == "fp8"    ? wan::SelfAttentionKind::fp8
+                                                : attention == "int8" ? wan::SelfAttentionKind::int8
+                                                                      : wan::SelfAttentionKind::exact;
+  if (attention_kind == wan::SelfAttentionKind::exact && attention != "exact") {
+    std::fprintf(stderr, "bench-dit: --attention must be exact, fp8 or int8, not %s\n", attention.c_str());
+    return 2;
+  }
   c10::InferenceMode inference;
 
   wan::DiTConfig config = config_for(model);
@@ -226,11 +233,11 @@ int main(int argc, char** argv) {
   // forward is compared with the bf16 one and with the plain libtorch quantisation's.
   std::vector<at::Tensor> bf16_out;
   double linear_bf16_ms = 0;
-  if (fp8 || fp8_attention) {
+  if (fp8 || eight_bit_attention) {
     for (const auto& one : sizes) bf16_out.push_back(run(inputs_for(one)));
     linear_bf16_ms = block_linear_ms(*dit->blocks[0]->as<wan::dit::DiTBlock>(), inputs_for(sizes[0]).seq_len, device);
     if (fp8) dit->quantize_fp8(device);
-    dit->set_fp8_attention(fp8_attention);
+    dit->set_self_attention(attention_kind);
   }
 
   // fp8 fidelity: against the bf16 forward, and against the same fp8 weights with the
@@ -272,14 +279,15 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "{\"impl\": \"gst-wan\", \"model\": \"%s\", \"size\": \"%s\", \"frames\": %d, \"batch\": %d, \"layers\": %lld, "
-        "\"tokens\": %lld, \"dtype\": \"%s\", \"attention\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, \"build_s\": %.1f, "
+        "\"tokens\": %lld, \"dtype\": \"%s\", \"attention\": \"%s\", \"forward_s\": %.4f, \"peak_gib\": %.2f, "
+        "\"build_s\": %.1f, "
         "\"lora_rank\": %d, \"lora_mode\": \"%s\", \"lora_apply_s\": %.2f, \"preview_latent_ms\": %.2f, "
         "\"preview_full_ms\": %.2f, \"preview_taew21_ms\": %.2f%s}\n",
         model.c_str(), one.c_str(), frames, batch, static_cast<long long>(config.num_layers),
-        static_cast<long long>(seq_len), dtype_name.c_str(), attention.c_str(), best, peak_gib(device), build_s, lora_rank,
-        lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, preview_ms(in.x[0], 1, device),
+        static_cast<long long>(seq_len), dtype_name.c_str(), attention.c_str(), best, peak_gib(device), build_s,
+        lora_rank, lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, preview_ms(in.x[0], 1, device),
         preview_ms(in.x[0], 8, device), preview_ms(in.x[0], 8, device, random_preview_decoder(device).get()),
-        fp8 || fp8_attention ? fp8_report(index).c_str() : "");
+        fp8 || eight_bit_attention ? fp8_report(index).c_str() : "");
     std::fflush(stdout);
   }
   return 0;

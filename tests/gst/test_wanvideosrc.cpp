@@ -974,6 +974,7 @@ GST_START_TEST(test_bad_inputs_table) {
       {{{"loras", unknown_lora + ":x"}}, lib, settings, "must be a number"},
       {{{"dtype", "fp8"}, {"device", "cpu"}}, lib, settings, "fp8"},
       {{{"attention", "fp8"}, {"device", "cpu"}}, lib, settings, "attention fp8 cannot run here"},
+      {{{"attention", "int8"}, {"device", "cpu"}}, lib, settings, "attention int8 cannot run here"},
       {{{"image-location", text}}, stream, GST_STREAM_ERROR_DECODE, text},
       {{{"image-location", fifo}}, res, GST_RESOURCE_ERROR_OPEN_READ, "is not a regular file"},
       {{{"image-location", dir + "/none.png"}}, res, GST_RESOURCE_ERROR_NOT_FOUND, dir + "/none.png"},

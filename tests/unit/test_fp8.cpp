@@ -12,6 +12,7 @@
 
 #include "models/cuda/fp8_attention.h"
 #include "models/cuda/fp8_ops.h"
+#include "models/cuda/int8_attention.h"
 #include "models/dit/dit_loader.h"
 #include "models/dit/wan_model.h"
 #include "tests/unit/check.h"
@@ -31,13 +32,19 @@ void fp8_refused_where_it_cannot_run() {
   wan::LoadOptions cpu;
   cpu.fp8_linear = true;
   EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), cpu), "dtype fp8");
-  // The 8-bit attention alike, with the reason (cuda/fp8_attention.h's) in the message.
+  // The 8-bit attentions alike, with the reason (cuda/fp8_attention.h's, cuda/int8_attention.h's)
+  // in the message.
   wan::LoadOptions attention;
-  attention.fp8_attention = true;
+  attention.self_attention = wan::SelfAttentionKind::fp8;
   std::string why;
   EXPECT(!wan::cuda::fp8_attention_available(attention.compute(), &why));
   EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), attention),
                "attention fp8: " + why);
+  attention.self_attention = wan::SelfAttentionKind::int8;
+  EXPECT(!wan::cuda::int8_attention_available(attention.compute(), &why));
+  EXPECT(!why.empty());
+  EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), attention),
+               "attention int8: " + why);
 }
 
 // The kernel and the reference quantise the same values (bias added, GELU applied), from

@@ -386,15 +386,22 @@ void test_bad_requests_name_the_field() {
   o.dtype = "float8";
   EXPECT_ERROR(wan::Pipeline::load(o), "dtype");
   o = options();
-  o.attention = "int8";
-  EXPECT_ERROR(wan::Pipeline::load(o), "attention 'int8' is not supported (expected exact or fp8)");
+  o.attention = "int4";
+  EXPECT_ERROR(wan::Pipeline::load(o), "attention 'int4' is not supported (expected exact, fp8 or int8)");
   o = options();  // on the CPU
   o.attention = "fp8";
   EXPECT_ERROR(wan::Pipeline::load(o), "attention fp8");
-  // A DiT with 8-bit attention is never shared with an exact one.
-  EXPECT(!wan::resolve_placement(options()).dit_fp8_attention);
-  EXPECT(wan::resolve_placement(o).dit_fp8_attention);
-  EXPECT(wan::dit_variant_key(wan::resolve_placement(o)) != wan::dit_variant_key(wan::resolve_placement(options())));
+  wan::PipelineOptions int8 = options();
+  int8.attention = "int8";
+  EXPECT_ERROR(wan::Pipeline::load(int8), "attention int8");
+  // A DiT with 8-bit attention is never shared with an exact one, nor one kernel's with the other's.
+  EXPECT(wan::resolve_placement(options()).dit_attention == wan::SelfAttentionKind::exact);
+  EXPECT(wan::resolve_placement(o).dit_attention == wan::SelfAttentionKind::fp8);
+  EXPECT(wan::resolve_placement(int8).dit_attention == wan::SelfAttentionKind::int8);
+  const std::string exact_key = wan::dit_variant_key(wan::resolve_placement(options()));
+  const std::string fp8_key = wan::dit_variant_key(wan::resolve_placement(o));
+  const std::string int8_key = wan::dit_variant_key(wan::resolve_placement(int8));
+  EXPECT(fp8_key != exact_key && int8_key != exact_key && int8_key != fp8_key);
   o = options();
   o.model_path = g_ckpt + "/does-not-exist";
   EXPECT_ERROR(wan::Pipeline::load(o), "does-not-exist");
