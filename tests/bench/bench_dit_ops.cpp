@@ -12,6 +12,7 @@
 
 #include "models/cuda/fp8_attention.h"
 #include "models/cuda/fused_ops.h"
+#include "models/cuda/int8_attention.h"
 
 namespace {
 
@@ -70,6 +71,11 @@ int main(int argc, char** argv) {
              4.0 * L * L * H * D);
     else
       std::printf("self attention fp8: unavailable: %s\n", why.c_str());
+    if (wan::cuda::int8_attention_available(at::Device(at::kCUDA, 0), &why))
+      report("self attention int8 (quantise incl.)", time_ms([&] { wan::cuda::int8_attention(qt, kt, vt); }),
+             4.0 * L * L * H * D);
+    else
+      std::printf("self attention int8: unavailable: %s\n", why.c_str());
   }
   report("cross attention 512 keys", time_ms([&] { at::scaled_dot_product_attention(q, ctx_k, ctx_v); }),
          4.0 * L * 512 * H * D);

@@ -1,0 +1,307 @@
+// One block computes 128 query rows of one head: two warpgroups of 64 rows, each its own
+// online softmax, sharing double-buffered 128-key tiles of K and V that cp.async brings while
+// the tensor cores work on the previous tile. Per tile: S = Q K^T as int8 x int8 -> int32
+// (wgmma, both operands from shared memory), the softmax in float32 registers, P rounded to u8,
+// then P V as u8 x int8 -> int32 with P taken straight from registers (wgmma's register
+// operand; V's key order matches the accumulator layout P comes in). Integer sums are exact:
+// |S| <= 128 * 127 * 127 and |P V| <= 128 * 255 * 127, both under 2^22, which also lets an
+// add of magic bits stand in for int -> float conversions.
+#include "models/cuda/int8_attention_kernel.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <climits>
+#include <cmath>
+
+namespace wan::cuda {
+namespace {
+
+constexpr int kD = kInt8AttentionHeadDim;
+constexpr int kTile = kInt8AttentionTile;
+constexpr int kThreads = 256;                                        // two warpgroups
+constexpr int kTileBytes = kTile * kD;                               // a 128 x 128 tile of 8-bit values
+constexpr int kScaleBytes = kTile * 4;                               // a tile's key scales
+constexpr int kSmemBytes = 5 * kTileBytes + 2 * kScaleBytes + 1024;  // Q, two stages of K, V, key scales; alignment
+constexpr uint32_t kMagic = 0x4B400000u;                             // the bits of 1.5 * 2^23
+constexpr float kMagicF = 12582912.f;  // for |x| < 2^22: bits(kMagicF) + x = bits(kMagicF + x)
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define WAN_INT8_ATTENTION_WGMMA 1
+#endif
+
+#define WAN_WGMMA_D_OPERANDS                                                                                  \
+  "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]), "+r"(d[8]), \
+      "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]), "+r"(d[16]),  \
+      "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]), "+r"(d[24]), \
+      "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]), "+r"(d[32]), \
+      "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]), "+r"(d[40]), \
+      "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]), "+r"(d[48]), \
+      "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]), "+r"(d[56]), \
+      "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63])
+#define WAN_WGMMA_D_REGS                                                             \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "          \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
+
+#ifdef WAN_INT8_ATTENTION_WGMMA
+
+// A K-major operand tile in shared memory with the 128-byte swizzle: rows of 128 bytes, the
+// 16-byte chunk c of row r stored at chunk c ^ (r % 8), 8-row groups 1024 bytes apart. The
+// tile starts on a 1024-byte boundary; +2 in the descriptor steps 32 bytes along K.
+__device__ __forceinline__ uint64_t smem_descriptor(uint32_t addr) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (uint64_t{1} << 16) | (uint64_t{1024 >> 4} << 32) |
+         (uint64_t{1} << 62);
+}
+
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
+}
+
+// 128 rows of 128 bytes, `stride` bytes apart in global memory, into a swizzled tile.
+__device__ __forceinline__ void load_tile(uint32_t tile, const int8_t* src, int64_t stride) {
+  for (int i = threadIdx.x; i < kTile * 8; i += kThreads) {
+    const int r = i >> 3, c = i & 7;
+    cp_async16(tile + r * 128 + ((c ^ (r & 7)) << 4), src + r * stride + c * 16);
+  }
+}
+
+// A tile's 128 key scales (float32) into shared memory.
+__device__ __forceinline__ void load_scales(uint32_t dst, const float* src) {
+  if (threadIdx.x < kScaleBytes / 16) cp_async16(dst + threadIdx.x * 16, src + threadIdx.x * 4);
+}
+
+__device__ __forceinline__ void wgmma_ss(int (&d)[64], uint64_t a, uint64_t b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " WAN_WGMMA_D_REGS ", %64, %65, p;\n}\n"
+      : WAN_WGMMA_D_OPERANDS
+      : "l"(a), "l"(b), "r"(accumulate));
+}
+
+__device__ __forceinline__ void wgmma_rs(int (&d)[64], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint64_t b,
+                                         int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k32.s32.u8.s8 " WAN_WGMMA_D_REGS ", {%64, %65, %66, %67}, %68, p;\n}\n"
+      : WAN_WGMMA_D_OPERANDS
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(accumulate));
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+
+// Keeps the compiler from moving accumulator reads and writes across the asynchronous products.
+__device__ __forceinline__ void fence_operands(int (&d)[64]) {
+#pragma unroll
+  for (int i = 0; i < 64; ++i) asm volatile("" : "+r"(d[i])::"memory");
+}
+
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Two probabilities from their log2 arguments (each <= 0), as 1024 + round(255 p) in half
+// precision: the low byte of each half holds the u8 value (halves in [1024, 2048) step by one).
+__device__ __forceinline__ uint32_t u8_pair(float x0, float x1) {
+  const __half2 e = h2exp2(__floats2half2_rn(x0, x1));
+  const __half2 w = __hfma2(e, __float2half2_rn(255.f), __float2half2_rn(1024.f));
+  return *reinterpret_cast<const uint32_t*>(&w);
+}
+
+// The softmax of one tile. In: S's integer sums in d (accumulator layout: register r holds row
+// lane / 4 + 8 * ((r >> 1) & 1) and column 8 * (r >> 2) + 2 * (lane % 4) + (r & 1)) and the
+// keys' scales of this thread's 32 columns (k_scale[2j], k_scale[2j + 1]: columns 8j + 2q and
+// 8j + 2q + 1); c[i], the row's scale. Out: P as u8 in p (wgmma's register-operand layout for
+// four 32-key steps), the rows' factors for the running sums (alpha) and for this tile's (beta).
+template <bool kMasked>
+__device__ __forceinline__ void softmax_tile(int (&d)[64], uint32_t (&p)[16], const float (&k_scale)[32],
+                                             const float (&c)[2], float (&m_run)[2], float (&l_run)[2],
+                                             float (&alpha)[2], float (&beta)[2], int valid_cols, int quad) {
+  float s[64];
+  float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int r = 0; r < 64; ++r) {
+    s[r] = (__int_as_float(d[r] + static_cast<int>(kMagic)) - kMagicF) * k_scale[2 * (r >> 2) + (r & 1)];
+    if (kMasked && 8 * (r >> 2) + 2 * quad + (r & 1) >= valid_cols) s[r] = -INFINITY;
+    mx[(r >> 1) & 1] = fmaxf(mx[(r >> 1) & 1], s[r]);
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+    mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+    const float m_tile = mx[i] * c[i];
+    const float m_new = fmaxf(m_run[i], m_tile);
+    alpha[i] = exp2_approx(m_run[i] - m_new);
+    beta[i] = exp2_approx(m_tile - m_new);
+    m_run[i] = m_new;
+    mx[i] = m_tile;
+  }
+  // p = exp2(s c - m_tile) in [0, 1], rounded to u8 and packed straight into the register
+  // operand's layout (V's keys are reordered to match: int8_attention_key_position): word
+  // 4kk + i holds, of row i % 2, keys 2q, 2q+1, 8+2q, 9+2q of the 16-key half i / 2 of step kk.
+  uint32_t sum[2] = {0u, 0u};
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+    for (int w = 0; w < 4; ++w) {
+      const int i = w & 1, r0 = 16 * kk + 8 * (w >> 1) + 2 * i;  // registers r0, r0 + 1, r0 + 4, r0 + 5
+      const uint32_t lo = u8_pair(fmaf(s[r0], c[i], -mx[i]), fmaf(s[r0 + 1], c[i], -mx[i]));
+      const uint32_t hi = u8_pair(fmaf(s[r0 + 4], c[i], -mx[i]), fmaf(s[r0 + 5], c[i], -mx[i]));
+      p[4 * kk + w] = __byte_perm(lo, hi, 0x6420);
+      sum[i] = __dp4a(p[4 * kk + w], 0x01010101u, sum[i]);
+    }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) l_run[i] = fmaf(l_run[i], alpha[i], beta[i] * static_cast<float>(sum[i]));
+}
+
+#endif  // WAN_INT8_ATTENTION_WGMMA
+
+__global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8AttentionArgs args) {
+#ifdef WAN_INT8_ATTENTION_WGMMA
+  extern __shared__ uint8_t smem[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  const uint32_t q_tile = (raw + 1023u) & ~1023u;
+  const uint32_t k_tiles = q_tile + kTileBytes, v_tiles = q_tile + 3 * kTileBytes;
+  const uint32_t k_scales = q_tile + 5 * kTileBytes;
+  const float* k_scales_ptr = reinterpret_cast<const float*>(smem + (k_scales - raw));
+
+  const int b = blockIdx.z, h = blockIdx.y;
+  const int64_t bh = static_cast<int64_t>(b) * args.heads + h;
+  const int key_len = args.key_lengths ? args.key_lengths[b] : args.key_len;
+  const int tiles = (key_len + kTile - 1) / kTile;
+  const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, quad = lane & 3;
+
+  const int8_t* k_src = args.k + bh * args.key_rows * kD;
+  const int8_t* v_src = args.v_t + bh * kD * args.key_rows;
+  load_tile(q_tile, args.q + (bh * args.q_rows + static_cast<int64_t>(blockIdx.x) * kTile) * kD, kD);
+  load_tile(k_tiles, k_src, kD);
+  load_tile(v_tiles, v_src, args.key_rows);
+  const float* k_scale = args.k_scale + bh * args.key_rows;
+  load_scales(k_scales, k_scale);
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+
+  const int row0 = blockIdx.x * kTile + wg * 64 + warp * 16 + (lane >> 2);  // and row0 + 8
+  const float* q_scale = args.q_scale + bh * args.q_rows;
+  // Never zero (a query row of zeros): masked keys must stay at -inf after the scale.
+  const float qs[2] = {fmaxf(q_scale[row0], 1e-30f), fmaxf(q_scale[row0 + 8], 1e-30f)};
+  const uint64_t q_desc = smem_descriptor(q_tile + wg * 64 * kD);
+
+  float o[64];
+#pragma unroll
+  for (int r = 0; r < 64; ++r) o[r] = 0.f;
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
+  int d[64];
+  uint32_t p[16];
+
+  for (int t = 0; t < tiles; ++t) {
+    const int stage = t & 1;
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __syncthreads();  // tile t is in; every warpgroup is done with tile t - 1's stage
+    if (t + 1 < tiles) {
+      load_tile(k_tiles + (stage ^ 1) * kTileBytes, k_src + static_cast<int64_t>(t + 1) * kTile * kD, kD);
+      load_tile(v_tiles + (stage ^ 1) * kTileBytes, v_src + static_cast<int64_t>(t + 1) * kTile, args.key_rows);
+      load_scales(k_scales + (stage ^ 1) * kScaleBytes, k_scale + static_cast<int64_t>(t + 1) * kTile);
+      asm volatile("cp.async.commit_group;\n" ::: "memory");
+    }
+
+    const uint64_t k_desc = smem_descriptor(k_tiles + stage * kTileBytes);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) wgmma_ss(d, q_desc + 2 * kk, k_desc + 2 * kk, kk);
+    wgmma_commit();
+    wgmma_wait_all();
+    fence_operands(d);
+
+    float ks[32];
+    const float* tile_scales = k_scales_ptr + stage * kTile + 2 * quad;
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+      const float2 pair = *reinterpret_cast<const float2*>(tile_scales + 8 * j);
+      ks[2 * j] = pair.x;
+      ks[2 * j + 1] = pair.y;
+    }
+    float alpha[2], beta[2];
+    const int valid_cols = key_len - t * kTile;
+    if (valid_cols >= kTile)
+      softmax_tile<false>(d, p, ks, qs, m_run, l_run, alpha, beta, valid_cols, quad);
+    else
+      softmax_tile<true>(d, p, ks, qs, m_run, l_run, alpha, beta, valid_cols, quad);
+
+    const uint64_t v_desc = smem_descriptor(v_tiles + stage * kTileBytes);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+      wgmma_rs(d, p[4 * kk], p[4 * kk + 1], p[4 * kk + 2], p[4 * kk + 3], v_desc + 2 * kk, kk);
+    wgmma_commit();
+    wgmma_wait_all();
+    fence_operands(d);
+    // o = o alpha + (P V) beta, the integer sums converted through the magic bits.
+    const float shift[2] = {-kMagicF * beta[0], -kMagicF * beta[1]};
+#pragma unroll
+    for (int r = 0; r < 64; ++r) {
+      const int i = (r >> 1) & 1;
+      o[r] = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)), beta[i], fmaf(o[r], alpha[i], shift[i]));
+    }
+  }
+
+  float inv[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    float l = l_run[i];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    inv[i] = l > 0.f ? 1.f / l : 0.f;
+  }
+  const float* v_scale = args.v_scale + bh * kD;
+  const float* v_mean = args.v_mean + bh * kD;
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    const int col = 8 * j + 2 * quad;
+    const float s0 = v_scale[col], s1 = v_scale[col + 1], m0 = v_mean[col], m1 = v_mean[col + 1];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int row = row0 + 8 * i;
+      if (row >= args.q_len) continue;
+      const __nv_bfloat162 pair =
+          __floats2bfloat162_rn(fmaf(o[4 * j + 2 * i] * inv[i], s0, m0), fmaf(o[4 * j + 2 * i + 1] * inv[i], s1, m1));
+      *reinterpret_cast<__nv_bfloat162*>(
+          args.out + ((static_cast<int64_t>(b) * args.q_len + row) * args.heads + h) * kD + col) = pair;
+    }
+  }
+#endif  // WAN_INT8_ATTENTION_WGMMA
+}
+
+}  // namespace
+
+bool int8_attention_kernel_runs_on(int device, const char** why) {
+  cudaDeviceProp props{};
+  if (cudaGetDeviceProperties(&props, device) != cudaSuccess) {
+    if (why) *why = "the CUDA device's properties could not be read";
+    return false;
+  }
+  if (props.major != 9 || props.minor != 0) {
+    if (why) *why = "the 8-bit attention kernel is built for Hopper (compute capability 9.0) only";
+    return false;
+  }
+  cudaFuncAttributes attributes{};
+  if (cudaFuncGetAttributes(&attributes, int8_attention_kernel) != cudaSuccess || attributes.binaryVersion < 90) {
+    cudaGetLastError();
+    if (why) *why = "this build has no sm_90a code for the 8-bit attention kernel";
+    return false;
+  }
+  return true;
+}
+
+void launch_int8_attention(const Int8AttentionArgs& args, cudaStream_t stream) {
+  cudaFuncSetAttribute(int8_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
+  const dim3 grid(args.q_rows / kTile, args.heads, args.batch);
+  int8_attention_kernel<<<grid, kThreads, kSmemBytes, stream>>>(args);
+}
+
+}  // namespace wan::cuda
