@@ -9,7 +9,6 @@
 #include "models/cuda/int8_attention_kernel.h"
 
 #include <cuda_bf16.h>
-#include <cuda_fp16.h>
 
 #include <climits>
 #include <cmath>
@@ -19,28 +18,28 @@ namespace {
 
 constexpr int kD = kInt8AttentionHeadDim;
 constexpr int kTile = kInt8AttentionTile;
-constexpr int kThreads = 256;                                        // two warpgroups
-constexpr int kTileBytes = kTile * kD;                               // a 128 x 128 tile of 8-bit values
-constexpr int kScaleBytes = kTile * 4;                               // a tile's key scales
+constexpr int kThreads = 256;                        // two warpgroups
+constexpr int kTileBytes = kTile * kD;               // a 128 x 128 tile of 8-bit values
+constexpr int kScaleBytes = kTile * 4;               // a tile's key scales
 constexpr int kSmemBytes = 5 * kTileBytes + 2 * kScaleBytes + 1024;  // Q, two stages of K, V, key scales; alignment
-constexpr uint32_t kMagic = 0x4B400000u;                             // the bits of 1.5 * 2^23
-constexpr float kMagicF = 12582912.f;  // for |x| < 2^22: bits(kMagicF) + x = bits(kMagicF + x)
+constexpr uint32_t kMagic = 0x4B400000u;             // the bits of 1.5 * 2^23
+constexpr float kMagicF = 12582912.f;                // for |x| < 2^22: bits(kMagicF) + x = bits(kMagicF + x)
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define WAN_INT8_ATTENTION_WGMMA 1
 #endif
 
-#define WAN_WGMMA_D_OPERANDS                                                                                  \
-  "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]), "+r"(d[8]), \
-      "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]), "+r"(d[16]),  \
-      "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]), "+r"(d[24]), \
-      "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]), "+r"(d[32]), \
-      "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]), "+r"(d[40]), \
-      "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]), "+r"(d[48]), \
-      "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]), "+r"(d[56]), \
-      "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63])
-#define WAN_WGMMA_D_REGS                                                             \
-  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "          \
+#define WAN_WGMMA_D_OPERANDS \
+  "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]), \
+  "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]), \
+  "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]), \
+  "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]), \
+  "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]), \
+  "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]), \
+  "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]), \
+  "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63])
+#define WAN_WGMMA_D_REGS \
+  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
   "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
   "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
   "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
@@ -105,19 +104,16 @@ __device__ __forceinline__ float exp2_approx(float x) {
   return y;
 }
 
-// Two probabilities from their log2 arguments (each <= 0), as 1024 + round(255 p) in half
-// precision: the low byte of each half holds the u8 value (halves in [1024, 2048) step by one).
-__device__ __forceinline__ uint32_t u8_pair(float x0, float x1) {
-  const __half2 e = h2exp2(__floats2half2_rn(x0, x1));
-  const __half2 w = __hfma2(e, __float2half2_rn(255.f), __float2half2_rn(1024.f));
-  return *reinterpret_cast<const uint32_t*>(&w);
+// Four values held in the low bytes of four words, packed into one word (lowest first).
+__device__ __forceinline__ uint32_t pack_low_bytes(uint32_t a, uint32_t b, uint32_t c, uint32_t e) {
+  return __byte_perm(__byte_perm(a, b, 0x0040), __byte_perm(c, e, 0x0040), 0x5410);
 }
 
 // The softmax of one tile. In: S's integer sums in d (accumulator layout: register r holds row
 // lane / 4 + 8 * ((r >> 1) & 1) and column 8 * (r >> 2) + 2 * (lane % 4) + (r & 1)) and the
-// keys' scales of this thread's 32 columns (k_scale[2j], k_scale[2j + 1]: columns 8j + 2q and
-// 8j + 2q + 1); c[i], the row's scale. Out: P as u8 in p (wgmma's register-operand layout for
-// four 32-key steps), the rows' factors for the running sums (alpha) and for this tile's (beta).
+// keys' scales of this thread's 32 columns (k_scale[r / 2 ... ] in register order, see below);
+// c[i], the row's scale. Out: P as u8 in p (wgmma's register-operand layout for four 32-key
+// steps), the rows' factors for the running sums (alpha) and for this tile's (beta).
 template <bool kMasked>
 __device__ __forceinline__ void softmax_tile(int (&d)[64], uint32_t (&p)[16], const float (&k_scale)[32],
                                              const float (&c)[2], float (&m_run)[2], float (&l_run)[2],
@@ -126,6 +122,7 @@ __device__ __forceinline__ void softmax_tile(int (&d)[64], uint32_t (&p)[16], co
   float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
   for (int r = 0; r < 64; ++r) {
+    // k_scale holds columns 8j + 2q and 8j + 2q + 1 at 2j and 2j + 1.
     s[r] = (__int_as_float(d[r] + static_cast<int>(kMagic)) - kMagicF) * k_scale[2 * (r >> 2) + (r & 1)];
     if (kMasked && 8 * (r >> 2) + 2 * quad + (r & 1) >= valid_cols) s[r] = -INFINITY;
     mx[(r >> 1) & 1] = fmaxf(mx[(r >> 1) & 1], s[r]);
@@ -141,22 +138,31 @@ __device__ __forceinline__ void softmax_tile(int (&d)[64], uint32_t (&p)[16], co
     m_run[i] = m_new;
     mx[i] = m_tile;
   }
-  // p = exp2(s c - m_tile) in [0, 1], rounded to u8 and packed straight into the register
-  // operand's layout (V's keys are reordered to match: int8_attention_key_position): word
-  // 4kk + i holds, of row i % 2, keys 2q, 2q+1, 8+2q, 9+2q of the 16-key half i / 2 of step kk.
+  // p = exp2(s c - m_tile) in [0, 1]; kMagicF + 255 p rounds 255 p to an integer in the low
+  // bits, whose sum is this tile's share of the row sum.
   uint32_t sum[2] = {0u, 0u};
 #pragma unroll
-  for (int kk = 0; kk < 4; ++kk)
+  for (int r = 0; r < 64; ++r) {
+    const int i = (r >> 1) & 1;
+    uint32_t u = kMagic;
+    if (!kMasked || s[r] != -INFINITY) u = __float_as_uint(fmaf(exp2_approx(fmaf(s[r], c[i], -mx[i])), 255.f, kMagicF));
+    sum[i] += u;
+    d[r] = static_cast<int>(u);
+  }
 #pragma unroll
-    for (int w = 0; w < 4; ++w) {
-      const int i = w & 1, r0 = 16 * kk + 8 * (w >> 1) + 2 * i;  // registers r0, r0 + 1, r0 + 4, r0 + 5
-      const uint32_t lo = u8_pair(fmaf(s[r0], c[i], -mx[i]), fmaf(s[r0 + 1], c[i], -mx[i]));
-      const uint32_t hi = u8_pair(fmaf(s[r0 + 4], c[i], -mx[i]), fmaf(s[r0 + 5], c[i], -mx[i]));
-      p[4 * kk + w] = __byte_perm(lo, hi, 0x6420);
-      sum[i] = __dp4a(p[4 * kk + w], 0x01010101u, sum[i]);
-    }
+  for (int i = 0; i < 2; ++i) {
+    const float tile_sum = static_cast<float>(static_cast<int>(sum[i] - 32u * kMagic));
+    l_run[i] = fmaf(l_run[i], alpha[i], beta[i] * tile_sum);
+  }
+  // Into the register operand's layout; V's keys are reordered to match (int8_attention_key_position).
 #pragma unroll
-  for (int i = 0; i < 2; ++i) l_run[i] = fmaf(l_run[i], alpha[i], beta[i] * static_cast<float>(sum[i]));
+  for (int kk = 0; kk < 4; ++kk) {
+    const int b = 16 * kk;
+    p[4 * kk + 0] = pack_low_bytes(d[b + 0], d[b + 1], d[b + 4], d[b + 5]);
+    p[4 * kk + 1] = pack_low_bytes(d[b + 2], d[b + 3], d[b + 6], d[b + 7]);
+    p[4 * kk + 2] = pack_low_bytes(d[b + 8], d[b + 9], d[b + 12], d[b + 13]);
+    p[4 * kk + 3] = pack_low_bytes(d[b + 10], d[b + 11], d[b + 14], d[b + 15]);
+  }
 }
 
 #endif  // WAN_INT8_ATTENTION_WGMMA
@@ -241,12 +247,10 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
     wgmma_commit();
     wgmma_wait_all();
     fence_operands(d);
-    // o = o alpha + (P V) beta, the integer sums converted through the magic bits.
-    const float shift[2] = {-kMagicF * beta[0], -kMagicF * beta[1]};
 #pragma unroll
     for (int r = 0; r < 64; ++r) {
       const int i = (r >> 1) & 1;
-      o[r] = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)), beta[i], fmaf(o[r], alpha[i], shift[i]));
+      o[r] = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)) - kMagicF, beta[i], o[r] * alpha[i]);
     }
   }
 
@@ -268,10 +272,10 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
     for (int i = 0; i < 2; ++i) {
       const int row = row0 + 8 * i;
       if (row >= args.q_len) continue;
-      const __nv_bfloat162 pair =
-          __floats2bfloat162_rn(fmaf(o[4 * j + 2 * i] * inv[i], s0, m0), fmaf(o[4 * j + 2 * i + 1] * inv[i], s1, m1));
-      *reinterpret_cast<__nv_bfloat162*>(
-          args.out + ((static_cast<int64_t>(b) * args.q_len + row) * args.heads + h) * kD + col) = pair;
+      const __nv_bfloat162 pair = __floats2bfloat162_rn(fmaf(o[4 * j + 2 * i] * inv[i], s0, m0),
+                                                        fmaf(o[4 * j + 2 * i + 1] * inv[i], s1, m1));
+      *reinterpret_cast<__nv_bfloat162*>(args.out + ((static_cast<int64_t>(b) * args.q_len + row) * args.heads + h) * kD +
+                                         col) = pair;
     }
   }
 #endif  // WAN_INT8_ATTENTION_WGMMA
