@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "models/common/error.h"
+#include "models/cuda/attention_inputs.h"
 
 #ifdef WAN_WITH_FP8_ATTENTION
 #include <ATen/cuda/CUDAContext.h>
@@ -51,24 +52,14 @@ bool fp8_attention_available(const at::Device& device, std::string* why) {
 
 at::Tensor fp8_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const std::vector<int64_t>& key_lengths) {
-  if (q.dim() != 4 || k.dim() != 4 || k.sizes() != v.sizes() || q.size(0) != k.size(0) || q.size(2) != k.size(2) ||
-      q.size(3) != k.size(3))
-    throw Error("fp8 attention: expected q [B, Lq, heads, d] and k, v [B, Lk, heads, d]");
-  if (!q.is_cuda() || k.device() != q.device() || v.device() != q.device())
-    throw Error("fp8 attention: q, k and v must be on one CUDA device");
+  check_attention_inputs("fp8 attention", q, k, v, key_lengths);
   const int64_t batch = q.size(0), q_len = q.size(1), heads = q.size(2), head_dim = q.size(3), kv_len = k.size(1);
   const int64_t channels = heads * head_dim;
   if (head_dim % 16 != 0)
     throw Error("fp8 attention: head_dim " + std::to_string(head_dim) + " is not a multiple of 16");
   c10::cuda::CUDAGuard guard(q.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  auto bf16 = [](const at::Tensor& t) {
-    at::Tensor c = t.to(at::kBFloat16).contiguous();
-    // The kernels read 16 bytes at a time: a contiguous view at an odd offset is copied.
-    if (reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 != 0) c = c.clone();
-    return c;
-  };
-  const at::Tensor qb = bf16(q), kb = bf16(k), vb = bf16(v);
+  const at::Tensor qb = bf16_aligned(q), kb = bf16_aligned(k), vb = bf16_aligned(v);
   const at::TensorOptions f32 = q.options().dtype(at::kFloat);
 
   // The shifts: per-channel means over all keys (any vector would do; the mean is the
@@ -112,12 +103,6 @@ at::Tensor fp8_attention(const at::Tensor& q, const at::Tensor& k, const at::Ten
   shape.attn_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   at::Tensor q_lengths, kv_lengths;
   if (!key_lengths.empty()) {
-    if (static_cast<int64_t>(key_lengths.size()) != batch)
-      throw Error("fp8 attention: " + std::to_string(key_lengths.size()) + " key lengths for a batch of " +
-                  std::to_string(batch));
-    for (const int64_t n : key_lengths)
-      if (n < 1 || n > kv_len)
-        throw Error("fp8 attention: key length " + std::to_string(n) + " outside [1, " + std::to_string(kv_len) + "]");
     shape.key_lengths = std::any_of(key_lengths.begin(), key_lengths.end(), [&](int64_t n) { return n != kv_len; });
     if (shape.key_lengths) {
       q_lengths = at::full({batch}, q_len, q.options().dtype(at::kInt));

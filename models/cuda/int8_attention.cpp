@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "models/common/error.h"
+#include "models/cuda/attention_inputs.h"
 
 #ifdef WAN_WITH_INT8_ATTENTION
 #include <ATen/cuda/CUDAContext.h>
@@ -48,33 +49,13 @@ bool int8_attention_available(const at::Device& device, std::string* why) {
 
 at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const std::vector<int64_t>& key_lengths) {
-  if (q.dim() != 4 || k.dim() != 4 || k.sizes() != v.sizes() || q.size(0) != k.size(0) || q.size(2) != k.size(2) ||
-      q.size(3) != k.size(3))
-    throw Error("8-bit attention: expected q [B, Lq, heads, d] and k, v [B, Lk, heads, d]");
+  check_attention_inputs("8-bit attention", q, k, v, key_lengths);
   if (q.size(3) != kD) throw Error("8-bit attention: head_dim " + std::to_string(q.size(3)) + " is not 128");
-  if (!q.is_cuda() || k.device() != q.device() || v.device() != q.device())
-    throw Error("8-bit attention: q, k and v must be on one CUDA device");
   const int64_t batch = q.size(0), q_len = q.size(1), heads = q.size(2), kv_len = k.size(1);
-  if (q_len == 0 || kv_len == 0) throw Error("8-bit attention: no queries or no keys");
-  if (!key_lengths.empty()) {
-    if (static_cast<int64_t>(key_lengths.size()) != batch)
-      throw Error("8-bit attention: " + std::to_string(key_lengths.size()) + " key lengths for a batch of " +
-                  std::to_string(batch));
-    for (const int64_t n : key_lengths)
-      if (n < 1 || n > kv_len)
-        throw Error("8-bit attention: key length " + std::to_string(n) + " outside [1, " + std::to_string(kv_len) +
-                    "]");
-  }
   c10::cuda::CUDAGuard guard(q.device());
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   const int64_t q_rows = rounded_up(q_len, kTile), key_rows = rounded_up(kv_len, kTile), channels = heads * kD;
-  auto bf16 = [](const at::Tensor& t) {
-    at::Tensor c = t.to(at::kBFloat16).contiguous();
-    // The passes read 16 bytes at a time: a contiguous view at an odd offset is copied.
-    if (reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 != 0) c = c.clone();
-    return c;
-  };
-  const at::Tensor qb = bf16(q), kb = bf16(k), vb = bf16(v);
+  const at::Tensor qb = bf16_aligned(q), kb = bf16_aligned(k), vb = bf16_aligned(v);
   const at::TensorOptions f32 = q.options().dtype(at::kFloat), i8 = q.options().dtype(at::kChar);
   const int B = static_cast<int>(batch), H = static_cast<int>(heads);
 
