@@ -97,6 +97,10 @@ WanModel load_dit(const std::string& path, const LoadOptions& options, const std
   DiTCheckpoint ckpt = read_dit_checkpoint(path, options);
   DiTConfig resolved = config ? *config : ckpt.config.value_or(DiTConfig{});
   resolved.infer_from_weights(ckpt.weights);
+  // Known before any weight moves: the int8 kernel is built for the Wan models' heads of 128.
+  if (options.self_attention == SelfAttentionKind::int8 && resolved.head_dim() != 128)
+    throw Error("attention int8: this model's attention heads have " + std::to_string(resolved.head_dim()) +
+                " channels; the int8 kernel runs heads of 128 only (every Wan2.1 model has them)");
 
   c10::AutoGradMode no_grad(false);
   const bool streamed = blocks == DiTBlocks::StreamedFromHost;

@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
 
   // fp8 fidelity: against the bf16 forward, and against the same fp8 weights with the
   // activations quantised by plain libtorch operations (amax, divide, cast).
-  auto fp8_report = [&](size_t index) {
+  auto fidelity_report = [&](size_t index) {
     const Inputs in = inputs_for(sizes[index]);
     const at::Tensor fused = run(in);
     char text[256];
@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
         static_cast<long long>(seq_len), dtype_name.c_str(), attention.c_str(), best, peak_gib(device), build_s,
         lora_rank, lora_rank > 0 ? lora_mode.c_str() : "none", lora_s, preview_ms(in.x[0], 1, device),
         preview_ms(in.x[0], 8, device), preview_ms(in.x[0], 8, device, random_preview_decoder(device).get()),
-        fp8 || eight_bit_attention ? fp8_report(index).c_str() : "");
+        fp8 || eight_bit_attention ? fidelity_report(index).c_str() : "");
     std::fflush(stdout);
   }
   return 0;

@@ -138,6 +138,17 @@ void tiny_dit_in_fp8() {
 
 }  // namespace
 
+// The int8 kernel runs heads of 128 channels only: a model with others is refused at load,
+// with the reason, where the kernel itself can run.
+void int8_attention_refused_for_other_heads() {
+  wan::LoadOptions options;
+  options.device = at::Device(at::kCUDA, 0);
+  options.self_attention = wan::SelfAttentionKind::int8;
+  if (!wan::cuda::int8_attention_available(options.compute())) return;
+  EXPECT_ERROR(wan::load_dit((fixtures / "dit-t2v-tiny" / "weights.safetensors").string(), options),
+               "heads of 128 only");
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: test-fp8 FIXTURES_DIR\n");
@@ -153,5 +164,6 @@ int main(int argc, char** argv) {
   quantization_matches_the_reference();
   gemm_matches_bf16();
   tiny_dit_in_fp8();
+  int8_attention_refused_for_other_heads();
   return wan::test::check_exit("test-fp8");
 }

@@ -22,6 +22,18 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   return wan::cuda::int8_attention(q, k, v, lens);
 }
 
+// Fewer keys than one tile (a single, masked tile, nothing to prefetch), and key lengths on and
+// next to a tile's edge.
+void short_and_tile_edge_keys() {
+  const auto bf = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  const at::Tensor q = at::randn({1, 200, 2, 128}, bf), k = at::randn({1, 77, 2, 128}, bf),
+                   v = at::randn({1, 77, 2, 128}, bf);
+  wan::test::check_attention_case(attend, "77 keys", kGoal, q, k, v);
+  const at::Tensor k2 = at::randn({3, 300, 2, 128}, bf), v2 = at::randn({3, 300, 2, 128}, bf);
+  wan::test::check_attention_case(attend, "key lengths 256, 257, 255 of 300", kGoal, at::randn({3, 200, 2, 128}, bf),
+                                  k2, v2, {256, 257, 255});
+}
+
 // A query of zeros weighs every real key alike: its output is the mean of their values, the
 // padding keys left out.
 void zero_queries_beside_padding() {
@@ -57,12 +69,15 @@ void refused_bad_shapes() {
 int main() {
   c10::InferenceMode guard;
   refused_where_it_cannot_run();
+  // A device that wrongly claims support would crash the GPU parts: stop at the failure.
+  if (wan::test::failures() != 0) return wan::test::check_exit("test-int8-attention");
   std::string why;
-  if (wan::test::failures() == 0 && !wan::cuda::int8_attention_available(at::Device(at::kCUDA, 0), &why)) {
+  if (!wan::cuda::int8_attention_available(at::Device(at::kCUDA, 0), &why)) {
     std::printf("GPU parts skipped: %s\n", why.c_str());
     return 77;
   }
   wan::test::check_attention_accuracy(attend, kGoal, kGoal, kOffsets);
+  short_and_tile_edge_keys();
   zero_queries_beside_padding();
   refused_bad_shapes();
   return wan::test::check_exit("test-int8-attention");
