@@ -1,5 +1,6 @@
 #include "models/cuda/int8_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -88,8 +89,9 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const at::Tensor v_offset = v_mean + v_error / static_cast<double>(kv_len);
 
+  // Uploaded only where some sample has fewer keys: the DiT passes its lengths at every layer.
   at::Tensor lengths;
-  if (!key_lengths.empty())
+  if (std::any_of(key_lengths.begin(), key_lengths.end(), [&](int64_t n) { return n != kv_len; }))
     lengths = at::tensor(key_lengths, at::kLong).to(at::kInt).to(q.device(), /*non_blocking=*/true);
   at::Tensor out = at::empty({batch, q_len, heads, kD}, q.options().dtype(at::kBFloat16));
 
