@@ -73,7 +73,7 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
   launch_quantize_rows(bf16_data(kb), k_mean.data_ptr<float>(), B, static_cast<int>(kv_len), H,
                        static_cast<int>(key_rows), 1.f, k8.data_ptr<int8_t>(), k_scale.data_ptr<float>(), stream);
 
-  // V less its per-channel mean, per channel, transposed with its keys reordered. The rounding
+  // V less its per-channel mean, per channel, transposed tile by tile with its keys reordered. The rounding
   // errors of a channel share a bias (bf16 values sit on a grid the int8 one aliases): the mean
   // added back to the output is that of the rounded values, so rows that spread over many keys
   // (where the bias would not average out) stay exact in the limit.
@@ -82,7 +82,8 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
   launch_channel_absmax(bf16_data(vb), v_mean.data_ptr<float>(), B, static_cast<int>(kv_len), H,
                         v_amax.data_ptr<float>(), stream);
   const at::Tensor v_scale = v_amax / 127.0;
-  const at::Tensor v8 = at::empty({batch, heads, kD, key_rows}, i8), v_error = at::zeros({batch, channels}, f32);
+  const at::Tensor v8 = at::empty({batch, heads, key_rows / kTile, kD, kTile}, i8);
+  const at::Tensor v_error = at::zeros({batch, channels}, f32);
   launch_quantize_values_transposed(bf16_data(vb), v_mean.data_ptr<float>(), v_scale.data_ptr<float>(), B,
                                     static_cast<int>(kv_len), H, static_cast<int>(key_rows), v8.data_ptr<int8_t>(),
                                     v_error.data_ptr<float>(), stream);

@@ -1,11 +1,18 @@
 // One block computes 128 query rows of one head: two warpgroups of 64 rows, each its own
-// online softmax, sharing double-buffered 128-key tiles of K and V that cp.async brings while
-// the tensor cores work on the previous tile. Per tile: S = Q K^T as int8 x int8 -> int32
-// (wgmma, both operands from shared memory), the softmax in float32 registers, P rounded to u8,
-// then P V as u8 x int8 -> int32 with P taken straight from registers (wgmma's register
-// operand; V's key order matches the accumulator layout P comes in). Integer sums are exact:
-// |S| <= 128 * 127 * 127 and |P V| <= 128 * 255 * 127, both under 2^22, which also lets an
-// add of magic bits stand in for int -> float conversions.
+// online softmax, over 128-key tiles of K and V that the bulk copy engine brings into a
+// four-stage ring (one thread, one copy per tile; a shared-memory barrier counts the bytes in).
+// Per tile: S = Q K^T as int8 x int8 -> int32 (wgmma, both operands from shared memory), the
+// softmax in float32 registers, P rounded to u8, then P V as u8 x int8 -> int32 with P taken
+// straight from registers (wgmma's register operand; V's key order matches the accumulator
+// layout P comes in). Integer sums are exact: |S| <= 128 * 127 * 127 and |P V| <= 128 * 255 *
+// 127, both under 2^22, which also lets an add of magic bits stand in for int -> float
+// conversions.
+//
+// Scheduling, as FlashAttention-3 does on Hopper: the warpgroups take turns issuing their
+// products (named barriers), so one's softmax runs while the tensor cores serve the other; and
+// within a warpgroup, P V of tile t - 1 and S of tile t go out together, the output's update
+// for the first overlapping the second. A stage is refilled by whichever warp finishes with it
+// last, so neither warpgroup ever waits on the other's progress through the ring.
 #include "models/cuda/int8_attention_kernel.h"
 
 #include <cuda_bf16.h>
@@ -21,7 +28,11 @@ constexpr int kTile = kInt8AttentionTile;
 constexpr int kThreads = 256;                        // two warpgroups
 constexpr int kTileBytes = kTile * kD;               // a 128 x 128 tile of 8-bit values
 constexpr int kScaleBytes = kTile * 4;               // a tile's key scales
-constexpr int kSmemBytes = 5 * kTileBytes + 2 * kScaleBytes + 1024;  // Q, two stages of K, V, key scales; alignment
+constexpr int kAccRegs = 64;                        // a 64 x 128 int32 accumulator over a warpgroup
+constexpr int kStages = 4;                           // tiles of K and V in flight
+constexpr int kStageBytes = 2 * kTileBytes + kScaleBytes;  // K, V and the keys' scales of one tile
+// Q, the stages, their barriers and release counters; 1024 for the tiles' alignment.
+constexpr int kSmemBytes = kTileBytes + kStages * kStageBytes + 128 + 1024;
 constexpr uint32_t kMagic = 0x4B400000u;             // the bits of 1.5 * 2^23
 constexpr float kMagicF = 12582912.f;                // for |x| < 2^22: bits(kMagicF) + x = bits(kMagicF + x)
 
@@ -54,23 +65,6 @@ __device__ __forceinline__ uint64_t smem_descriptor(uint32_t addr) {
          (uint64_t{1} << 62);
 }
 
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
-}
-
-// 128 rows of 128 bytes, `stride` bytes apart in global memory, into a swizzled tile.
-__device__ __forceinline__ void load_tile(uint32_t tile, const int8_t* src, int64_t stride) {
-  for (int i = threadIdx.x; i < kTile * 8; i += kThreads) {
-    const int r = i >> 3, c = i & 7;
-    cp_async16(tile + r * 128 + ((c ^ (r & 7)) << 4), src + r * stride + c * 16);
-  }
-}
-
-// A tile's 128 key scales (float32) into shared memory.
-__device__ __forceinline__ void load_scales(uint32_t dst, const float* src) {
-  if (threadIdx.x < kScaleBytes / 16) cp_async16(dst + threadIdx.x * 16, src + threadIdx.x * 4);
-}
-
 __device__ __forceinline__ void wgmma_ss(int (&d)[64], uint64_t a, uint64_t b, int accumulate) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
@@ -87,6 +81,8 @@ __device__ __forceinline__ void wgmma_rs(int (&d)[64], uint32_t a0, uint32_t a1,
       : WAN_WGMMA_D_OPERANDS
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(b), "r"(accumulate));
 }
+
+__device__ __forceinline__ void wgmma_wait_one() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
@@ -112,20 +108,22 @@ __device__ __forceinline__ uint32_t pack_low_bytes(uint32_t a, uint32_t b, uint3
 // The softmax of one tile. In: S's integer sums in d (accumulator layout: register r holds row
 // lane / 4 + 8 * ((r >> 1) & 1) and column 8 * (r >> 2) + 2 * (lane % 4) + (r & 1)) and the
 // keys' scales of this thread's 32 columns (k_scale[r / 2 ... ] in register order, see below);
-// c[i], the row's scale. Out: P as u8 in p (wgmma's register-operand layout for four 32-key
+// their shifts (-kMagicF times the scales); c[i], the row's scale. Out: P as u8 in p (wgmma's register-operand layout for four 32-key
 // steps), the rows' factors for the running sums (alpha) and for this tile's (beta).
 template <bool kMasked>
-__device__ __forceinline__ void softmax_tile(int (&d)[64], uint32_t (&p)[16], const float (&k_scale)[32],
-                                             const float (&c)[2], float (&m_run)[2], float (&l_run)[2],
+__device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[kAccRegs / 4], const float (&k_scale)[kAccRegs / 2],
+                                             const float (&k_shift)[kAccRegs / 2], const float (&c)[2], float (&m_run)[2], float (&l_run)[2],
                                              float (&alpha)[2], float (&beta)[2], int valid_cols, int quad) {
-  float s[64];
   float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-  for (int r = 0; r < 64; ++r) {
+  for (int r = 0; r < kAccRegs; ++r) {
     // k_scale holds columns 8j + 2q and 8j + 2q + 1 at 2j and 2j + 1.
-    s[r] = (__int_as_float(d[r] + static_cast<int>(kMagic)) - kMagicF) * k_scale[2 * (r >> 2) + (r & 1)];
-    if (kMasked && 8 * (r >> 2) + 2 * quad + (r & 1) >= valid_cols) s[r] = -INFINITY;
-    mx[(r >> 1) & 1] = fmaxf(mx[(r >> 1) & 1], s[r]);
+    // (kMagicF + d) ks - kMagicF ks in one rounding: d ks to within half a unit of ks.
+    const float sr = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)), k_scale[2 * (r >> 2) + (r & 1)],
+                k_shift[2 * (r >> 2) + (r & 1)]);
+    const float sm = kMasked && 8 * (r >> 2) + 2 * quad + (r & 1) >= valid_cols ? -INFINITY : sr;
+    mx[(r >> 1) & 1] = fmaxf(mx[(r >> 1) & 1], sm);
+    d[r] = __float_as_int(sm);  // in place: the accumulator's registers hold the scores
   }
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
@@ -140,118 +138,195 @@ __device__ __forceinline__ void softmax_tile(int (&d)[64], uint32_t (&p)[16], co
   }
   // p = exp2(s c - m_tile) in [0, 1]; kMagicF + 255 p rounds 255 p to an integer in the low
   // bits, whose sum is this tile's share of the row sum.
-  uint32_t sum[2] = {0u, 0u};
 #pragma unroll
-  for (int r = 0; r < 64; ++r) {
+  for (int r = 0; r < kAccRegs; ++r) {
     const int i = (r >> 1) & 1;
     uint32_t u = kMagic;
-    if (!kMasked || s[r] != -INFINITY) u = __float_as_uint(fmaf(exp2_approx(fmaf(s[r], c[i], -mx[i])), 255.f, kMagicF));
-    sum[i] += u;
+    const float sr = __int_as_float(d[r]);
+    if (!kMasked || sr != -INFINITY) u = __float_as_uint(fmaf(exp2_approx(fmaf(sr, c[i], -mx[i])), 255.f, kMagicF));
     d[r] = static_cast<int>(u);
   }
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    const float tile_sum = static_cast<float>(static_cast<int>(sum[i] - 32u * kMagic));
-    l_run[i] = fmaf(l_run[i], alpha[i], beta[i] * tile_sum);
-  }
   // Into the register operand's layout; V's keys are reordered to match (int8_attention_key_position).
+  // Even words hold row 0's bytes, odd words row 1's: one dp4a sums four of them.
+  int sum[2] = {0, 0};
 #pragma unroll
-  for (int kk = 0; kk < 4; ++kk) {
+  for (int kk = 0; kk < kAccRegs / 16; ++kk) {
     const int b = 16 * kk;
     p[4 * kk + 0] = pack_low_bytes(d[b + 0], d[b + 1], d[b + 4], d[b + 5]);
     p[4 * kk + 1] = pack_low_bytes(d[b + 2], d[b + 3], d[b + 6], d[b + 7]);
     p[4 * kk + 2] = pack_low_bytes(d[b + 8], d[b + 9], d[b + 12], d[b + 13]);
     p[4 * kk + 3] = pack_low_bytes(d[b + 10], d[b + 11], d[b + 14], d[b + 15]);
+#pragma unroll
+    for (int w = 0; w < 4; ++w) sum[w & 1] = __dp4a(static_cast<int>(p[4 * kk + w]), 0x01010101, sum[w & 1]);
   }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) l_run[i] = fmaf(l_run[i], alpha[i], beta[i] * static_cast<float>(sum[i]));
 }
 
 #endif  // WAN_INT8_ATTENTION_WGMMA
+
+#ifdef WAN_INT8_ATTENTION_WGMMA
+// Shared-memory barriers and the bulk copy engine (TMA's one-dimensional form): one thread
+// moves a whole pre-swizzled tile, and the barrier counts its bytes in.
+__device__ __forceinline__ void barrier_init(uint32_t bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void barrier_expect_bytes(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void barrier_wait(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n}\n" ::"r"(bar),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void bulk_copy(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
+               "l"(src), "r"(bytes), "r"(bar)
+               : "memory");
+}
+// Named barriers 1 and 2 take turns between the warpgroups: one issues its products while the
+// other computes its softmax.
+__device__ __forceinline__ void turn_wait(int wg) { asm volatile("bar.sync %0, 256;\n" ::"r"(1 + wg) : "memory"); }
+__device__ __forceinline__ void turn_pass(int wg) { asm volatile("bar.arrive %0, 256;\n" ::"r"(2 - wg) : "memory"); }
+#endif
 
 __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8AttentionArgs args) {
 #ifdef WAN_INT8_ATTENTION_WGMMA
   extern __shared__ uint8_t smem[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   const uint32_t q_tile = (raw + 1023u) & ~1023u;
-  const uint32_t k_tiles = q_tile + kTileBytes, v_tiles = q_tile + 3 * kTileBytes;
-  const uint32_t k_scales = q_tile + 5 * kTileBytes;
-  const float* k_scales_ptr = reinterpret_cast<const float*>(smem + (k_scales - raw));
+  // Stage s of the pipeline: K tile s, V tile s and key scales s; all tiles on 1024-byte boundaries.
+  const uint32_t k_tiles = q_tile + kTileBytes, v_tiles = k_tiles + kStages * kTileBytes;
+  const uint32_t scales = v_tiles + kStages * kTileBytes;
+  const uint32_t bars = scales + kStages * kScaleBytes;  // full[kStages], q_full, then release counters
+  uint8_t* const smem_aligned = smem + (q_tile - raw);
+  int* const released = reinterpret_cast<int*>(smem_aligned + (bars - q_tile) + 8 * (kStages + 1));
 
   const int b = blockIdx.z, h = blockIdx.y;
   const int64_t bh = static_cast<int64_t>(b) * args.heads + h;
   const int key_len = args.key_lengths ? args.key_lengths[b] : args.key_len;
   const int tiles = (key_len + kTile - 1) / kTile;
   const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, quad = lane & 3;
-
   const int8_t* k_src = args.k + bh * args.key_rows * kD;
-  const int8_t* v_src = args.v_t + bh * kD * args.key_rows;
-  load_tile(q_tile, args.q + (bh * args.q_rows + static_cast<int64_t>(blockIdx.x) * kTile) * kD, kD);
-  load_tile(k_tiles, k_src, kD);
-  load_tile(v_tiles, v_src, args.key_rows);
+  const int8_t* v_src = args.v_t + bh * args.key_rows * kD;
   const float* k_scale = args.k_scale + bh * args.key_rows;
-  load_scales(k_scales, k_scale);
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
+  const uint32_t q_full = bars + 8 * kStages;
+  auto load_stage = [&](int t) {
+    const int s = t % kStages;
+    const uint32_t bar = bars + 8 * s;
+    barrier_expect_bytes(bar, kStageBytes);
+    bulk_copy(k_tiles + s * kTileBytes, k_src + static_cast<int64_t>(t) * kTileBytes, kTileBytes, bar);
+    bulk_copy(v_tiles + s * kTileBytes, v_src + static_cast<int64_t>(t) * kTileBytes, kTileBytes, bar);
+    bulk_copy(scales + s * kScaleBytes, k_scale + static_cast<int64_t>(t) * kTile, kScaleBytes, bar);
+  };
+  if (tid == 0) {
+    for (int s = 0; s <= kStages; ++s) barrier_init(bars + 8 * s, 1);
+    for (int s = 0; s < kStages; ++s) released[s] = 0;
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  if (tid == 0) {
+    barrier_expect_bytes(q_full, kTileBytes);
+    bulk_copy(q_tile, args.q + (bh * args.q_rows + static_cast<int64_t>(blockIdx.x) * kTile) * kD, kTileBytes, q_full);
+    for (int t = 0; t < min(tiles, kStages); ++t) load_stage(t);
+  }
 
   const int row0 = blockIdx.x * kTile + wg * 64 + warp * 16 + (lane >> 2);  // and row0 + 8
   const float* q_scale = args.q_scale + bh * args.q_rows;
   // Never zero (a query row of zeros): masked keys must stay at -inf after the scale.
   const float qs[2] = {fmaxf(q_scale[row0], 1e-30f), fmaxf(q_scale[row0 + 8], 1e-30f)};
   const uint64_t q_desc = smem_descriptor(q_tile + wg * 64 * kD);
+  const float* scales_ptr = reinterpret_cast<const float*>(smem_aligned + (scales - q_tile));
 
   float o[64];
 #pragma unroll
   for (int r = 0; r < 64; ++r) o[r] = 0.f;
-  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
-  int d[64];
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f}, alpha[2] = {1.f, 1.f}, beta[2] = {0.f, 0.f};
+  int s_acc[64], pv_acc[64];
   uint32_t p[16];
 
-  for (int t = 0; t < tiles; ++t) {
-    const int stage = t & 1;
-    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    __syncthreads();  // tile t is in; every warpgroup is done with tile t - 1's stage
-    if (t + 1 < tiles) {
-      load_tile(k_tiles + (stage ^ 1) * kTileBytes, k_src + static_cast<int64_t>(t + 1) * kTile * kD, kD);
-      load_tile(v_tiles + (stage ^ 1) * kTileBytes, v_src + static_cast<int64_t>(t + 1) * kTile, args.key_rows);
-      load_scales(k_scales + (stage ^ 1) * kScaleBytes, k_scale + static_cast<int64_t>(t + 1) * kTile);
-      asm volatile("cp.async.commit_group;\n" ::: "memory");
-    }
-
-    const uint64_t k_desc = smem_descriptor(k_tiles + stage * kTileBytes);
-    wgmma_fence();
+  auto issue_s = [&](int t) {
+    const uint64_t k_desc = smem_descriptor(k_tiles + (t % kStages) * kTileBytes);
 #pragma unroll
-    for (int kk = 0; kk < 4; ++kk) wgmma_ss(d, q_desc + 2 * kk, k_desc + 2 * kk, kk);
+    for (int kk = 0; kk < 4; ++kk) wgmma_ss(s_acc, q_desc + 2 * kk, k_desc + 2 * kk, kk);
     wgmma_commit();
-    wgmma_wait_all();
-    fence_operands(d);
-
-    float ks[32];
-    const float* tile_scales = k_scales_ptr + stage * kTile + 2 * quad;
+  };
+  auto issue_pv = [&](int t) {
+    const uint64_t v_desc = smem_descriptor(v_tiles + (t % kStages) * kTileBytes);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+      wgmma_rs(pv_acc, p[4 * kk], p[4 * kk + 1], p[4 * kk + 2], p[4 * kk + 3], v_desc + 2 * kk, kk);
+    wgmma_commit();
+  };
+  auto softmax = [&](int t) {
+    float ks[32], kshift[32];
+    const float* tile_scales = scales_ptr + (t % kStages) * kTile + 2 * quad;
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
       const float2 pair = *reinterpret_cast<const float2*>(tile_scales + 8 * j);
       ks[2 * j] = pair.x;
       ks[2 * j + 1] = pair.y;
     }
-    float alpha[2], beta[2];
+#pragma unroll
+    for (int j = 0; j < 32; ++j) kshift[j] = -kMagicF * ks[j];
     const int valid_cols = key_len - t * kTile;
     if (valid_cols >= kTile)
-      softmax_tile<false>(d, p, ks, qs, m_run, l_run, alpha, beta, valid_cols, quad);
+      softmax_tile<false>(s_acc, p, ks, kshift, qs, m_run, l_run, alpha, beta, valid_cols, quad);
     else
-      softmax_tile<true>(d, p, ks, qs, m_run, l_run, alpha, beta, valid_cols, quad);
-
-    const uint64_t v_desc = smem_descriptor(v_tiles + stage * kTileBytes);
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk)
-      wgmma_rs(d, p[4 * kk], p[4 * kk + 1], p[4 * kk + 2], p[4 * kk + 3], v_desc + 2 * kk, kk);
-    wgmma_commit();
-    wgmma_wait_all();
-    fence_operands(d);
+      softmax_tile<true>(s_acc, p, ks, kshift, qs, m_run, l_run, alpha, beta, valid_cols, quad);
+  };
+  // o alpha + (kMagicF + pv) beta - kMagicF beta, the last term taken first: o alpha - kMagicF beta
+  // sits near kMagicF beta, where float32 steps by about beta, a unit of the integer sums.
+  auto accumulate = [&]() {
+    const float shift[2] = {-kMagicF * beta[0], -kMagicF * beta[1]};
 #pragma unroll
     for (int r = 0; r < 64; ++r) {
       const int i = (r >> 1) & 1;
-      o[r] = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)) - kMagicF, beta[i], o[r] * alpha[i]);
+      o[r] = fmaf(__int_as_float(pv_acc[r] + static_cast<int>(kMagic)), beta[i], fmaf(o[r], alpha[i], shift[i]));
     }
+  };
+  // A stage is free once all eight warps are past the products that read it; the last of them
+  // refills it with the tile kStages further on. The count only grows: eight arrivals a use.
+  auto release = [&](int t) {
+    if (lane == 0 && (atomicAdd(&released[t % kStages], 1) & 7) == 7 && t + kStages < tiles) load_stage(t + kStages);
+  };
+
+  if (tiles > 0) {  // (no keys: the output is the value mean, as l = 0 leaves it)
+  if (wg == 1) turn_pass(wg);  // warpgroup 0 takes the first turn
+  barrier_wait(q_full, 0);
+  barrier_wait(bars, 0);
+  turn_wait(wg);
+  wgmma_fence();
+  issue_s(0);
+  turn_pass(wg);
+  wgmma_wait_all();
+  fence_operands(s_acc);
+  softmax(0);
+  for (int t = 1; t < tiles; ++t) {
+    barrier_wait(bars + 8 * (t % kStages), (t / kStages) & 1);
+    turn_wait(wg);
+    wgmma_fence();
+    issue_pv(t - 1);
+    issue_s(t);
+    turn_pass(wg);
+    wgmma_wait_one();
+    fence_operands(pv_acc);
+    release(t - 1);
+    accumulate();
+    wgmma_wait_all();
+    fence_operands(s_acc);
+    softmax(t);
+  }
+  turn_wait(wg);
+  wgmma_fence();
+  issue_pv(tiles - 1);
+  if (wg == 0) turn_pass(wg);  // warpgroup 1's last pass would have no turn to match
+  wgmma_wait_all();
+  fence_operands(pv_acc);
+  accumulate();
   }
 
   float inv[2];

@@ -3,15 +3,17 @@
 // online softmax. Raw pointers only, so the .cu file needs no libtorch headers; the
 // quantisation that fills these buffers is int8_attention.cpp's.
 //
-// Operands, head_dim 128:
+// Operands, head_dim 128, each 128 x 128 tile stored as shared memory wants it (the 128-byte
+// swizzle: 16-byte chunk c of row r at chunk c ^ (r % 8)), so that one bulk copy moves it:
 //   Q  int8 [B, H, q_rows, 128], one scale per row (that row's amax / 127, times the softmax
 //      scale and log2(e)): q_rows is the query length rounded up to 128, padding rows zero;
 //   K  int8 [B, H, key_rows, 128] less the per-channel key mean (softmax cannot see a shift
 //      common to all keys), one scale per key; key_rows a multiple of 128;
-//   V  int8 [B, H, 128, key_rows] less the per-channel value mean, transposed (keys contiguous,
-//      as Hopper's 8-bit products want the reduced dimension), one scale per channel, and its
-//      keys reordered within each group of 32 (int8_attention_key_position) so that P goes from
-//      the product that made S to the one that consumes it without leaving its registers;
+//   V  int8 [B, H, key_rows / 128, 128, 128] less the per-channel value mean: per 128-key tile,
+//      transposed (channel rows of 128 keys, as Hopper's 8-bit products want the reduced
+//      dimension contiguous), one scale per channel, and its keys reordered within each group
+//      of 32 (int8_attention_key_position) so that P goes from the product that made S to the
+//      one that consumes it without leaving its registers;
 //   P  u8, round(255 * exp(s - the row's max within its 128-key tile)): the tile's own max
 //      keeps P's resolution where a running max would leave the early tiles a few levels.
 #pragma once
@@ -27,7 +29,7 @@ constexpr int kInt8AttentionTile = 128;  // queries per block and keys per step
 struct Int8AttentionArgs {
   const int8_t* q = nullptr;
   const int8_t* k = nullptr;
-  const int8_t* v_t = nullptr;
+  const int8_t* v_t = nullptr;          // V's tiles, transposed
   const float* q_scale = nullptr;        // [B, H, q_rows]
   const float* k_scale = nullptr;        // [B, H, key_rows]
   const float* v_scale = nullptr;        // [B, H, 128]

@@ -45,7 +45,8 @@ __global__ void quantize_rows_kernel(const uint16_t* x, const float* mean, int b
     for (int j = 0; j < 4; ++j) packed |= (static_cast<uint32_t>(quantized(f[j], inv)) & 0xffu) << (8 * j);
   }
   const int64_t at = (static_cast<int64_t>(b) * heads + h) * rows + row;
-  reinterpret_cast<uint32_t*>(out + at * kD)[lane] = packed;
+  // 128-byte swizzle within each row: 16-byte chunk c at c ^ (row % 8), as the kernel's tiles want.
+  reinterpret_cast<uint32_t*>(out + at * kD)[(((lane >> 2) ^ (row & 7)) << 2) | (lane & 3)] = packed;
   if (lane == 0) scales[at] = amax / 127.f * factor;
 }
 
@@ -131,10 +132,11 @@ __global__ void quantize_values_transposed_kernel(const uint16_t* x, const float
     for (int w = 0; w < 8; ++w) total += errors[w][threadIdx.x];
     atomicAdd(error_sum + (static_cast<int64_t>(b) * heads + h) * kD + threadIdx.x, total);
   }
-  int8_t* dst = out + (static_cast<int64_t>(b) * heads + h) * kD * rows + first_key;
+  // Tile by tile, each a swizzled 128 x 128 block: one contiguous copy into shared memory.
+  int8_t* dst = out + (static_cast<int64_t>(b) * heads + h) * kD * rows + static_cast<int64_t>(first_key) * kD;
   for (int i = threadIdx.x; i < kD * kTile / 16; i += blockDim.x) {
     const int d = i >> 3, chunk = i & 7;
-    *reinterpret_cast<uint4*>(dst + static_cast<int64_t>(d) * rows + chunk * 16) =
+    *reinterpret_cast<uint4*>(dst + d * kTile + ((chunk ^ (d & 7)) << 4)) =
         *reinterpret_cast<const uint4*>(&tile[d][chunk * 16]);
   }
 }
