@@ -12,7 +12,7 @@
 // products (named barriers), so one's softmax runs while the tensor cores serve the other; and
 // within a warpgroup, P V of tile t - 1 and S of tile t go out together, the output's update
 // for the first overlapping the second. A stage is refilled by whichever warp finishes with it
-// last, so neither warpgroup ever waits on the other's progress through the ring.
+// last: no warp stops to wait for a stage to empty, only for the tile it needs next.
 #include "models/cuda/int8_attention_kernel.h"
 
 #include <cuda_bf16.h>
@@ -118,7 +118,7 @@ __device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[k
 #pragma unroll
   for (int r = 0; r < kAccRegs; ++r) {
     // k_scale holds columns 8j + 2q and 8j + 2q + 1 at 2j and 2j + 1.
-    // (kMagicF + d) ks - kMagicF ks in one rounding: d ks to within half a unit of ks.
+    // (kMagicF + d) ks - kMagicF ks in one rounding: d ks to within a unit of ks.
     const float sr = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)), k_scale[2 * (r >> 2) + (r & 1)],
                 k_shift[2 * (r >> 2) + (r & 1)]);
     const float sm = kMasked && 8 * (r >> 2) + 2 * quad + (r & 1) >= valid_cols ? -INFINITY : sr;
@@ -148,7 +148,7 @@ __device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[k
   }
   // Into the register operand's layout; V's keys are reordered to match (int8_attention_key_position).
   // Even words hold row 0's bytes, odd words row 1's: one dp4a sums four of them.
-  int sum[2] = {0, 0};
+  uint32_t sum[2] = {0u, 0u};  // unsigned: P's bytes run to 255
 #pragma unroll
   for (int kk = 0; kk < kAccRegs / 16; ++kk) {
     const int b = 16 * kk;
@@ -157,7 +157,7 @@ __device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[k
     p[4 * kk + 2] = pack_low_bytes(d[b + 8], d[b + 9], d[b + 12], d[b + 13]);
     p[4 * kk + 3] = pack_low_bytes(d[b + 10], d[b + 11], d[b + 14], d[b + 15]);
 #pragma unroll
-    for (int w = 0; w < 4; ++w) sum[w & 1] = __dp4a(static_cast<int>(p[4 * kk + w]), 0x01010101, sum[w & 1]);
+    for (int w = 0; w < 4; ++w) sum[w & 1] = __dp4a(p[4 * kk + w], 0x01010101u, sum[w & 1]);
   }
 #pragma unroll
   for (int i = 0; i < 2; ++i) l_run[i] = fmaf(l_run[i], alpha[i], beta[i] * static_cast<float>(sum[i]));
@@ -228,7 +228,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
-  if (tid == 0) {
+  if (tid == 0 && tiles > 0) {  // (a copy nobody waits for could outlive the block)
     barrier_expect_bytes(q_full, kTileBytes);
     bulk_copy(q_tile, args.q + (bh * args.q_rows + static_cast<int64_t>(blockIdx.x) * kTile) * kD, kTileBytes, q_full);
     for (int t = 0; t < min(tiles, kStages); ++t) load_stage(t);
@@ -288,10 +288,18 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
       o[r] = fmaf(__int_as_float(pv_acc[r] + static_cast<int>(kMagic)), beta[i], fmaf(o[r], alpha[i], shift[i]));
     }
   };
-  // A stage is free once all eight warps are past the products that read it; the last of them
-  // refills it with the tile kStages further on. The count only grows: eight arrivals a use.
+  // A stage is free once all eight warps are past the products and loads that read it; the last
+  // of them refills it with the tile kStages further on. The count only grows: eight arrivals a
+  // use. The fences order this warp's reads (generic and async proxy) before the refill's writes.
   auto release = [&](int t) {
-    if (lane == 0 && (atomicAdd(&released[t % kStages], 1) & 7) == 7 && t + kStages < tiles) load_stage(t + kStages);
+    __syncwarp();
+    if (lane != 0) return;
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    __threadfence_block();
+    if ((atomicAdd(&released[t % kStages], 1) & 7) == 7 && t + kStages < tiles) {
+      __threadfence_block();
+      load_stage(t + kStages);
+    }
   };
 
   if (tiles > 0) {  // (no keys: the output is the value mean, as l = 0 leaves it)
