@@ -17,4 +17,16 @@ void check_attention_inputs(const std::string& who, const at::Tensor& q, const a
 // contiguous view at an odd offset is copied).
 at::Tensor bf16_aligned(const at::Tensor& t);
 
+// t's bf16 values as the kernels take them.
+inline const uint16_t* bf16_data(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
+
+#ifdef WAN_WITH_CUDA_KERNELS
+// The checks both 8-bit attentions make before their own: `device` is a CUDA device this
+// process has. Its index, or -1 with the reason in *why.
+int attention_device_index(const at::Device& device, std::string* why);
+
+// "cuda:0 (NAME, compute capability M.m)", for refusals that name what the GPU lacks.
+std::string describe_cuda_device(const at::Device& device, int index);
+#endif
+
 }  // namespace wan::cuda

@@ -20,25 +20,15 @@ namespace wan::cuda {
 
 #ifdef WAN_WITH_FP8_ATTENTION
 
-namespace {
-
-const uint16_t* bf16_data(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
-
-}  // namespace
-
 bool fp8_attention_available(const at::Device& device, std::string* why) {
   auto no = [&](const std::string& reason) {
     if (why) *why = reason;
     return false;
   };
-  if (!device.is_cuda()) return no("8-bit attention runs on CUDA devices only, not on " + device.str());
-  if (!at::cuda::is_available()) return no("CUDA is not available");
-  const int index = device.has_index() ? device.index() : 0;
-  if (index >= at::cuda::device_count()) return no("there is no " + device.str());
-  const cudaDeviceProp* props = at::cuda::getDeviceProperties(index);
-  if (props->major < 9)
-    return no(device.str() + " (" + props->name + ", compute capability " + std::to_string(props->major) + "." +
-              std::to_string(props->minor) + ") has no fp8 attention in cuDNN: it needs 9.0 (Hopper) or newer");
+  const int index = attention_device_index(device, why);
+  if (index < 0) return false;
+  if (at::cuda::getDeviceProperties(index)->major < 9)
+    return no(describe_cuda_device(device, index) + " has no fp8 attention in cuDNN: it needs 9.0 (Hopper) or newer");
   // A small shape of the DiT's kind: cuDNN says whether its fp8 engine runs here.
   c10::cuda::CUDAGuard guard(index);
   Fp8SdpaShape probe;

@@ -26,24 +26,15 @@ constexpr int64_t kD = kInt8AttentionHeadDim, kTile = kInt8AttentionTile;
 
 int64_t rounded_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 
-const uint16_t* bf16_data(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
-
 }  // namespace
 
 bool int8_attention_available(const at::Device& device, std::string* why) {
-  auto no = [&](const std::string& reason) {
-    if (why) *why = reason;
-    return false;
-  };
-  if (!device.is_cuda()) return no("8-bit attention runs on CUDA devices only, not on " + device.str());
-  if (!at::cuda::is_available()) return no("CUDA is not available");
-  const int index = device.has_index() ? device.index() : 0;
-  if (index >= at::cuda::device_count()) return no("there is no " + device.str());
+  const int index = attention_device_index(device, why);
+  if (index < 0) return false;
   const char* reason = nullptr;
   if (!int8_attention_kernel_runs_on(index, &reason)) {
-    const cudaDeviceProp* props = at::cuda::getDeviceProperties(index);
-    return no(device.str() + " (" + props->name + ", compute capability " + std::to_string(props->major) + "." +
-              std::to_string(props->minor) + "): " + reason);
+    if (why) *why = describe_cuda_device(device, index) + ": " + reason;
+    return false;
   }
   return true;
 }
