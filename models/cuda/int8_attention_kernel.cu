@@ -28,7 +28,7 @@ constexpr int kTile = kInt8AttentionTile;
 constexpr int kThreads = 256;                        // two warpgroups
 constexpr int kTileBytes = kTile * kD;               // a 128 x 128 tile of 8-bit values
 constexpr int kScaleBytes = kTile * 4;               // a tile's key scales
-constexpr int kAccRegs = 64;                        // a 64 x 128 int32 accumulator over a warpgroup
+constexpr int kAccRegs = 64;                         // a 64 x 128 int32 accumulator over a warpgroup
 constexpr int kStages = 4;                           // tiles of K and V in flight
 constexpr int kStageBytes = 2 * kTileBytes + kScaleBytes;  // K, V and the keys' scales of one tile
 // Q, the stages, their barriers and release counters; 1024 for the tiles' alignment.
@@ -108,11 +108,13 @@ __device__ __forceinline__ uint32_t pack_low_bytes(uint32_t a, uint32_t b, uint3
 // The softmax of one tile. In: S's integer sums in d (accumulator layout: register r holds row
 // lane / 4 + 8 * ((r >> 1) & 1) and column 8 * (r >> 2) + 2 * (lane % 4) + (r & 1)) and the
 // keys' scales of this thread's 32 columns (k_scale[r / 2 ... ] in register order, see below);
-// their shifts (-kMagicF times the scales); c[i], the row's scale. Out: P as u8 in p (wgmma's register-operand layout for four 32-key
-// steps), the rows' factors for the running sums (alpha) and for this tile's (beta).
+// their shifts (-kMagicF times the scales); c[i], the row's scale. Out: P as u8 in p (wgmma's
+// register-operand layout for four 32-key steps), the rows' factors for the running sums
+// (alpha) and for this tile's (beta).
 template <bool kMasked>
-__device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[kAccRegs / 4], const float (&k_scale)[kAccRegs / 2],
-                                             const float (&k_shift)[kAccRegs / 2], const float (&c)[2], float (&m_run)[2], float (&l_run)[2],
+__device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[kAccRegs / 4],
+                                             const float (&k_scale)[kAccRegs / 2], const float (&k_shift)[kAccRegs / 2],
+                                             const float (&c)[2], float (&m_run)[2], float (&l_run)[2],
                                              float (&alpha)[2], float (&beta)[2], int valid_cols, int quad) {
   float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -120,7 +122,7 @@ __device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[k
     // k_scale holds columns 8j + 2q and 8j + 2q + 1 at 2j and 2j + 1.
     // (kMagicF + d) ks - kMagicF ks in one rounding: d ks to within a unit of ks.
     const float sr = fmaf(__int_as_float(d[r] + static_cast<int>(kMagic)), k_scale[2 * (r >> 2) + (r & 1)],
-                k_shift[2 * (r >> 2) + (r & 1)]);
+                          k_shift[2 * (r >> 2) + (r & 1)]);
     const float sm = kMasked && 8 * (r >> 2) + 2 * quad + (r & 1) >= valid_cols ? -INFINITY : sr;
     mx[(r >> 1) & 1] = fmaxf(mx[(r >> 1) & 1], sm);
     d[r] = __float_as_int(sm);  // in place: the accumulator's registers hold the scores
@@ -303,38 +305,38 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   };
 
   if (tiles > 0) {  // (no keys: the output is the value mean, as l = 0 leaves it)
-  if (wg == 1) turn_pass(wg);  // warpgroup 0 takes the first turn
-  barrier_wait(q_full, 0);
-  barrier_wait(bars, 0);
-  turn_wait(wg);
-  wgmma_fence();
-  issue_s(0);
-  turn_pass(wg);
-  wgmma_wait_all();
-  fence_operands(s_acc);
-  softmax(0);
-  for (int t = 1; t < tiles; ++t) {
-    barrier_wait(bars + 8 * (t % kStages), (t / kStages) & 1);
+    if (wg == 1) turn_pass(wg);  // warpgroup 0 takes the first turn
+    barrier_wait(q_full, 0);
+    barrier_wait(bars, 0);
     turn_wait(wg);
     wgmma_fence();
-    issue_pv(t - 1);
-    issue_s(t);
+    issue_s(0);
     turn_pass(wg);
-    wgmma_wait_one();
-    fence_operands(pv_acc);
-    release(t - 1);
-    accumulate();
     wgmma_wait_all();
     fence_operands(s_acc);
-    softmax(t);
-  }
-  turn_wait(wg);
-  wgmma_fence();
-  issue_pv(tiles - 1);
-  if (wg == 0) turn_pass(wg);  // warpgroup 1's last pass would have no turn to match
-  wgmma_wait_all();
-  fence_operands(pv_acc);
-  accumulate();
+    softmax(0);
+    for (int t = 1; t < tiles; ++t) {
+      barrier_wait(bars + 8 * (t % kStages), (t / kStages) & 1);
+      turn_wait(wg);
+      wgmma_fence();
+      issue_pv(t - 1);
+      issue_s(t);
+      turn_pass(wg);
+      wgmma_wait_one();
+      fence_operands(pv_acc);
+      release(t - 1);
+      accumulate();
+      wgmma_wait_all();
+      fence_operands(s_acc);
+      softmax(t);
+    }
+    turn_wait(wg);
+    wgmma_fence();
+    issue_pv(tiles - 1);
+    if (wg == 0) turn_pass(wg);  // warpgroup 1's last pass would have no turn to match
+    wgmma_wait_all();
+    fence_operands(pv_acc);
+    accumulate();
   }
 
   float inv[2];
