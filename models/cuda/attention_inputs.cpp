@@ -34,6 +34,10 @@ at::Tensor bf16_aligned(const at::Tensor& t) {
   return c;
 }
 
+at::Tensor channel_means(const at::Tensor& x) {
+  return x.view({x.size(0), x.size(1), x.size(2) * x.size(3)}).mean(1, /*keepdim=*/false, at::kFloat).contiguous();
+}
+
 #ifdef WAN_WITH_CUDA_KERNELS
 int attention_device_index(const at::Device& device, std::string* why) {
   auto no = [&](const std::string& reason) {

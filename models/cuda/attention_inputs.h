@@ -17,6 +17,10 @@ void check_attention_inputs(const std::string& who, const at::Tensor& q, const a
 // contiguous view at an odd offset is copied).
 at::Tensor bf16_aligned(const at::Tensor& t);
 
+// x [B, L, heads, d] (contiguous) averaged over its L rows per channel: float32 [B, heads * d],
+// contiguous. The shift both attentions take off K and V before quantising them.
+at::Tensor channel_means(const at::Tensor& x);
+
 // t's bf16 values as the kernels take them.
 inline const uint16_t* bf16_data(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
 

@@ -54,8 +54,8 @@ at::Tensor fp8_attention(const at::Tensor& q, const at::Tensor& k, const at::Ten
 
   // The shifts: per-channel means over all keys (any vector would do; the mean is the
   // smallest), float32 [B, channels].
-  const at::Tensor k_mean = kb.view({batch, kv_len, channels}).mean(1, /*keepdim=*/false, at::kFloat).contiguous();
-  const at::Tensor v_mean = vb.view({batch, kv_len, channels}).mean(1, /*keepdim=*/false, at::kFloat).contiguous();
+  const at::Tensor k_mean = channel_means(kb);
+  const at::Tensor v_mean = channel_means(vb);
 
   // amax of q, k - k_mean, v - v_mean, then the e4m3 copies at 448 / amax.
   at::Tensor amax = at::zeros({3}, f32);

@@ -59,7 +59,7 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
                        q_scale.data_ptr<float>(), stream);
 
   // K less its per-channel mean, per key.
-  const at::Tensor k_mean = kb.view({batch, kv_len, channels}).mean(1, /*keepdim=*/false, at::kFloat).contiguous();
+  const at::Tensor k_mean = channel_means(kb);
   const at::Tensor k8 = at::empty({batch, heads, key_rows, kD}, i8), k_scale = at::empty({batch, heads, key_rows}, f32);
   launch_quantize_rows(bf16_data(kb), k_mean.data_ptr<float>(), B, static_cast<int>(kv_len), H,
                        static_cast<int>(key_rows), 1.f, k8.data_ptr<int8_t>(), k_scale.data_ptr<float>(), stream);
@@ -68,7 +68,7 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
   // errors of a channel share a bias (bf16 values sit on a grid the int8 one aliases): the mean
   // added back to the output is that of the rounded values, so rows that spread over many keys
   // (where the bias would not average out) stay exact in the limit.
-  const at::Tensor v_mean = vb.view({batch, kv_len, channels}).mean(1, /*keepdim=*/false, at::kFloat).contiguous();
+  const at::Tensor v_mean = channel_means(vb);
   const at::Tensor v_amax = at::zeros({batch, channels}, f32);
   launch_channel_absmax(bf16_data(vb), v_mean.data_ptr<float>(), B, static_cast<int>(kv_len), H,
                         v_amax.data_ptr<float>(), stream);
