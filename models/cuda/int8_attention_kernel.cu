@@ -295,13 +295,15 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   // use. The fences order this warp's reads (generic and async proxy) before the refill's writes.
   auto release = [&](int t) {
     __syncwarp();
-    if (lane != 0) return;
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    __threadfence_block();
-    if ((atomicAdd(&released[t % kStages], 1) & 7) == 7 && t + kStages < tiles) {
+    if (lane == 0) {
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
       __threadfence_block();
-      load_stage(t + kStages);
+      if ((atomicAdd(&released[t % kStages], 1) & 7) == 7 && t + kStages < tiles) {
+        __threadfence_block();
+        load_stage(t + kStages);
+      }
     }
+    __syncwarp();  // the warp reconverged before the .aligned wgmma wait that follows
   };
 
   if (tiles > 0) {  // (no keys: the output is the value mean, as l = 0 leaves it)

@@ -9,8 +9,9 @@
 
 namespace wan::cuda {
 
-// Per row of 128: out int8 [B, heads, rows, 128] = round((x - mean) * 127 / amax), scales
-// [B, heads, rows] = amax / 127 * factor; rows past len (up to `rows`) are zeros with scale 0.
+// Per row of 128: out int8 [B, heads, rows, 128] = round((x - mean) * 127 / amax), each row
+// swizzled as the kernel reads it (int8_attention_kernel.h), scales [B, heads, rows] = amax / 127
+// * factor; rows past len (up to `rows`) are zeros with scale 0.
 // `mean` may be null (nothing subtracted).
 void launch_quantize_rows(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows, float factor,
                           int8_t* out, float* scales, cudaStream_t stream);
@@ -19,8 +20,9 @@ void launch_quantize_rows(const uint16_t* x, const float* mean, int batch, int l
 void launch_channel_absmax(const uint16_t* x, const float* mean, int batch, int len, int heads, float* amax,
                            cudaStream_t stream);
 
-// V's operand: out int8 [B, heads, 128, rows] = round((x - mean) / scale), transposed, keys
-// reordered within each group of 32 by int8_attention_key_position, keys past len zero; adds
+// V's operand: out int8 [B, heads, rows / 128, 128, 128] = round((x - mean) / scale), per tile of
+// 128 keys transposed and swizzled (int8_attention_kernel.h), keys reordered within each group
+// of 32 by int8_attention_key_position, keys past len zero; adds
 // each channel's sum of rounding errors (x - mean - out * scale) over the len keys to error_sum
 // (which starts at zero). `scale` is float32 [B, heads * 128].
 void launch_quantize_values_transposed(const uint16_t* x, const float* mean, const float* scale, int batch, int len,
