@@ -74,12 +74,12 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
                         v_amax.data_ptr<float>(), stream);
   const at::Tensor v_scale = v_amax / 127.0;
   const at::Tensor v8 = at::empty({batch, heads, key_rows / kTile, kD, kTile}, i8);
-  const at::Tensor v_error = at::zeros({batch, channels}, f32);
+  const at::Tensor tile_errors = at::empty({batch, key_rows / kTile, channels}, f32);
   launch_quantize_values_transposed(bf16_data(vb), v_mean.data_ptr<float>(), v_scale.data_ptr<float>(), B,
                                     static_cast<int>(kv_len), H, static_cast<int>(key_rows), v8.data_ptr<int8_t>(),
-                                    v_error.data_ptr<float>(), stream);
+                                    tile_errors.data_ptr<float>(), stream);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const at::Tensor v_offset = v_mean + v_error / static_cast<double>(kv_len);
+  const at::Tensor v_offset = v_mean + tile_errors.sum(1) / static_cast<double>(kv_len);
 
   // Uploaded only where some sample has fewer keys: the DiT passes its lengths at every layer.
   at::Tensor lengths;

@@ -86,7 +86,7 @@ __global__ void channel_absmax_kernel(const uint16_t* x, const float* mean, int 
 // always the same eight channels (so its rounding errors sum per channel), then the tile
 // written out transposed through shared memory.
 __global__ void quantize_values_transposed_kernel(const uint16_t* x, const float* mean, const float* scale, int len,
-                                                  int heads, int rows, int8_t* out, float* error_sum) {
+                                                  int heads, int rows, int8_t* out, float* tile_errors) {
   __shared__ __align__(16) int8_t tile[kD][kTile];
   __shared__ float errors[8][kD];
   const int b = blockIdx.z, h = blockIdx.y, first_key = blockIdx.x * kTile;
@@ -130,7 +130,7 @@ __global__ void quantize_values_transposed_kernel(const uint16_t* x, const float
   if (threadIdx.x < kD) {
     float total = 0.f;
     for (int w = 0; w < 8; ++w) total += errors[w][threadIdx.x];
-    atomicAdd(error_sum + (static_cast<int64_t>(b) * heads + h) * kD + threadIdx.x, total);
+    tile_errors[((static_cast<int64_t>(b) * gridDim.x + blockIdx.x) * heads + h) * kD + threadIdx.x] = total;
   }
   // Tile by tile, each a swizzled 128 x 128 block: one contiguous copy into shared memory.
   int8_t* dst = out + (static_cast<int64_t>(b) * heads + h) * kD * rows + static_cast<int64_t>(first_key) * kD;
@@ -159,9 +159,9 @@ void launch_channel_absmax(const uint16_t* x, const float* mean, int batch, int 
 }
 
 void launch_quantize_values_transposed(const uint16_t* x, const float* mean, const float* scale, int batch, int len,
-                                       int heads, int rows, int8_t* out, float* error_sum, cudaStream_t stream) {
+                                       int heads, int rows, int8_t* out, float* tile_errors, cudaStream_t stream) {
   const dim3 grid(rows / kTile, heads, batch);
-  quantize_values_transposed_kernel<<<grid, 256, 0, stream>>>(x, mean, scale, len, heads, rows, out, error_sum);
+  quantize_values_transposed_kernel<<<grid, 256, 0, stream>>>(x, mean, scale, len, heads, rows, out, tile_errors);
 }
 
 }  // namespace wan::cuda

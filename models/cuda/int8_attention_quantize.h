@@ -22,10 +22,11 @@ void launch_channel_absmax(const uint16_t* x, const float* mean, int batch, int 
 
 // V's operand: out int8 [B, heads, rows / 128, 128, 128] = round((x - mean) / scale), per tile of
 // 128 keys transposed and swizzled (int8_attention_kernel.h), keys reordered within each group
-// of 32 by int8_attention_key_position, keys past len zero; adds
-// each channel's sum of rounding errors (x - mean - out * scale) over the len keys to error_sum
-// (which starts at zero). `scale` is float32 [B, heads * 128].
+// of 32 by int8_attention_key_position, keys past len zero. Each tile's sum of rounding errors
+// (x - mean - out * scale) per channel goes to tile_errors float32 [B, rows / 128, heads * 128]:
+// summed afterwards in a fixed order, so two runs agree to the bit (float atomics would not).
+// `scale` is float32 [B, heads * 128].
 void launch_quantize_values_transposed(const uint16_t* x, const float* mean, const float* scale, int batch, int len,
-                                       int heads, int rows, int8_t* out, float* error_sum, cudaStream_t stream);
+                                       int heads, int rows, int8_t* out, float* tile_errors, cudaStream_t stream);
 
 }  // namespace wan::cuda

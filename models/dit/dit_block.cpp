@@ -50,7 +50,10 @@ at::Tensor DiTBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& time,
 }
 
 Projection DiTBlockImpl::feed_forward(const at::Tensor& h) {
-  if (fc1()->is_fp8() && fc2()->is_fp8() && !fc1()->adapted()) {
+  // fc2's run-time adapters read the bf16 activation, which this path would rebuild from its
+  // e4m3 codes: adapted fc2 layers take the plain path. fc1's adapters are added before the
+  // bias and GELU that the quantisation kernel applies.
+  if (fc1()->is_fp8() && fc2()->is_fp8() && !fc2()->adapted()) {
     const Projection y = fc1()->project(h);
     return fc2()->project(cuda::quantize_rows_e4m3(y.y, y.bias, /*gelu=*/true));
   }

@@ -15,6 +15,7 @@
 #include "models/cuda/int8_attention.h"
 #include "models/dit/dit_loader.h"
 #include "models/dit/wan_model.h"
+#include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
 
 namespace fs = std::filesystem;
@@ -130,6 +131,23 @@ void tiny_dit_in_fp8() {
   EXPECT_MSG(rel_l2(got_runtime, want_lora) < 0.1, std::to_string(rel_l2(got_runtime, want_lora)));
   with_runtime->set_lora_strengths({0.0});
   EXPECT_MSG(rel_l2(forward(*with_runtime)[0], got) < 1e-3, "strength 0 at run time");
+
+  // Adapters on fc1 alone keep the fused quantise + bias + GELU path (fc2 unadapted): the same
+  // LoRA's ffn.0 factors only, against bf16 with them merged.
+  wan::TensorMap fc1_only;
+  for (const auto& [name, tensor] : wan::load_safetensors(lora))
+    if (name.find("_ffn_0.") != std::string::npos) fc1_only.emplace(name, tensor);
+  EXPECT(!fc1_only.empty());
+  const std::string fc1_lora = (fs::temp_directory_path() / "test-fp8-fc1-lora.safetensors").string();
+  wan::save_safetensors(fc1_lora, fc1_only);
+  wan::LoadOptions fc1_merged = cuda_options(false), fc1_runtime8 = cuda_options(true);
+  for (auto* o : {&fc1_merged, &fc1_runtime8}) o->loras = {{fc1_lora, 0.8}};
+  fc1_runtime8.lora_mode = wan::LoraMode::Runtime;
+  const at::Tensor want_fc1 = forward(*wan::load_dit(weights, fc1_merged))[0];
+  EXPECT(rel_l2(want_fc1, want) > 1e-3);  // the adapters matter
+  const at::Tensor got_fc1 = forward(*wan::load_dit(weights, fc1_runtime8))[0];
+  EXPECT_MSG(rel_l2(got_fc1, want_fc1) < 0.1, "fc1-only run-time LoRA: " + std::to_string(rel_l2(got_fc1, want_fc1)));
+  fs::remove(fc1_lora);
 
   // Block swap moves fp8 blocks: the same output as resident.
   wan::WanModel swapped = wan::load_dit(weights, cuda_options(true), std::nullopt, wan::DiTBlocks::StreamedFromHost);

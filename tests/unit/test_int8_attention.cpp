@@ -1,8 +1,9 @@
 // Our 8-bit integer attention kernel (cuda/int8_attention.h) against exact attention in
 // float64, per head, on the cases of tests/unit/attention_accuracy.h, held to issue #20's goal
 // (relative L2 <= 3e-2 and cosine >= 0.999 per head, on random and on sharp rows); query rows of
-// zeros beside padded keys; and the errors a user gets where it cannot run. The GPU parts are
-// skipped (exit 77) where it is unavailable (not a Hopper GPU, or a build without CUDA).
+// zeros beside padded keys; the same output on every run; and the errors a user gets where it
+// cannot run. The GPU parts are skipped (exit 77) where it is unavailable (not a Hopper GPU, or
+// a build without CUDA).
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
@@ -48,6 +49,16 @@ void zero_queries_beside_padding() {
   EXPECT_MSG(rel <= 3e-2, "zero queries: rel. L2 " + std::to_string(rel));
 }
 
+// The same inputs give the same output to the bit: a clip generated twice with one seed is the
+// same clip (the rounding errors of V are summed in a fixed order, not by float atomics).
+void same_output_every_run() {
+  const auto bf = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  const at::Tensor q = at::randn({1, 4096, 4, 128}, bf), k = at::randn({1, 8192, 4, 128}, bf),
+                   v = at::randn({1, 8192, 4, 128}, bf) + 0.37;
+  const at::Tensor first = attend(q, k, v, {});
+  for (int run = 0; run < 3; ++run) EXPECT_MSG(at::equal(attend(q, k, v, {}), first), "a rerun differs");
+}
+
 void refused_where_it_cannot_run() {
   std::string why;
   EXPECT(!wan::cuda::int8_attention_available(at::Device(at::kCPU), &why));
@@ -79,6 +90,7 @@ int main() {
   wan::test::check_attention_accuracy(attend, kGoal, kGoal, kOffsets);
   short_and_tile_edge_keys();
   zero_queries_beside_padding();
+  same_output_every_run();
   refused_bad_shapes();
   return wan::test::check_exit("test-int8-attention");
 }
