@@ -133,7 +133,9 @@ void tiny_dit_in_fp8() {
   EXPECT_MSG(rel_l2(forward(*with_runtime)[0], got) < 1e-3, "strength 0 at run time");
 
   // Adapters on fc1 alone keep the fused quantise + bias + GELU path (fc2 unadapted): the same
-  // LoRA's ffn.0 factors only, against bf16 with them merged.
+  // LoRA's ffn.0 factors only, at a strength that makes their effect large. The change they make
+  // in fp8 is held to the change they make in bf16 (fp8's own error cancels in the difference),
+  // so adapters dropped or added after the GELU fail.
   wan::TensorMap fc1_only;
   for (const auto& [name, tensor] : wan::load_safetensors(lora))
     if (name.find("_ffn_0.") != std::string::npos) fc1_only.emplace(name, tensor);
@@ -141,12 +143,15 @@ void tiny_dit_in_fp8() {
   const std::string fc1_lora = (fs::temp_directory_path() / "test-fp8-fc1-lora.safetensors").string();
   wan::save_safetensors(fc1_lora, fc1_only);
   wan::LoadOptions fc1_merged = cuda_options(false), fc1_runtime8 = cuda_options(true);
-  for (auto* o : {&fc1_merged, &fc1_runtime8}) o->loras = {{fc1_lora, 0.8}};
+  for (auto* o : {&fc1_merged, &fc1_runtime8}) o->loras = {{fc1_lora, 3.0}};
   fc1_runtime8.lora_mode = wan::LoraMode::Runtime;
-  const at::Tensor want_fc1 = forward(*wan::load_dit(weights, fc1_merged))[0];
-  EXPECT(rel_l2(want_fc1, want) > 1e-3);  // the adapters matter
-  const at::Tensor got_fc1 = forward(*wan::load_dit(weights, fc1_runtime8))[0];
-  EXPECT_MSG(rel_l2(got_fc1, want_fc1) < 0.1, "fc1-only run-time LoRA: " + std::to_string(rel_l2(got_fc1, want_fc1)));
+  const at::Tensor bf16_change = forward(*wan::load_dit(weights, fc1_merged))[0].to(at::kDouble) - want.to(at::kDouble);
+  const at::Tensor fp8_change = forward(*wan::load_dit(weights, fc1_runtime8))[0].to(at::kDouble) - got.to(at::kDouble);
+  std::printf("tiny DiT, fc1-only run-time LoRA: change %.3g of the output, fp8 change against bf16 %.3g\n",
+              (bf16_change.norm() / want.norm()).item<double>(), rel_l2(fp8_change, bf16_change));
+  EXPECT((bf16_change.norm() / want.norm()).item<double>() > 5e-2);  // the adapters matter
+  EXPECT_MSG(rel_l2(fp8_change, bf16_change) < 0.3,
+             "fc1-only run-time LoRA: " + std::to_string(rel_l2(fp8_change, bf16_change)));
   fs::remove(fc1_lora);
 
   // Block swap moves fp8 blocks: the same output as resident.
