@@ -243,12 +243,12 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   const uint64_t q_desc = smem_descriptor(q_tile + wg * 64 * kD);
   const float* scales_ptr = reinterpret_cast<const float*>(smem_aligned + (scales - q_tile));
 
-  float o[64];
+  float o[kAccRegs];
 #pragma unroll
-  for (int r = 0; r < 64; ++r) o[r] = 0.f;
+  for (int r = 0; r < kAccRegs; ++r) o[r] = 0.f;
   float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f}, alpha[2] = {1.f, 1.f}, beta[2] = {0.f, 0.f};
-  int s_acc[64], pv_acc[64];
-  uint32_t p[16];
+  int s_acc[kAccRegs], pv_acc[kAccRegs];
+  uint32_t p[kAccRegs / 4];
 
   auto issue_s = [&](int t) {
     const uint64_t k_desc = smem_descriptor(k_tiles + (t % kStages) * kTileBytes);
@@ -264,7 +264,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
     wgmma_commit();
   };
   auto softmax = [&](int t) {
-    float ks[32], kshift[32];
+    float ks[kAccRegs / 2], kshift[kAccRegs / 2];
     const float* tile_scales = scales_ptr + (t % kStages) * kTile + 2 * quad;
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
@@ -273,7 +273,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
       ks[2 * j + 1] = pair.y;
     }
 #pragma unroll
-    for (int j = 0; j < 32; ++j) kshift[j] = -kMagicF * ks[j];
+    for (int j = 0; j < kAccRegs / 2; ++j) kshift[j] = -kMagicF * ks[j];
     const int valid_cols = key_len - t * kTile;
     if (valid_cols >= kTile)
       softmax_tile<false>(s_acc, p, ks, kshift, qs, m_run, l_run, alpha, beta, valid_cols, quad);
@@ -285,7 +285,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   auto accumulate = [&]() {
     const float shift[2] = {-kMagicF * beta[0], -kMagicF * beta[1]};
 #pragma unroll
-    for (int r = 0; r < 64; ++r) {
+    for (int r = 0; r < kAccRegs; ++r) {
       const int i = (r >> 1) & 1;
       o[r] = fmaf(__int_as_float(pv_acc[r] + static_cast<int>(kMagic)), beta[i], fmaf(o[r], alpha[i], shift[i]));
     }
