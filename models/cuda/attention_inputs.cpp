@@ -4,10 +4,6 @@
 
 #include "models/common/error.h"
 
-#ifdef WAN_WITH_CUDA_KERNELS
-#include <ATen/cuda/CUDAContext.h>
-#endif
-
 namespace wan::cuda {
 
 void check_attention_inputs(const std::string& who, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -37,25 +33,5 @@ at::Tensor bf16_aligned(const at::Tensor& t) {
 at::Tensor channel_means(const at::Tensor& x) {
   return x.view({x.size(0), x.size(1), x.size(2) * x.size(3)}).mean(1, /*keepdim=*/false, at::kFloat).contiguous();
 }
-
-#ifdef WAN_WITH_CUDA_KERNELS
-int attention_device_index(const at::Device& device, std::string* why) {
-  auto no = [&](const std::string& reason) {
-    if (why) *why = reason;
-    return -1;
-  };
-  if (!device.is_cuda()) return no("8-bit attention runs on CUDA devices only, not on " + device.str());
-  if (!at::cuda::is_available()) return no("CUDA is not available");
-  const int index = device.has_index() ? device.index() : 0;
-  if (index >= at::cuda::device_count()) return no("there is no " + device.str());
-  return index;
-}
-
-std::string describe_cuda_device(const at::Device& device, int index) {
-  const cudaDeviceProp* props = at::cuda::getDeviceProperties(index);
-  return device.str() + " (" + props->name + ", compute capability " + std::to_string(props->major) + "." +
-         std::to_string(props->minor) + ")";
-}
-#endif
 
 }  // namespace wan::cuda

@@ -24,13 +24,4 @@ at::Tensor channel_means(const at::Tensor& x);
 // t's bf16 values as the kernels take them.
 inline const uint16_t* bf16_data(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr()); }
 
-#ifdef WAN_WITH_CUDA_KERNELS
-// The checks both 8-bit attentions make before their own: `device` is a CUDA device this
-// process has. Its index, or -1 with the reason in *why.
-int attention_device_index(const at::Device& device, std::string* why);
-
-// "cuda:0 (NAME, compute capability M.m)", for refusals that name what the GPU lacks.
-std::string describe_cuda_device(const at::Device& device, int index);
-#endif
-
 }  // namespace wan::cuda

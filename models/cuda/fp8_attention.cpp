@@ -6,6 +6,7 @@
 
 #include "models/common/error.h"
 #include "models/cuda/attention_inputs.h"
+#include "models/cuda/cuda_device.h"
 
 #ifdef WAN_WITH_FP8_ATTENTION
 #include <ATen/cuda/CUDAContext.h>
@@ -25,7 +26,7 @@ bool fp8_attention_available(const at::Device& device, std::string* why) {
     if (why) *why = reason;
     return false;
   };
-  const int index = attention_device_index(device, why);
+  const int index = cuda_device_index(device, "8-bit attention", why);
   if (index < 0) return false;
   if (at::cuda::getDeviceProperties(index)->major < 9)
     return no(describe_cuda_device(device, index) + " has no fp8 attention in cuDNN: it needs 9.0 (Hopper) or newer");

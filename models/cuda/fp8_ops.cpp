@@ -12,6 +12,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 
+#include "models/cuda/cuda_device.h"
 #include "models/cuda/fp8_quantize_kernel.h"
 #endif
 
@@ -57,17 +58,15 @@ Fp8Rows reference_quantize(const at::Tensor& x, const at::Tensor& bias, bool gel
 }  // namespace
 
 bool fp8_available(const at::Device& device, std::string* why) {
-  auto no = [&](const std::string& reason) {
-    if (why) *why = reason;
-    return false;
-  };
-  if (!device.is_cuda()) return no("fp8 runs on a CUDA GPU with fp8 tensor cores, not on " + device.str());
-  const int index = device.has_index() ? device.index() : at::cuda::current_device();
-  if (index >= at::cuda::device_count()) return no("no CUDA device " + std::to_string(index));
+  const int index = cuda_device_index(device, "fp8", why);
+  if (index < 0) return false;
   const cudaDeviceProp* p = at::cuda::getDeviceProperties(index);
-  if (p->major * 10 + p->minor < 89)
-    return no(std::string("fp8 needs fp8 tensor cores (compute capability 8.9 or newer: Ada, Hopper); ") + p->name +
-              " is " + std::to_string(p->major) + "." + std::to_string(p->minor));
+  if (p->major * 10 + p->minor < 89) {
+    if (why)
+      *why = describe_cuda_device(device, index) +
+             " has no fp8 tensor cores: fp8 needs compute capability 8.9 or newer (Ada, Hopper)";
+    return false;
+  }
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include "models/common/error.h"
 #include "models/cuda/attention_inputs.h"
+#include "models/cuda/cuda_device.h"
 
 #ifdef WAN_WITH_INT8_ATTENTION
 #include <ATen/cuda/CUDAContext.h>
@@ -29,7 +30,7 @@ int64_t rounded_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 }  // namespace
 
 bool int8_attention_available(const at::Device& device, std::string* why) {
-  const int index = attention_device_index(device, why);
+  const int index = cuda_device_index(device, "8-bit attention", why);
   if (index < 0) return false;
   const char* reason = nullptr;
   if (!int8_attention_kernel_runs_on(index, &reason)) {
