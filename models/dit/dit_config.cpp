@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <c10/util/StringUtil.h>
+
 #include "models/common/error.h"
 
 namespace wan {
@@ -19,12 +21,6 @@ constexpr int64_t kClipTokensPerImage = 257;
 constexpr int64_t kReferenceTextLen = 512;
 // All released Wan2.1 DiTs use 128-wide attention heads; a bare weights file does not say.
 constexpr int64_t kReleasedHeadDim = 128;
-
-std::string shape_string(const at::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
 
 int64_t get_int(const json& j, const char* key, const std::string& origin) {
   const json& v = j.at(key);
@@ -179,14 +175,14 @@ const at::Tensor& require(const TensorMap& weights, const std::string& name, int
   const at::Tensor* t = find(weights, name);
   if (!t) throw Error("DiT weights: tensor " + name + " is missing (is this a Wan2.1 DiT checkpoint?)");
   if (t->dim() != rank)
-    throw Error("DiT weights: tensor " + name + " has shape " + shape_string(*t) + ", expected " +
+    throw Error("DiT weights: tensor " + name + " has shape " + c10::str(t->sizes()) + ", expected " +
                 std::to_string(rank) + " dimensions");
   // The config is read off these sizes (divisions and products among them): each must be a
   // real size before any arithmetic.
   constexpr int64_t kLargestSize = int64_t{1} << 20;
   for (int64_t size : t->sizes())
     if (size < 1 || size > kLargestSize)
-      throw Error("DiT weights: tensor " + name + " has shape " + shape_string(*t) + ": every size must be 1 to " +
+      throw Error("DiT weights: tensor " + name + " has shape " + c10::str(t->sizes()) + ": every size must be 1 to " +
                   std::to_string(kLargestSize));
   return *t;
 }
@@ -245,7 +241,7 @@ void DiTConfig::infer_from_weights(const TensorMap& w) {
                     const at::Tensor& t) {
     if (given.count(key) && !weights_decide.count(key) && field != from_weights)
       throw Error("DiT config says " + std::string(key) + " = " + std::to_string(field) + " but tensor " + tensor +
-                  " has shape " + shape_string(t) + " (" + key + " = " + std::to_string(from_weights) + ")");
+                  " has shape " + c10::str(t.sizes()) + " (" + key + " = " + std::to_string(from_weights) + ")");
     field = from_weights;
   };
 
@@ -274,7 +270,7 @@ void DiTConfig::infer_from_weights(const TensorMap& w) {
   const at::Tensor& head = require(w, "head.head.weight", 2);
   const int64_t patch_volume = kernel[0] * kernel[1] * kernel[2];
   if (head.size(0) % patch_volume != 0)
-    throw Error("DiT weights: head.head.weight has shape " + shape_string(head) +
+    throw Error("DiT weights: head.head.weight has shape " + c10::str(head.sizes()) +
                 ", its rows are not a multiple of the patch volume " + std::to_string(patch_volume));
   settle("out_dim", out_dim, head.size(0) / patch_volume, "head.head.weight", head);
 

@@ -4,19 +4,11 @@
 #include <string>
 
 #include <c10/core/GradMode.h>
+#include <c10/util/StringUtil.h>
 
 #include "models/common/error.h"
 
 namespace wan::dit {
-namespace {
-
-std::string shape_of(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
-}  // namespace
 
 KVCache::KVCache(int64_t frame_tokens, int64_t window_frames, int64_t sink_frames)
     : frame_tokens_(frame_tokens),
@@ -34,14 +26,15 @@ KVCache::KVCache(int64_t frame_tokens, int64_t window_frames, int64_t sink_frame
 
 void KVCache::write(const at::Tensor& k, const at::Tensor& v, int64_t start_token) {
   if (k.dim() != 4 || k.sizes() != v.sizes())
-    throw Error("KV cache: keys and values must both be [B, tokens, heads, head_dim], got " + shape_of(k) + " and " +
-                shape_of(v));
+    throw Error("KV cache: keys and values must both be [B, tokens, heads, head_dim], got " + c10::str(k.sizes()) +
+                " and " + c10::str(v.sizes()));
   const int64_t n = k.size(1);
   if (n < 1 || n % frame_tokens_ != 0)
     throw Error("KV cache: a chunk of " + std::to_string(n) + " tokens is not a whole number of frames of " +
                 std::to_string(frame_tokens_) + " tokens");
   if (k_.defined() && (k.sizes().slice(2) != k_.sizes().slice(2) || k.size(0) != k_.size(0)))
-    throw Error("KV cache: a chunk of shape " + shape_of(k) + " does not match the cached " + shape_of(k_));
+    throw Error("KV cache: a chunk of shape " + c10::str(k.sizes()) + " does not match the cached " +
+                c10::str(k_.sizes()));
   c10::AutoGradMode no_grad(false);
 
   if (start_token == last_start_ && start_token + n == global_end_) {  // the last chunk again: same slots

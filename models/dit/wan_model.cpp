@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <optional>
-#include <sstream>
+
+#include <c10/util/StringUtil.h>
 
 #include "models/common/error.h"
 #include "models/dit/block_swap.h"
@@ -13,12 +14,6 @@
 
 namespace wan {
 namespace {
-
-std::string shape_of(const at::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 
 void fail(const std::string& what) { throw Error("DiT forward: " + what); }
 
@@ -101,11 +96,11 @@ at::Tensor WanModelImpl::embed_video(const std::vector<at::Tensor>& x, const std
   std::vector<at::Tensor> tokens;
   for (size_t i = 0; i < x.size(); ++i) {
     at::Tensor u = x[i];
-    if (u.dim() != 4) fail("x[" + std::to_string(i) + "] must be [C, F, H, W], got " + shape_of(u));
+    if (u.dim() != 4) fail("x[" + std::to_string(i) + "] must be [C, F, H, W], got " + c10::str(u.sizes()));
     if (!y.empty()) {
       if (y[i].dim() != 4 || y[i].sizes().slice(1) != u.sizes().slice(1))
-        fail("y[" + std::to_string(i) + "] " + shape_of(y[i]) + " must match x[" + std::to_string(i) + "] " +
-             shape_of(u) + " in F, H, W");
+        fail("y[" + std::to_string(i) + "] " + c10::str(y[i].sizes()) + " must match x[" + std::to_string(i) + "] " +
+             c10::str(u.sizes()) + " in F, H, W");
       u = at::cat({u.to(w.device()), y[i].to(w.device(), u.scalar_type())}, 0);
     }
     if (u.size(0) != c.in_dim)
@@ -113,8 +108,9 @@ at::Tensor WanModelImpl::embed_video(const std::vector<at::Tensor>& x, const std
            (y.empty() ? "" : " + y") + "), the model takes in_dim = " + std::to_string(c.in_dim));
     for (int a = 0; a < 3; ++a)
       if (u.size(a + 1) % p[a] != 0)
-        fail("x[" + std::to_string(i) + "] " + shape_of(x[i]) + ": F, H, W must be multiples of the patch size [" +
-             std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " + std::to_string(p[2]) + "]");
+        fail("x[" + std::to_string(i) + "] " + c10::str(x[i].sizes()) +
+             ": F, H, W must be multiples of the patch size [" + std::to_string(p[0]) + ", " + std::to_string(p[1]) +
+             ", " + std::to_string(p[2]) + "]");
     const dit::PatchGrid grid{u.size(1) / p[0], u.size(2) / p[1], u.size(3) / p[2]};
     if (grid.tokens() > seq_len)
       fail("sample " + std::to_string(i) + " has " + std::to_string(grid.tokens()) + " tokens, more than seq_len " +
@@ -137,7 +133,7 @@ at::Tensor WanModelImpl::embed_context(const std::vector<at::Tensor>& context, c
     const at::Tensor& u = context[i];
     if (u.dim() != 2 || u.size(1) != c.text_dim || u.size(0) > c.text_len)
       fail("context[" + std::to_string(i) + "] must be [L <= text_len " + std::to_string(c.text_len) + ", text_dim " +
-           std::to_string(c.text_dim) + "], got " + shape_of(u));
+           std::to_string(c.text_dim) + "], got " + c10::str(u.sizes()));
     // Padding rows go through text_embedding too and stay visible to the cross-attention.
     padded.push_back(at::cat({u.to(w.device(), at::kFloat),
                               at::zeros({c.text_len - u.size(0), c.text_dim}, w.options().dtype(at::kFloat))}));
@@ -154,7 +150,7 @@ at::Tensor WanModelImpl::embed_context(const std::vector<at::Tensor>& context, c
     fail("clip_fea must be [" + std::to_string(images) + " x batch " + std::to_string(context.size()) + ", " +
          (images == 2 ? std::to_string(dit::ImageEmbeddingImpl::kTokensPerImage) : std::string("tokens")) + ", " +
          std::to_string(dit::ImageEmbeddingImpl::kFeatureDim) + "] for a " + to_string(c.model_type) + " model, got " +
-         shape_of(clip_fea));
+         c10::str(clip_fea.sizes()));
   const at::Tensor image = img_emb->forward(clip_fea.to(w.device()));
   return at::cat({image, text.to(at::kFloat)}, 1);
 }
@@ -186,7 +182,7 @@ std::vector<at::Tensor> WanModelImpl::forward(const std::vector<at::Tensor>& x, 
     fail(std::to_string(context.size()) + " contexts for " + std::to_string(batch) + " latents");
   if (!t.defined() || t.dim() > 1 || (t.numel() != batch && t.numel() != 1))
     fail("t must hold one timestep per sample (" + std::to_string(batch) + "), got " +
-         (t.defined() ? shape_of(t) : std::string("none")));
+         (t.defined() ? c10::str(t.sizes()) : std::string("none")));
   if (c.has_image_input()) {
     if (!clip_fea.defined() || static_cast<int64_t>(y.size()) != batch)
       fail("a " + to_string(c.model_type) + " model needs clip_fea and one y per sample");
@@ -245,10 +241,10 @@ at::Tensor WanModelImpl::forward_chunk(const at::Tensor& x, const at::Tensor& t,
                                        const BetweenBlocks& between_blocks) {
   const DiTConfig& c = config_;
   if (c.has_image_input()) fail("the causal forward runs t2v models only, this one is " + to_string(c.model_type));
-  if (!x.defined() || x.dim() != 4) fail("a chunk must be [C, frames, H, W], got " + shape_of(x));
+  if (!x.defined() || x.dim() != 4) fail("a chunk must be [C, frames, H, W], got " + c10::str(x.sizes()));
   if (!t.defined() || t.dim() != 1 || t.numel() != x.size(1))
     fail("t must hold one timestep per frame of the chunk (" + std::to_string(x.size(1)) + "), got " +
-         (t.defined() ? shape_of(t) : std::string("none")));
+         (t.defined() ? c10::str(t.sizes()) : std::string("none")));
   if (static_cast<int64_t>(cache.blocks.size()) != c.num_layers)
     fail("the causal cache has " + std::to_string(cache.blocks.size()) + " blocks, the model " +
          std::to_string(c.num_layers));
@@ -259,7 +255,7 @@ at::Tensor WanModelImpl::forward_chunk(const at::Tensor& x, const at::Tensor& t,
   const int64_t frame_tokens = (x.size(2) / c.patch_size[1]) * (x.size(3) / c.patch_size[2]);
   at::Tensor h = embed_video({x}, {}, x.size(1) / c.patch_size[0] * frame_tokens, &grids);
   if (c.patch_size[0] != 1 || frame_tokens != cache.frame_tokens)
-    fail("a chunk of " + shape_of(x) + " has " + std::to_string(frame_tokens) +
+    fail("a chunk of " + c10::str(x.sizes()) + " has " + std::to_string(frame_tokens) +
          " tokens per frame, the causal cache was made for " + std::to_string(cache.frame_tokens));
   const std::vector<dit::RopeRotation> rotations{rope_.rotation(grids[0], device, start_frame)};
   dit::TokenCounts tokens;

@@ -1,11 +1,11 @@
 #include "models/vae/wan_vae.h"
 
 #include <cstdlib>
-#include <sstream>
 #include <vector>
 
 #include <ATen/Context.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/StringUtil.h>
 
 #include "models/common/error.h"
 #include "models/common/same_kind.h"
@@ -14,12 +14,6 @@
 namespace wan {
 
 namespace {
-
-std::string shape_of(const at::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 
 // cuDNN's autotuning for the duration of one VAE call on CUDA; the global
 // setting is restored afterwards, so other models keep theirs.
@@ -84,7 +78,7 @@ at::Tensor WanVAE::encode_mean(const at::Tensor& video, const std::function<void
   if (video.dim() != 4 || video.size(0) != 3 || video.size(1) % 4 != 1 || video.size(2) < 8 || video.size(3) < 8 ||
       !video.is_floating_point())
     throw Error("VAE encode: expected a floating-point video [3, T, H, W] with T = 4n + 1 frames and H, W >= 8, got " +
-                std::string(c10::toString(video.scalar_type())) + " " + shape_of(video));
+                std::string(c10::toString(video.scalar_type())) + " " + c10::str(video.sizes()));
   c10::AutoGradMode no_grad(false);
   CudnnBenchmarkScope benchmark(device_, tuning_.cudnn_benchmark);
   return model_->encode_mean(video.to(device_, dtype_).unsqueeze(0), before_frame).to(at::kFloat);
@@ -104,7 +98,7 @@ at::Tensor WanVAE::unnormalized_latent(const at::Tensor& latent) const {
       !latent.is_floating_point())
     throw Error("VAE decode: expected a floating-point latent [" + std::to_string(z) +
                 ", F, h, w] with F, h, w >= 1, got " + std::string(c10::toString(latent.scalar_type())) + " " +
-                shape_of(latent));
+                c10::str(latent.sizes()));
   return (latent.to(device_, at::kFloat) / inv_std_ + mean_).unsqueeze(0).to(dtype_);
 }
 
