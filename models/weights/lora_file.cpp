@@ -53,8 +53,9 @@ constexpr OtherAdapter kOtherAdapters[] = {
     {".lora_magnitude_vector", "DoRA"},
 };
 
-// Wan-Fun (VideoX-Fun) files are recognised by this key alone, as ComfyUI does.
-constexpr const char* kWanFunMarker = "lora_unet__blocks_0_cross_attn_k.lora_down.weight";
+// Wan-Fun (VideoX-Fun) files write kohya names with a double underscore after lora_unet
+// (lora_unet__blocks_0_self_attn_q): any key so named marks the file, whichever layers it holds.
+constexpr const char* kWanFunPrefix = "lora_unet__";
 
 // Resolves the module part of keys to official module paths of the model.
 class ModuleResolver {
@@ -143,9 +144,12 @@ LoraFile resolve_lora(const std::string& path, const TensorMap& tensors, const P
                     "'): only LoRA pairs (lora_down/lora_up, lora_A/lora_B, alpha) and full deltas (diff, diff_b) "
                     "can be applied");
 
-  const bool wan_fun = tensors.count(kWanFunMarker) != 0;
+  bool wan_fun = false;
   std::vector<std::string> keys;
-  for (const auto& kv : tensors) keys.push_back(kv.first);
+  for (const auto& kv : tensors) {
+    keys.push_back(kv.first);
+    wan_fun = wan_fun || starts_with(kv.first, kWanFunPrefix);
+  }
   lora.format = guess_format(keys, wan_fun);
 
   // Group the keys by module, each with the tensors of its roles.
@@ -153,7 +157,7 @@ LoraFile resolve_lora(const std::string& path, const TensorMap& tensors, const P
   std::vector<std::string> unknown;
   for (const auto& [stored_key, t] : tensors) {
     std::string key = stored_key;
-    if (wan_fun && starts_with(key, "lora_unet__")) key = "lora_unet_" + key.substr(11);
+    if (starts_with(key, kWanFunPrefix)) key = "lora_unet_" + key.substr(std::string(kWanFunPrefix).size());
     bool matched = false;
     for (const auto& s : kSuffixes)
       if (ends_with(key, s.text)) {

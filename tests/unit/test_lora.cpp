@@ -174,6 +174,29 @@ void every_format_changes_the_same_parameters() {
   }
 }
 
+// A Wan-Fun file is told by its lora_unet__ prefix, whichever layers it holds: one that
+// touches only blocks.0.self_attn.q changes that layer alone.
+void wan_fun_file_of_one_layer() {
+  const auto q = official_lora().at("blocks.0.self_attn.q");
+  const at::Tensor down = q.at("lora_down.weight"), up = q.at("lora_up.weight");
+  const double alpha = q.at("alpha").item<double>();
+  const fs::path file = write("wanfun-q.safetensors", {{"lora_unet__blocks_0_self_attn_q.lora_down.weight", down},
+                                                       {"lora_unet__blocks_0_self_attn_q.lora_up.weight", up},
+                                                       {"lora_unet__blocks_0_self_attn_q.alpha", q.at("alpha")}});
+  TinyDiT dit = load_t2v();
+  const wan::LoraFile lora = wan::read_lora_file(file.string(), wan::parameter_shapes(*dit.model));
+  EXPECT_MSG(lora.format == "wan-fun", lora.format);
+  EXPECT(lora.patches.size() == 1 && lora.patches.count("blocks.0.self_attn.q.weight") == 1);
+
+  const auto base = params(*dit.model);
+  auto merged = merged_with(file, 0.8);
+  const at::Tensor expected = base.at("blocks.0.self_attn.q.weight") + at::mm(up, down) * (0.8 * alpha / down.size(0));
+  EXPECT(at::allclose(merged.at("blocks.0.self_attn.q.weight"), expected, 1e-5, 1e-6));
+  EXPECT(!at::allclose(expected, base.at("blocks.0.self_attn.q.weight")));
+  merged.erase("blocks.0.self_attn.q.weight");
+  for (const auto& [name, t] : merged) EXPECT_MSG(at::equal(t, base.at(name)), name + " changed");
+}
+
 void full_deltas_reach_norms_biases_and_modulation() {
   TinyDiT dit = load_t2v();
   const auto base = params(*dit.model);
@@ -358,6 +381,7 @@ int main(int argc, char** argv) {
   fs::create_directories(scratch);
   lists_parse();
   every_format_changes_the_same_parameters();
+  wan_fun_file_of_one_layer();
   full_deltas_reach_norms_biases_and_modulation();
   merge_rounds_like_comfyui();
   runtime_loras_follow_their_strengths();
