@@ -22,6 +22,10 @@ std::string shape_text(at::IntArrayRef shape) {
   return s.str();
 }
 
+// The likely cause of a LoRA whose shapes do not fit the model.
+constexpr const char* kAnotherModel =
+    " (a LoRA made for another model, or another model size, e.g. a 1.3B LoRA on a 14B model?)";
+
 // What a key's suffix says it holds.
 enum class Role { Down, Up, Alpha, Diff, DiffBias, DiffModulation };
 struct Suffix {
@@ -176,7 +180,7 @@ LoraFile resolve_lora(const std::string& path, const TensorMap& tensors, const P
   auto misfit = [&](const std::string& key, at::IntArrayRef got, const std::string& param,
                     const std::vector<int64_t>& want) {
     return Error("LoRA " + path + ": '" + key + "' has shape " + shape_text(got) + ", which does not fit " + param +
-                 " " + shape_text(want) + " (a LoRA made for another model, or another model size?)");
+                 " " + shape_text(want) + kAnotherModel);
   };
 
   for (auto& entry : modules) {
@@ -239,7 +243,9 @@ LoraFile resolve_lora(const std::string& path, const TensorMap& tensors, const P
                   shape_text(up.sizes()) + " are not a down / up pair of one rank");
     const int64_t out = up.size(0), in = down.numel() / rank;
     if (shape->empty() || (*shape)[0] != out || out * in != numel_of(*shape))
-      throw misfit(up_key, {out, in}, target, *shape);
+      throw Error("LoRA " + path + ": '" + up_key + "' " + shape_text(up.sizes()) + " x '" + down_key + "' " +
+                  shape_text(down.sizes()) + " gives " + shape_text({out, in}) + "; the model's " + target + " is " +
+                  shape_text(*shape) + kAnotherModel);
     LoraPatch patch;
     patch.down = as_float(down);
     patch.up = as_float(up);

@@ -739,7 +739,9 @@ GST_START_TEST(test_bad_lora) {
   wan::save_safetensors(other, {{"lora_unet_blocks_0_self_attn_q.lora_down.weight", at::randn({4, 4096})},
                                 {"lora_unet_blocks_0_self_attn_q.lora_up.weight", at::randn({4096, 4})}});
   expect_start_failure({{"loras", other}}, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
-                       "which does not fit blocks.0.self_attn.q.weight");
+                       "'lora_unet_blocks_0_self_attn_q.lora_up.weight' [4096, 4] x "
+                       "'lora_unet_blocks_0_self_attn_q.lora_down.weight' [4, 4096] gives [4096, 4096]; the model's "
+                       "blocks.0.self_attn.q.weight is [");
   expect_start_failure({{"solver", "distill"}, {"timesteps", "1000,1000"}}, GST_LIBRARY_ERROR,
                        GST_LIBRARY_ERROR_SETTINGS, "the list must decrease strictly");
 }

@@ -319,14 +319,15 @@ void bad_files_are_named() {
                           shapes),
       "(kohya format, by its keys): 1 of its keys reach no parameter of this model: "
       "'lora_unet_blocks_0_cross_attn_k_img.lora_down.weight'");
-  // A LoRA for a wider model: the key and both shapes.
+  // A LoRA for a wider model: both keys with their own shapes, their product's, the parameter's.
   EXPECT_ERROR(wan::read_lora_file(write("wide.safetensors",
-                                         {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", at::randn({4, 128})},
+                                         {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", at::randn({4, 96})},
                                           {"diffusion_model.blocks.0.self_attn.q.lora_B.weight", at::randn({128, 4})}})
                                        .string(),
                                    shapes),
-               "'diffusion_model.blocks.0.self_attn.q.lora_B.weight' has shape [128, 128], which does not fit "
-               "blocks.0.self_attn.q.weight [64, 64]");
+               "'diffusion_model.blocks.0.self_attn.q.lora_B.weight' [128, 4] x "
+               "'diffusion_model.blocks.0.self_attn.q.lora_A.weight' [4, 96] gives [128, 96]; the model's "
+               "blocks.0.self_attn.q.weight is [64, 64] (a LoRA made for another model");
   EXPECT_ERROR(
       wan::read_lora_file(
           write("half.safetensors", {{"diffusion_model.blocks.0.self_attn.q.lora_A.weight", down}}).string(), shapes),
