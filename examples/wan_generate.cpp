@@ -22,6 +22,7 @@
 
 #include "examples/y4m_writer.h"
 #include "models/common/error.h"
+#include "models/weights/lora_spec.h"
 #include "pipeline/clip_continuation.h"
 #include "pipeline/device_name.h"
 #include "pipeline/flow_step_distill.h"
@@ -78,8 +79,8 @@ const char* kUsage = R"(usage: wan-generate --ckpt_dir DIR --prompt TEXT [option
                            magcache: the share of steps that always run first, 0..1
                            (-1: default 0.2)
   --cache_warmup_steps N   easycache: the steps that always run first (-1: default 10)
-  --lora PATH[:STRENGTH]   a LoRA for the DiT (strength 1 by default); repeatable, applied
-                           in order
+  --lora PATH[:STRENGTH]   a LoRA for the DiT (strength 1 by default); repeatable (one
+                           file each, its path may hold commas), applied in order
   --lora_mode NAME         merge (default: into the weights at load) or runtime (beside
                            the weights, as fp8 models need)
   --base_seed N            noise seed (default: random; the seed used is printed)
@@ -144,10 +145,8 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv) {
       if (i + 1 >= argc) usage_error(name + " needs a value");
       value = argv[++i];
     }
-    if (name == "--lora" && flags.count(name))
-      flags[name] += "," + value;  // repeatable
-    else if (name == "--segment_prompt" && flags.count(name))
-      flags[name] += kListSeparator + value;  // repeatable; prompts may hold commas
+    if ((name == "--lora" || name == "--segment_prompt") && flags.count(name))
+      flags[name] += kListSeparator + value;  // repeatable; paths and prompts may hold commas
     else
       flags[name] = is_switch && eq == std::string::npos ? "true" : value;
   }
@@ -292,7 +291,7 @@ int run(int argc, char** argv) {
 
   wan::PipelineOptions options;
   options.model_path = flag("--ckpt_dir");
-  options.loras = wan::parse_lora_list(flag("--lora"));
+  for (const std::string& lora : flag_values(flags, "--lora")) options.loras.push_back(wan::parse_lora_spec(lora));
   const std::string lora_mode = flag("--lora_mode");
   if (lora_mode == "runtime")
     options.lora_mode = wan::LoraMode::Runtime;

@@ -15,25 +15,27 @@ std::string trimmed(const std::string& s) {
   return s.substr(begin, s.find_last_not_of(" \t\n") - begin + 1);
 }
 
+}  // namespace
+
 // A strength is what follows the last ':' unless that is part of the path (a drive letter or
 // a folder after it); anything else after the ':' must be a number.
-LoraSpec parse_one(const std::string& entry) {
+LoraSpec parse_lora_spec(const std::string& text) {
+  const std::string entry = trimmed(text);
   LoraSpec spec;
   spec.path = entry;
   const size_t colon = entry.rfind(':');
-  if (colon == std::string::npos) return spec;
-  const std::string tail = trimmed(entry.substr(colon + 1));
-  if (tail.find('/') != std::string::npos || tail.find('\\') != std::string::npos) return spec;
-  char* end = nullptr;
-  const double value = std::strtod(tail.c_str(), &end);
-  if (tail.empty() || end != tail.c_str() + tail.size() || !std::isfinite(value))
-    throw Error("LoRA '" + entry + "': the strength after ':' must be a number, got '" + tail + "'");
-  spec.path = trimmed(entry.substr(0, colon));
-  spec.strength = value;
+  const std::string tail = colon == std::string::npos ? "" : trimmed(entry.substr(colon + 1));
+  if (colon != std::string::npos && tail.find('/') == std::string::npos && tail.find('\\') == std::string::npos) {
+    char* end = nullptr;
+    const double value = std::strtod(tail.c_str(), &end);
+    if (tail.empty() || end != tail.c_str() + tail.size() || !std::isfinite(value))
+      throw Error("LoRA '" + entry + "': the strength after ':' must be a number, got '" + tail + "'");
+    spec.path = trimmed(entry.substr(0, colon));
+    spec.strength = value;
+  }
+  if (spec.path.empty()) throw Error("LoRA '" + entry + "' names no file");
   return spec;
 }
-
-}  // namespace
 
 std::vector<LoraSpec> parse_lora_list(const std::string& text) {
   std::vector<LoraSpec> out;
@@ -42,9 +44,7 @@ std::vector<LoraSpec> parse_lora_list(const std::string& text) {
   while (std::getline(in, entry, ',')) {
     entry = trimmed(entry);
     if (entry.empty()) continue;
-    LoraSpec spec = parse_one(entry);
-    if (spec.path.empty()) throw Error("LoRA '" + entry + "' names no file");
-    out.push_back(spec);
+    out.push_back(parse_lora_spec(entry));
   }
   return out;
 }

@@ -15,8 +15,11 @@ enum class LoraMode {
   Runtime,  // kept apart and added to each layer's output: strengths change without reloading
 };
 
-// "path:strength,path:strength" (strength optional, 1.0). Throws wan::Error naming the entry
-// whose strength is not a number.
+// One "path[:strength]" (strength optional, 1.0); the path may hold commas. The strength
+// follows the last ':' unless that ':' is part of the path (a folder after it). Throws
+// wan::Error when the strength is not a number or no file is named.
+LoraSpec parse_lora_spec(const std::string& entry);
+// "path:strength,path:strength": parse_lora_spec for each comma-separated entry.
 std::vector<LoraSpec> parse_lora_list(const std::string& text);
 // The inverse, for tags and messages.
 std::string lora_list_text(const std::vector<LoraSpec>& loras);

@@ -368,6 +368,12 @@ void lists_parse() {
   EXPECT_ERROR(wan::parse_lora_list("a.safetensors:strong"), "must be a number, got 'strong'");
   EXPECT_ERROR(wan::parse_lora_list("a.safetensors:nan"), "must be a number");
   EXPECT(wan::lora_list_text(list) == "a.safetensors:0.5,/x/b.pt:1,c:d/e.safetensors:-1.25");
+  // One entry on its own (a --lora value): commas belong to the path.
+  const wan::LoraSpec one = wan::parse_lora_spec(" /x/a,b.safetensors:0.5 ");
+  EXPECT(one.path == "/x/a,b.safetensors" && one.strength == 0.5);
+  EXPECT(wan::parse_lora_spec("c:d/e,f.pt").path == "c:d/e,f.pt" && wan::parse_lora_spec("c:d/e,f.pt").strength == 1.0);
+  EXPECT_ERROR(wan::parse_lora_spec(":0.5"), "names no file");
+  EXPECT_ERROR(wan::parse_lora_spec(" "), "names no file");
 }
 
 }  // namespace
