@@ -118,6 +118,23 @@ void unref_all(std::vector<GstBuffer*>& buffers) {
   buffers.clear();
 }
 
+// The string `tag` of each tag event queued downstream (one per clip), in order; the other
+// events are dropped.
+std::vector<std::string> tag_strings(GstHarness* h, const char* tag) {
+  std::vector<std::string> values;
+  while (GstEvent* event = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
+      GstTagList* list = nullptr;
+      gst_event_parse_tag(event, &list);
+      gchar* value = nullptr;
+      if (gst_tag_list_get_string(list, tag, &value)) values.push_back(value);
+      g_free(value);
+    }
+    gst_event_unref(event);
+  }
+  return values;
+}
+
 GstClockTime frame_time(guint64 n, const GstVideoInfo& info) {
   return gst_util_uint64_scale(n, GST_VIDEO_INFO_FPS_D(&info) * GST_SECOND, GST_VIDEO_INFO_FPS_N(&info));
 }
@@ -359,17 +376,7 @@ GST_START_TEST(test_prompt_change_applies_next_clip) {
   fail_unless_equals_int(buffers.size(), 5 + 4);  // num-frames did not change
   unref_all(buffers);
 
-  std::vector<std::string> titles;
-  while (GstEvent* event = gst_harness_try_pull_event(t.h)) {
-    if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
-      GstTagList* list = nullptr;
-      gst_event_parse_tag(event, &list);
-      gchar* title = nullptr;
-      if (gst_tag_list_get_string(list, GST_TAG_TITLE, &title)) titles.push_back(title);
-      g_free(title);
-    }
-    gst_event_unref(event);
-  }
+  const std::vector<std::string> titles = tag_strings(t.h, GST_TAG_TITLE);
   fail_unless_equals_int(titles.size(), 2);
   fail_unless_equals_string(titles[0].c_str(), first_prompt);
   fail_unless_equals_string(titles[1].c_str(), "a second prompt");
@@ -729,6 +736,42 @@ GST_START_TEST(test_lora_and_plain_elements_side_by_side) {
   const auto [from_lora, from_plain] = side_by_side(with_lora, plain, 5);
   fail_unless(from_lora == alone_lora, "the LoRA element's frames changed beside the plain one");
   fail_unless(from_plain == alone_plain, "the plain element's frames changed beside the LoRA one");
+}
+GST_END_TEST;
+
+// LoRAs set while playing apply from the next clip: the second clip's tags name the file and
+// its strength, the first clip's name none.
+struct LorasChange {
+  GstElement* element;
+  std::string loras;
+};
+
+static GstBusSyncReply change_loras_at_first_clip(GstBus*, GstMessage* message, gpointer data) {
+  const auto* change = static_cast<const LorasChange*>(data);
+  guint clip = 0;
+  if (is_element_message(message, "wan-clip") &&
+      gst_structure_get_uint(gst_message_get_structure(message), "clip", &clip) && clip == 0)
+    g_object_set(change->element, "loras", change->loras.c_str(), nullptr);
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST(test_loras_change_applies_next_clip) {
+  Harnessed t({{"num-frames", "5"}, {"steps", "2"}, {"clips", "2"}});
+  const LorasChange change{t.h->element, tiny_lora() + ":0.05"};
+  gst_bus_set_sync_handler(t.bus, change_loras_at_first_clip, const_cast<LorasChange*>(&change), nullptr);
+  gst_harness_play(t.h);
+  std::vector<GstBuffer*> buffers = pull_all(t.h);
+  fail_unless_equals_int(buffers.size(), 5 + 4);
+  unref_all(buffers);
+
+  const std::vector<std::string> comments = tag_strings(t.h, GST_TAG_COMMENT);
+  fail_unless_equals_int(comments.size(), 2);
+  fail_unless(comments[0].find("loras=") == std::string::npos, "first clip's tag comment \"%s\" names a LoRA",
+              comments[0].c_str());
+  const std::string named = " loras=" + tiny_lora() + ":0.05";
+  fail_unless(comments[1].find(named) != std::string::npos, "second clip's tag comment \"%s\" lacks%s",
+              comments[1].c_str(), named.c_str());
+  gst_bus_set_sync_handler(t.bus, nullptr, nullptr, nullptr);
 }
 GST_END_TEST;
 
@@ -1496,6 +1539,7 @@ static Suite* wanvideosrc_suite() {
   tcase_add_test(tc, test_soak_stop_in_every_phase);
   tcase_add_test(tc, test_two_elements_share_one_model);
   tcase_add_test(tc, test_lora_and_plain_elements_side_by_side);
+  tcase_add_test(tc, test_loras_change_applies_next_clip);
   tcase_add_test(tc, test_bad_lora);
   tcase_add_test(tc, test_missing_model);
   tcase_add_test(tc, test_corrupt_model);
