@@ -114,6 +114,22 @@ void test_bad_fields_are_named() {
     r.cache.warmup_steps = 1001;
     EXPECT_ERROR(r.validate(), "cache_warmup_steps");
   }
+  // An explicit list of denoising steps decides the step count: a steps field that
+  // disagrees is named with both counts; 0 is no denoising step.
+  for (auto solver : {wan::Solver::Distill, wan::Solver::Renoise}) {
+    r = i2v_request();
+    r.solver = solver;
+    r.timesteps = {1000, 750, 500, 250};
+    r.validate();
+    r.steps = 4;
+    r.validate();
+    r.steps = 3;
+    EXPECT_ERROR(r.validate(),
+                 "invalid request: steps: 3 steps disagree with the 4 denoising steps of the timestep list");
+    r.steps.reset();
+    r.timesteps = {1000, 500, 0};
+    EXPECT_ERROR(r.validate(), "invalid request: timesteps: 0 is outside 1..1000");
+  }
   r = i2v_request();
   r.cache.warmup_steps = -2;  // no cache: nothing to check
   r.validate();
