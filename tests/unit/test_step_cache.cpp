@@ -1,5 +1,6 @@
 // EasyCache's decision rule (pipeline/easy_cache.h) on hand-computed sequences: which
-// forwards run, what a reused one predicts, the warm-up and cutoff windows, the branches.
+// forwards run, what a reused one predicts, the warm-up and cutoff windows, the branches;
+// the default thresholds of TeaCache and MagCache.
 #include <ATen/ATen.h>
 
 #include <string>
@@ -105,11 +106,44 @@ void no_warmup() {
           std::vector<bool>{true, true, true, true, false, false, false, false, false, false, true, true}));
 }
 
+// Threshold 0 takes each method's published default: TeaCache's per model and variant (its
+// README's "slow" column), MagCache's 0.12 for every model; a threshold set is kept.
+void published_default_thresholds() {
+  using wan::CacheModel;
+  struct Row {
+    CacheModel model;
+    double teacache, teacache_ret_steps;
+  };
+  const Row rows[] = {{CacheModel::T2V_1_3B, 0.05, 0.05},
+                      {CacheModel::T2V_14B, 0.14, 0.10},
+                      {CacheModel::I2V_480P, 0.13, 0.20},
+                      {CacheModel::I2V_720P, 0.20, 0.20}};
+  for (const Row& row : rows) {
+    const std::string what = "model " + std::to_string(static_cast<int>(row.model));
+    wan::StepCacheSettings s;
+    s.method = wan::CacheMethod::TeaCache;
+    s.threshold = 0;
+    s.teacache_ret_steps = false;
+    EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == row.teacache, what);
+    s.teacache_ret_steps = true;
+    EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == row.teacache_ret_steps, what + ", ret_steps");
+    s.threshold = 0.3;
+    EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0.3, what + ", set");
+    s = {};
+    s.method = wan::CacheMethod::MagCache;
+    s.threshold = 0;
+    EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0.12, what + ", MagCache");
+    s.threshold = 0.3;
+    EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0.3, what + ", MagCache set");
+  }
+}
+
 }  // namespace
 
 int main() {
   decision_sequence();
   branches_and_defaults();
   no_warmup();
+  published_default_thresholds();
   return wan::test::check_exit("test-step-cache");
 }
