@@ -30,7 +30,7 @@ constexpr int kTileBytes = kTile * kD;               // a 128 x 128 tile of 8-bi
 constexpr int kScaleBytes = kTile * 8;               // a tile's key scales and shifts
 constexpr int kAccRegs = 64;                         // a 64 x 128 int32 accumulator over a warpgroup
 constexpr int kStages = 4;                           // tiles of K and V in flight
-constexpr int kStageBytes = 2 * kTileBytes + kScaleBytes;  // K, V and the keys' scales of one tile
+constexpr int kStageBytes = 2 * kTileBytes + kScaleBytes;  // K, V and the keys' scales and shifts of one tile
 // Q, the stages, their barriers and release counters; 1024 for the tiles' alignment.
 constexpr int kSmemBytes = kTileBytes + kStages * kStageBytes + 128 + 1024;
 constexpr uint32_t kMagic = 0x4B400000u;             // the bits of 1.5 * 2^23
@@ -200,7 +200,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   extern __shared__ uint8_t smem[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   const uint32_t q_tile = (raw + 1023u) & ~1023u;
-  // Stage s of the pipeline: K tile s, V tile s and key scales s; all tiles on 1024-byte boundaries.
+  // Stage s of the pipeline: K tile s, V tile s, key scales and shifts s; all on 1024-byte boundaries.
   const uint32_t k_tiles = q_tile + kTileBytes, v_tiles = k_tiles + kStages * kTileBytes;
   const uint32_t scales = v_tiles + kStages * kTileBytes;
   const uint32_t bars = scales + kStages * kScaleBytes;  // full[kStages], q_full, then release counters
