@@ -449,9 +449,8 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "clip %lld of %lld, seed %lld\n", static_cast<long long>(clip + 1),
                    static_cast<long long>(clips), static_cast<long long>(next.seed));
     const wan::GenerationResult result = pipeline->generate(next, callbacks, cancel);
-    if (result.forwards > 0)
-      std::fprintf(stderr, "step cache: %d of %d DiT forwards reused cached results\n", result.forwards_reused,
-                   result.forwards);
+    std::fprintf(stderr, "%d DiT forwards, %d of them reused cached results\n", result.forwards,
+                 result.forwards_reused);
   }
   writer->close();
   std::fprintf(stderr, "wrote %s (%d frames, %d fps)\n", save_file.c_str(), writer->frames_written(), kFps);

@@ -43,15 +43,16 @@
  * * `total-steps` (#gint): the number of steps of the phase
  * * `percent` (#gdouble): 100 * step / total-steps
  * * `elapsed` (#guint64): nanoseconds since the clip started
- * * `forwards`, `forwards-reused` (#gint, denoise phase with #GstWanVideoSrc:cache only): the
- *   DiT forwards of the clip so far, and how many of them reused cached block residuals
- *   (EasyCache: cached predictions)
+ * * `forwards`, `forwards-reused` (#gint, denoise phase only): the DiT forwards of the clip so
+ *   far (one per step and guidance branch: two with guidance, one at #GstWanVideoSrc:guidance-scale
+ *   1), and how many of them reused cached block residuals (#GstWanVideoSrc:cache; EasyCache:
+ *   cached predictions)
  *
  * When a clip's last frame is decoded, a `wan-clip-done` element message:
  *
  * * `clip` (#guint), `seed` (#gint64), `steps` (#gint): as run
  * * `forwards`, `forwards-reused` (#gint): the clip's DiT forwards, and how many reused cached
- *   block residuals (#GstWanVideoSrc:cache; both 0 without it)
+ *   block residuals (#GstWanVideoSrc:cache; 0 without it)
  *
  * ## The preview pad
  *

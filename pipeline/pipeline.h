@@ -51,8 +51,9 @@ struct Progress {
   int step = 0;  // denoising step (1-based) or decoded latent frame
   int total_steps = 0;
   double elapsed_s = 0;  // since the request started
-  // Denoise with step caching: DiT forwards so far, and how many of them reused the blocks'
-  // residual instead of running the blocks (both 0 without caching).
+  // Denoise: the DiT forwards so far, one per guidance branch and step (a batched cond + uncond
+  // pass counts two), and how many of them reused a step cache's residual instead of running
+  // the blocks (0 without caching).
   int forwards = 0, forwards_reused = 0;
 };
 
@@ -86,7 +87,7 @@ struct GenerationResult {
   int steps = 0;  // the sampling settings used (the task's defaults where the request set none)
   double shift = 0, guidance_scale = 0;
   std::vector<LoraSpec> loras;            // the LoRAs the DiT carried
-  int forwards = 0, forwards_reused = 0;  // with step caching (see Progress)
+  int forwards = 0, forwards_reused = 0;  // the clip's DiT forwards and reused ones (see Progress)
 };
 
 class Pipeline {

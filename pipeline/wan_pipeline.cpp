@@ -306,6 +306,7 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
   DenoiseOptions d;
   d.guidance_scale = *request.guidance_scale;
   const auto preview_step = preview_hook(preview, steps);
+  int forwards = 0;  // without a cache, one per branch the guidance asked for
   d.on_step = [&](const DenoiseStep& s) {
     if (trace_.on_step) trace_.on_step(s);
     if (preview_step) preview_step(s);
@@ -313,6 +314,9 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
     if (cache) {
       p.forwards = result->forwards = static_cast<int>(cache->computed().size());
       p.forwards_reused = result->forwards_reused = static_cast<int>(cache->reused_count());
+    } else {
+      forwards += static_cast<int>(s.prediction->cond.defined()) + static_cast<int>(s.prediction->uncond.defined());
+      p.forwards = result->forwards = forwards;
     }
     progress(p);
     if (cancel.cancelled()) throw Cancelled();

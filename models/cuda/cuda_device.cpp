@@ -14,7 +14,8 @@ int cuda_device_index(const at::Device& device, const std::string& feature, std:
   };
   if (!device.is_cuda()) return no(feature + " runs on CUDA devices only, not on " + device.str());
   if (!at::cuda::is_available()) return no("CUDA is not available");
-  const int index = device.has_index() ? device.index() : 0;
+  // A device without an index is the current one: where tensors made on it go.
+  const int index = device.has_index() ? device.index() : static_cast<int>(at::cuda::current_device());
   if (index >= at::cuda::device_count()) return no("there is no " + device.str());
   return index;
 }

@@ -59,11 +59,12 @@ at::Tensor int8_attention(const at::Tensor& q, const at::Tensor& k, const at::Te
                        static_cast<float>(kLog2e / std::sqrt(double(kD))), q8.data_ptr<int8_t>(),
                        q_scale.data_ptr<float>(), stream);
 
-  // K less its per-channel mean, per key.
+  // K less its per-channel mean, per key; the scales beside the shifts the kernel takes off.
   const at::Tensor k_mean = channel_means(kb);
-  const at::Tensor k8 = at::empty({batch, heads, key_rows, kD}, i8), k_scale = at::empty({batch, heads, key_rows}, f32);
-  launch_quantize_rows(bf16_data(kb), k_mean.data_ptr<float>(), B, static_cast<int>(kv_len), H,
-                       static_cast<int>(key_rows), 1.f, k8.data_ptr<int8_t>(), k_scale.data_ptr<float>(), stream);
+  const at::Tensor k8 = at::empty({batch, heads, key_rows, kD}, i8),
+                   k_scale = at::empty({batch, heads, key_rows / 2, 4}, f32);
+  launch_quantize_keys(bf16_data(kb), k_mean.data_ptr<float>(), B, static_cast<int>(kv_len), H,
+                       static_cast<int>(key_rows), k8.data_ptr<int8_t>(), k_scale.data_ptr<float>(), stream);
 
   // V less its per-channel mean, per channel, transposed tile by tile with its keys reordered. The rounding
   // errors of a channel share a bias (bf16 values sit on a grid the int8 one aliases): the mean

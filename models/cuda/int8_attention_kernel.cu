@@ -27,14 +27,14 @@ constexpr int kD = kInt8AttentionHeadDim;
 constexpr int kTile = kInt8AttentionTile;
 constexpr int kThreads = 256;                        // two warpgroups
 constexpr int kTileBytes = kTile * kD;               // a 128 x 128 tile of 8-bit values
-constexpr int kScaleBytes = kTile * 4;               // a tile's key scales
+constexpr int kScaleBytes = kTile * 8;               // a tile's key scales and shifts
 constexpr int kAccRegs = 64;                         // a 64 x 128 int32 accumulator over a warpgroup
 constexpr int kStages = 4;                           // tiles of K and V in flight
-constexpr int kStageBytes = 2 * kTileBytes + kScaleBytes;  // K, V and the keys' scales of one tile
+constexpr int kStageBytes = 2 * kTileBytes + kScaleBytes;  // K, V and the keys' scales and shifts of one tile
 // Q, the stages, their barriers and release counters; 1024 for the tiles' alignment.
 constexpr int kSmemBytes = kTileBytes + kStages * kStageBytes + 128 + 1024;
 constexpr uint32_t kMagic = 0x4B400000u;             // the bits of 1.5 * 2^23
-constexpr float kMagicF = 12582912.f;                // for |x| < 2^22: bits(kMagicF) + x = bits(kMagicF + x)
+constexpr float kMagicF = kInt8AttentionMagic;       // for |x| < 2^22: bits(kMagicF) + x = bits(kMagicF + x)
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define WAN_INT8_ATTENTION_WGMMA 1
@@ -108,9 +108,9 @@ __device__ __forceinline__ uint32_t pack_low_bytes(uint32_t a, uint32_t b, uint3
 // The softmax of one tile. In: S's integer sums in d (accumulator layout: register r holds row
 // lane / 4 + 8 * ((r >> 1) & 1) and column 8 * (r >> 2) + 2 * (lane % 4) + (r & 1)) and the
 // keys' scales of this thread's 32 columns (k_scale[r / 2 ... ] in register order, see below);
-// their shifts (-kMagicF times the scales); c[i], the row's scale. Out: P as u8 in p (wgmma's
-// register-operand layout for four 32-key steps), the rows' factors for the running sums
-// (alpha) and for this tile's (beta).
+// their shifts (-kMagicF times the scales, written by the quantisation pass); c[i], the row's
+// scale. Out: P as u8 in p (wgmma's register-operand layout for four 32-key steps), the rows'
+// factors for the running sums (alpha) and for this tile's (beta).
 template <bool kMasked>
 __device__ __forceinline__ void softmax_tile(int (&d)[kAccRegs], uint32_t (&p)[kAccRegs / 4],
                                              const float (&k_scale)[kAccRegs / 2], const float (&k_shift)[kAccRegs / 2],
@@ -200,7 +200,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   extern __shared__ uint8_t smem[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   const uint32_t q_tile = (raw + 1023u) & ~1023u;
-  // Stage s of the pipeline: K tile s, V tile s and key scales s; all tiles on 1024-byte boundaries.
+  // Stage s of the pipeline: K tile s, V tile s, key scales and shifts s; all on 1024-byte boundaries.
   const uint32_t k_tiles = q_tile + kTileBytes, v_tiles = k_tiles + kStages * kTileBytes;
   const uint32_t scales = v_tiles + kStages * kTileBytes;
   const uint32_t bars = scales + kStages * kScaleBytes;  // full[kStages], q_full, then release counters
@@ -214,7 +214,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, quad = lane & 3;
   const int8_t* k_src = args.k + bh * args.key_rows * kD;
   const int8_t* v_src = args.v_t + bh * args.key_rows * kD;
-  const float* k_scale = args.k_scale + bh * args.key_rows;
+  const float* k_scale = args.k_scale + bh * args.key_rows * 2;  // two floats a key
   const uint32_t q_full = bars + 8 * kStages;
   auto load_stage = [&](int t) {
     const int s = t % kStages;
@@ -222,7 +222,7 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
     barrier_expect_bytes(bar, kStageBytes);
     bulk_copy(k_tiles + s * kTileBytes, k_src + static_cast<int64_t>(t) * kTileBytes, kTileBytes, bar);
     bulk_copy(v_tiles + s * kTileBytes, v_src + static_cast<int64_t>(t) * kTileBytes, kTileBytes, bar);
-    bulk_copy(scales + s * kScaleBytes, k_scale + static_cast<int64_t>(t) * kTile, kScaleBytes, bar);
+    bulk_copy(scales + s * kScaleBytes, k_scale + static_cast<int64_t>(t) * kTile * 2, kScaleBytes, bar);
   };
   if (tid == 0) {
     for (int s = 0; s <= kStages; ++s) barrier_init(bars + 8 * s, 1);
@@ -265,15 +265,16 @@ __global__ void __launch_bounds__(kThreads, 1) int8_attention_kernel(const Int8A
   };
   auto softmax = [&](int t) {
     float ks[kAccRegs / 2], kshift[kAccRegs / 2];
-    const float* tile_scales = scales_ptr + (t % kStages) * kTile + 2 * quad;
+    // Columns 8j + 2q and 8j + 2q + 1 are key pair 4j + q: their scales and shifts in one read.
+    const float* tile_scales = scales_ptr + (t % kStages) * kTile * 2 + 4 * quad;
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      const float2 pair = *reinterpret_cast<const float2*>(tile_scales + 8 * j);
+    for (int j = 0; j < kAccRegs / 4; ++j) {
+      const float4 pair = *reinterpret_cast<const float4*>(tile_scales + 16 * j);
       ks[2 * j] = pair.x;
       ks[2 * j + 1] = pair.y;
+      kshift[2 * j] = pair.z;
+      kshift[2 * j + 1] = pair.w;
     }
-#pragma unroll
-    for (int j = 0; j < kAccRegs / 2; ++j) kshift[j] = -kMagicF * ks[j];
     const int valid_cols = key_len - t * kTile;
     if (valid_cols >= kTile)
       softmax_tile<false>(s_acc, p, ks, kshift, qs, m_run, l_run, alpha, beta, valid_cols, quad);

@@ -8,7 +8,10 @@
 //   Q  int8 [B, H, q_rows, 128], one scale per row (that row's amax / 127, times the softmax
 //      scale and log2(e)): q_rows is the query length rounded up to 128, padding rows zero;
 //   K  int8 [B, H, key_rows, 128] less the per-channel key mean (softmax cannot see a shift
-//      common to all keys), one scale per key; key_rows a multiple of 128;
+//      common to all keys), one scale per key; key_rows a multiple of 128. Per pair of keys
+//      (2j, 2j + 1) four floats: their scales, then their shifts, -kInt8AttentionMagic times
+//      the scales (what the kernel's integer-to-float conversion leaves to take off), so that
+//      one 16-byte read gives a thread both;
 //   V  int8 [B, H, key_rows / 128, 128, 128] less the per-channel value mean: per 128-key tile,
 //      transposed (channel rows of 128 keys, as Hopper's 8-bit products want the reduced
 //      dimension contiguous), one scale per channel, and its keys reordered within each group
@@ -25,13 +28,16 @@ namespace wan::cuda {
 
 constexpr int kInt8AttentionHeadDim = 128;
 constexpr int kInt8AttentionTile = 128;  // queries per block and keys per step
+// 1.5 * 2^23: for |x| < 2^22 the bits of this float plus the integer x are those of this + x,
+// the kernel's integer-to-float conversion in one integer add.
+constexpr float kInt8AttentionMagic = 12582912.f;
 
 struct Int8AttentionArgs {
   const int8_t* q = nullptr;
   const int8_t* k = nullptr;
-  const int8_t* v_t = nullptr;          // V's tiles, transposed
+  const int8_t* v_t = nullptr;           // V's tiles, transposed
   const float* q_scale = nullptr;        // [B, H, q_rows]
-  const float* k_scale = nullptr;        // [B, H, key_rows]
+  const float* k_scale = nullptr;        // [B, H, key_rows / 2, 4]: scales and shifts of key pairs
   const float* v_scale = nullptr;        // [B, H, 128]
   const float* v_mean = nullptr;         // [B, H, 128], added back to the output (see int8_attention.cpp)
   const int32_t* key_lengths = nullptr;  // [B] on the device: keys at or past it are ignored

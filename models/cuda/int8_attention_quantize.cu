@@ -16,7 +16,8 @@ __device__ __forceinline__ int quantized(float x, float inv_scale) {
   return max(-127, min(127, __float2int_rn(x * inv_scale)));
 }
 
-// One warp per row of 128: four values a lane.
+// One warp per row of 128: four values a lane. kKeyPairs: the scales in K's key-pair layout.
+template <bool kKeyPairs>
 __global__ void quantize_rows_kernel(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows,
                                      float factor, int8_t* out, float* scales) {
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
@@ -47,7 +48,12 @@ __global__ void quantize_rows_kernel(const uint16_t* x, const float* mean, int b
   const int64_t at = (static_cast<int64_t>(b) * heads + h) * rows + row;
   // 128-byte swizzle within each row: 16-byte chunk c at c ^ (row % 8), as the kernel's tiles want.
   reinterpret_cast<uint32_t*>(out + at * kD)[(((lane >> 2) ^ (row & 7)) << 2) | (lane & 3)] = packed;
-  if (lane == 0) scales[at] = amax / 127.f * factor;
+  const float scale = amax / 127.f * factor;
+  if (!kKeyPairs) {
+    if (lane == 0) scales[at] = scale;
+  } else if (lane < 2) {  // rows is even: a pair never spans two heads
+    scales[(at >> 1) * 4 + 2 * lane + (row & 1)] = lane == 0 ? scale : -kInt8AttentionMagic * scale;
+  }
 }
 
 // Blocks of 32 x 8 threads: x over 256 channels (eight each), y over a share of the tokens.
@@ -141,14 +147,25 @@ __global__ void quantize_values_transposed_kernel(const uint16_t* x, const float
   }
 }
 
+template <bool kKeyPairs>
+void launch_rows(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows, float factor,
+                 int8_t* out, float* scales, cudaStream_t stream) {
+  const int64_t threads = static_cast<int64_t>(batch) * heads * rows * 32;
+  const int block = 256;
+  quantize_rows_kernel<kKeyPairs><<<static_cast<unsigned>((threads + block - 1) / block), block, 0, stream>>>(
+      x, mean, batch, len, heads, rows, factor, out, scales);
+}
+
 }  // namespace
 
 void launch_quantize_rows(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows, float factor,
                           int8_t* out, float* scales, cudaStream_t stream) {
-  const int64_t threads = static_cast<int64_t>(batch) * heads * rows * 32;
-  const int block = 256;
-  quantize_rows_kernel<<<static_cast<unsigned>((threads + block - 1) / block), block, 0, stream>>>(
-      x, mean, batch, len, heads, rows, factor, out, scales);
+  launch_rows<false>(x, mean, batch, len, heads, rows, factor, out, scales, stream);
+}
+
+void launch_quantize_keys(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows, int8_t* out,
+                          float* scales_and_shifts, cudaStream_t stream) {
+  launch_rows<true>(x, mean, batch, len, heads, rows, 1.f, out, scales_and_shifts, stream);
 }
 
 void launch_channel_absmax(const uint16_t* x, const float* mean, int batch, int len, int heads, float* amax,

@@ -16,6 +16,12 @@ namespace wan::cuda {
 void launch_quantize_rows(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows, float factor,
                           int8_t* out, float* scales, cudaStream_t stream);
 
+// K's operand: as launch_quantize_rows (factor 1), the scales written in the kernel's key-pair
+// layout instead: [B, heads, rows / 2, 4], the pair's two scales then their shifts
+// (int8_attention_kernel.h). `rows` is even.
+void launch_quantize_keys(const uint16_t* x, const float* mean, int batch, int len, int heads, int rows, int8_t* out,
+                          float* scales_and_shifts, cudaStream_t stream);
+
 // amax[b, c] = max(amax[b, c], max over the len tokens of |x - mean|); amax starts at zero.
 void launch_channel_absmax(const uint16_t* x, const float* mean, int batch, int len, int heads, float* amax,
                            cudaStream_t stream);
