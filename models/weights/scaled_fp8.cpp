@@ -1,6 +1,8 @@
 #include "models/weights/scaled_fp8.h"
 
-#include <ATen/ATen.h>
+#include <c10/util/StringUtil.h>
+
+#include <vector>
 
 #include "models/common/error.h"
 
@@ -14,29 +16,51 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // The marker sits at the top level or under the model's prefix.
 bool is_marker(const std::string& name) { return name == "scaled_fp8" || ends_with(name, ".scaled_fp8"); }
 
+// The stem X of a scale's name (X.scale_weight, X.weight_scale), or "" for other tensors.
+std::string scaled_stem(const std::string& name) {
+  for (const std::string suffix : {".scale_weight", ".weight_scale"})
+    if (ends_with(name, suffix)) return name.substr(0, name.size() - suffix.size());
+  return "";
+}
+
+// The scale as float32 [out]: one value per output channel (stored [out] or [out, 1]), or a
+// per-tensor value repeated.
+at::Tensor per_channel_scale(const at::Tensor& scale, const at::Tensor& weight, const std::string& origin,
+                             const std::string& name) {
+  const int64_t out = weight.dim() > 0 ? weight.size(0) : 1;
+  const at::Tensor s = scale.to(at::kFloat);
+  if (s.numel() == 1) return s.reshape({1}).expand({out}).contiguous();
+  const bool per_channel = s.numel() == out && (s.dim() == 1 || (s.dim() == 2 && s.size(1) == 1));
+  if (!per_channel)
+    throw Error(origin + ": " + name + " has shape " + c10::str(scale.sizes()) +
+                "; a scale is one value (per tensor) " + "or one per output channel ([" + std::to_string(out) +
+                "] or [" + std::to_string(out) + ", 1])");
+  return s.reshape({out});
+}
+
 }  // namespace
 
 void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype) {
-  const std::string scale_suffix = ".scale_weight";
   for (auto it = weights.begin(); it != weights.end();) {
     const std::string& name = it->first;
     if (is_marker(name) || ends_with(name, ".scale_input")) {
       it = weights.erase(it);
       continue;
     }
-    if (!ends_with(name, scale_suffix)) {
+    const std::string stem = scaled_stem(name);
+    if (stem.empty()) {
       ++it;
       continue;
     }
-    const std::string weight = name.substr(0, name.size() - scale_suffix.size()) + ".weight";
+    const std::string weight = stem + ".weight";
     auto target = weights.find(weight);
     if (target == weights.end())
       throw Error(origin + ": " + name + " scales a tensor " + weight + " the checkpoint does not have");
-    if (it->second.numel() != 1)
-      throw Error(origin + ": " + name + " holds " + std::to_string(it->second.numel()) +
-                  " values; only per-tensor fp8 scales (one value) are supported");
-    const at::Tensor scale = it->second.to(at::kFloat).reshape({});
-    target->second = (target->second.to(at::kFloat) * scale).to(dtype);
+    const at::Tensor scale = per_channel_scale(it->second, target->second, origin, name);
+    // Per channel along the first axis: [out, 1, ...] against the weight's shape.
+    std::vector<int64_t> shape(target->second.dim(), 1);
+    if (!shape.empty()) shape[0] = scale.numel();
+    target->second = (target->second.to(at::kFloat) * scale.reshape(shape)).to(dtype);
     it = weights.erase(it);
   }
 }

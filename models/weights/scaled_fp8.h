@@ -1,19 +1,21 @@
-// ComfyUI's "scaled fp8" checkpoints (e.g. umt5_xxl_fp8_e4m3fn_scaled, the fp8
-// DiTs): each quantised `X.weight` is stored as weight / s in float8 next to a
-// per-tensor `X.scale_weight` s, an optional `X.scale_input` (used only by an
-// fp8 matmul) and a `scaled_fp8` marker tensor. Shared by every model family.
+// fp8 checkpoints, shared by every model family. Two layouts store a quantised `X.weight`
+// (float8, or int8) as weight / s beside its scale s:
+//   - ComfyUI's "scaled fp8" files (umt5_xxl_fp8_e4m3fn_scaled, the fp8 DiTs): a per-tensor
+//     `X.scale_weight`, an optional `X.scale_input` (read only by an fp8 matmul) and a
+//     `scaled_fp8` marker tensor;
+//   - LightX2V's quantised DiTs: a per-output-channel `X.weight_scale` [out, 1].
 #pragma once
 #include <string>
 
-#include <c10/core/ScalarType.h>
+#include <ATen/ATen.h>
 
 #include "models/weights/tensor_map.h"
 
 namespace wan {
 
-// Replaces every scaled weight by weight.to(float32) * scale_weight, converted
-// to `dtype` (a caller loading into bfloat16 never holds the float32 copy of
-// the whole model), and drops the scale and marker tensors. Weights without a
+// Each scaled weight is replaced by weight.to(float32) * s (s per tensor, or per output channel
+// along the first axis) converted to `dtype` (a caller loading into bfloat16 never holds the
+// float32 copy of the whole model); the scale and marker tensors are dropped. Weights without a
 // scale are left as stored. `origin` names the checkpoint in errors.
 void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype = at::kFloat);
 

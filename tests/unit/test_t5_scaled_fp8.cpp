@@ -2,7 +2,8 @@
 // tiny reference encoder's Linear weights quantised to float8 e4m3fn with a
 // per-tensor scale_weight, in transformers names, written to a file. Loading
 // must give exactly fp8.to(float32) * scale, and the encoder's output must stay
-// within fp8's precision of the float32 reference.
+// within fp8's precision of the float32 reference. Scales per output channel
+// (LightX2V's X.weight_scale [out, 1], or [out]) scale each row.
 //   test-t5-scaled-fp8 T5_CASE_DIR WORK_DIR
 #include <cmath>
 #include <filesystem>
@@ -129,9 +130,26 @@ void malformed_scales(const fs::path& case_dir) {
   orphan[scale] = at::full({1}, 0.5f);
   EXPECT_ERROR(wan::load_t5_encoder(orphan, "orphan.safetensors"), weight);
 
-  wan::TensorMap per_channel = transformers;
-  per_channel[scale] = at::ones({transformers.at(weight).size(0)});
-  EXPECT_ERROR(wan::load_t5_encoder(per_channel, "per_channel.safetensors"), "per-tensor");
+  // A scale per output channel, [out] (ComfyUI's name) or [out, 1] (LightX2V's X.weight_scale),
+  // scales each row of the weight; any other shape is refused.
+  const at::Tensor w = transformers.at(weight);
+  const at::Tensor channel_scales = at::arange(1, w.size(0) + 1, at::kFloat) / w.size(0);
+  const at::Tensor want = w.to(at::kFloat) * channel_scales.view({-1, 1});
+  const std::string official_weight = *wan::official_name(wan::ModelFamily::T5, "transformers", weight);
+  for (const bool lightx2v : {false, true}) {
+    wan::TensorMap per_channel = transformers;
+    if (lightx2v)
+      per_channel["encoder.block.1.layer.1.DenseReluDense.wo.weight_scale"] = channel_scales.view({-1, 1});
+    else
+      per_channel[scale] = channel_scales;
+    const wan::ModelWeights prepared = wan::prepare_weights(wan::ModelFamily::T5, per_channel, "per_channel", {});
+    EXPECT_MSG(prepared.tensors.at(official_weight).equal(want),
+               lightx2v ? "[out, 1] weight_scale" : "[out] scale_weight");
+    EXPECT(!prepared.tensors.count(official_weight + "_scale"));
+  }
+  wan::TensorMap misshaped = transformers;
+  misshaped[scale] = at::ones({2, w.size(0) / 2});
+  EXPECT_ERROR(wan::load_t5_encoder(misshaped, "misshaped.safetensors"), "one per output channel");
 
   // Only the scale and marker tensors are consumed: anything else unknown is reported.
   wan::TensorMap extra = transformers;
