@@ -33,8 +33,8 @@ at::Tensor per_channel_scale(const at::Tensor& scale, const at::Tensor& weight, 
   const bool per_channel = s.numel() == out && (s.dim() == 1 || (s.dim() == 2 && s.size(1) == 1));
   if (!per_channel)
     throw Error(origin + ": " + name + " has shape " + c10::str(scale.sizes()) +
-                "; a scale is one value (per tensor) " + "or one per output channel ([" + std::to_string(out) +
-                "] or [" + std::to_string(out) + ", 1])");
+                "; a scale is one value (per tensor) or one per output channel ([" + std::to_string(out) + "] or [" +
+                std::to_string(out) + ", 1])");
   return s.reshape({out});
 }
 
