@@ -100,6 +100,8 @@ std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor& weight,
   return {values.to(weight.device()), scales.view({-1}).to(weight.device())};
 }
 
+bool is_e4m3(const at::Tensor& t) { return t.defined() && t.scalar_type() == at::kFloat8_e4m3fn; }
+
 at::Tensor fp8_linear(const Fp8Rows& x, const at::Tensor& weight, const at::Tensor& weight_scale,
                       const at::Tensor& bias) {
   std::optional<at::Tensor> b;
@@ -129,6 +131,7 @@ bool fp8_available(const at::Device&, std::string* why) {
 }
 Fp8Rows quantize_rows_e4m3(const at::Tensor&, const at::Tensor&, bool) { unavailable(); }
 std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor&, const at::Device&) { unavailable(); }
+bool is_e4m3(const at::Tensor&) { return false; }
 at::Tensor fp8_linear(const Fp8Rows&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { unavailable(); }
 at::Tensor dequantize_rows(const Fp8Rows&) { unavailable(); }
 

@@ -40,6 +40,9 @@ Fp8Rows quantize_rows_e4m3(const at::Tensor& x, const at::Tensor& bias = {}, boo
 // may live on the host, as under block swap) and returned on the weight's own device.
 std::pair<at::Tensor, at::Tensor> quantize_weight_e4m3(const at::Tensor& weight, const at::Device& compute);
 
+// True for an e4m3 tensor (never in builds without fp8 support).
+bool is_e4m3(const at::Tensor& t);
+
 // x W^T (+ bias) in bf16 [..., out] from e4m3 operands: x.values [rows, in], weight e4m3
 // [out, in] with weight_scale float32 [out]; bias bf16 [out] or undefined.
 at::Tensor fp8_linear(const Fp8Rows& x, const at::Tensor& weight, const at::Tensor& weight_scale,

@@ -9,6 +9,7 @@
 #include "models/cuda/fp8_ops.h"
 #include "models/cuda/int8_attention.h"
 #include "models/dit/causal_checkpoint.h"
+#include "models/dit/fp8_load.h"
 #include "models/dit/lora_adapters.h"
 #include "models/weights/model_weights.h"
 #include "models/weights/safetensors.h"
@@ -26,6 +27,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The fp8 load keeps an fp8 checkpoint's block Linears as stored.
+KeepQuantized keep_quantized(const LoadOptions& options) {
+  return options.fp8_at_load() ? KeepQuantized(dit::is_block_linear_weight) : KeepQuantized();
+}
+
 }  // namespace
 
 DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& options) {
@@ -36,8 +42,8 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& op
   if (fs::exists(p) && dit_checkpoint_kind(path) == DiTKind::Causal) {
     // A causal training checkpoint (Self-Forcing): the generator's weights, a config.json beside it.
     ckpt.weights_path = causal_checkpoint_file(path);
-    ModelWeights weights =
-        prepare_weights(ModelFamily::DiT, read_causal_generator(ckpt.weights_path), ckpt.weights_path, options);
+    ModelWeights weights = prepare_weights(ModelFamily::DiT, read_causal_generator(ckpt.weights_path),
+                                           ckpt.weights_path, options, keep_quantized(options));
     ckpt.weights = std::move(weights.tensors);
     ckpt.layout = "causal";
     const fs::path beside = fs::path(ckpt.weights_path).parent_path() / "config.json";
@@ -69,8 +75,8 @@ DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& op
   }
 
   ckpt.weights_path = weights_path.string();
-  ModelWeights weights =
-      prepare_weights(ModelFamily::DiT, load_safetensors(ckpt.weights_path), ckpt.weights_path, options);
+  ModelWeights weights = prepare_weights(ModelFamily::DiT, load_safetensors(ckpt.weights_path), ckpt.weights_path,
+                                         options, keep_quantized(options));
   ckpt.weights = std::move(weights.tensors);
   ckpt.layout = weights.layout;
   if (!config_path.empty()) ckpt.config = DiTConfig::from_json_file(config_path.string());
@@ -104,12 +110,24 @@ WanModel load_dit(const std::string& path, const LoadOptions& options, const std
 
   c10::AutoGradMode no_grad(false);
   const bool streamed = blocks == DiTBlocks::StreamedFromHost;
-  WanModel model(resolved, at::TensorOptions().device(streamed ? at::Device(at::kCPU) : options.device).dtype(dtype),
+  const bool fp8_at_load = options.fp8_at_load();
+  const at::Device host(at::kCPU);
+  // Built in host memory for block swap, and for the fp8 load (see fp8_load.h).
+  WanModel model(resolved, at::TensorOptions().device(streamed || fp8_at_load ? host : options.device).dtype(dtype),
                  ParameterInit::Uninitialized);
+  if (fp8_at_load) {
+    dit::quantize_block_linears(ckpt.weights, options.compute(), streamed ? host : options.device);
+    dit::adopt_fp8_block_linears(*model, ckpt.weights);
+  }
   load_state_dict(*model, ckpt.weights, ckpt.weights_path);
   // Merged LoRAs change the weights fp8 quantises; run-time ones attach to the fp8 layers.
   if (options.lora_mode == LoraMode::Merge) apply_loras(*model, options, ckpt.weights);
-  if (options.fp8_linear) model->quantize_fp8(options.compute());
+  if (options.fp8_linear && !fp8_at_load) model->quantize_fp8(options.compute());
+  if (fp8_at_load && !streamed) {
+    ckpt.weights.clear();  // the model holds what it adopted; q, k and v are stacked next
+    model->to(options.device);
+    model->stack_qkv();
+  }
   if (options.lora_mode == LoraMode::Runtime) apply_loras(*model, options, ckpt.weights);
   model->set_self_attention(options.self_attention);
   if (streamed) model->stream_blocks_from_host(options.device);

@@ -31,7 +31,8 @@ struct DiTCheckpoint {
 };
 
 // Reads names, config and tensors without building a model (scaled fp8 dequantised to
-// options.dtype).
+// options.dtype, but for the block Linears of the fp8 load, LoadOptions::fp8_at_load, which
+// stay e4m3 with their X.weight_scale).
 DiTCheckpoint read_dit_checkpoint(const std::string& path, const LoadOptions& options = {});
 
 // Where the transformer blocks of a loaded DiT live.
@@ -45,7 +46,8 @@ enum class DiTBlocks {
 // read and checked against the model before any is applied). `config` replaces the
 // checkpoint's own config.json (fields in config->given are checked against the weights, the
 // rest inferred). With DiTBlocks::StreamedFromHost the model is built and loaded in host
-// memory, so the device never holds more than two blocks.
+// memory, so the device never holds more than two blocks. In the fp8 mode the blocks' Linears
+// are quantised as they are read (fp8_load.h), unless merged LoRAs need the bf16 model first.
 WanModel load_dit(const std::string& path, const LoadOptions& options,
                   const std::optional<DiTConfig>& config = std::nullopt, DiTBlocks blocks = DiTBlocks::OnDevice);
 

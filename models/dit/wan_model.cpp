@@ -43,7 +43,12 @@ WanModelImpl::WanModelImpl(const DiTConfig& config, const at::TensorOptions& opt
   const at::Device device = options.device();
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i) {
+    // The blocks' Linears directly in the compute dtype: no float32 block is ever made, and
+    // in host memory their never-written values take none (the fp8 load replaces them).
+    std::optional<SkipParameterInit> block_init;
+    if (init == ParameterInit::Uninitialized) block_init.emplace(options.device(), dtype);
     dit::DiTBlock block(c);
+    block_init.reset();
     block->set_compute_dtype(dtype);
     block->to(device);
     blocks->push_back(block);
@@ -66,9 +71,13 @@ void WanModelImpl::stream_blocks_from_host(const at::Device& device) {
   if (block_swapper_) throw Error("DiT: the blocks already stream from host memory");
   for (const auto& child : named_children())
     if (child.key() != "blocks") child.value()->to(device);
-  // On CUDA q, k, v run as one GEMM from one buffer; stacked now, they stay so in every slot.
-  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->stacked_qkv();
+  // Stacked now, q, k and v stay so in every slot.
+  stack_qkv();
   block_swapper_ = std::make_shared<dit::BlockSwapper>(blocks, device);
+}
+
+void WanModelImpl::stack_qkv() {
+  for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->stacked_qkv();
 }
 
 void WanModelImpl::quantize_fp8(const at::Device& compute) {

@@ -95,6 +95,10 @@ struct WanModelImpl : torch::nn::Module {
   dit::Head head{nullptr};
   dit::ImageEmbedding img_emb{nullptr};  // i2v / flf2v only
 
+  // On CUDA each block's q, k and v run as one GEMM from one buffer: puts them there now, at
+  // load, rather than in the first forward.
+  void stack_qkv();
+
   // The fp8 fast mode: the blocks' linear layers in e4m3 (quantised on `compute`, left where
   // they are); embeddings, modulation and head stay as they are. Before block swap is set up.
   void quantize_fp8(const at::Device& compute);

@@ -36,6 +36,10 @@ struct LoadOptions {
   std::optional<at::Device> compute_device;
 
   at::Device compute() const { return compute_device.value_or(device); }
+  // fp8 straight from the file: the blocks' Linears are quantised one by one as they are read
+  // (or kept as stored in fp8 checkpoints), so the device never holds them in bf16. Merged
+  // LoRAs need the bf16 weights first, and take the load-then-quantise path.
+  bool fp8_at_load() const { return fp8_linear && (loras.empty() || lora_mode == LoraMode::Runtime); }
 };
 
 }  // namespace wan

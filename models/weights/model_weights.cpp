@@ -3,7 +3,6 @@
 #include <set>
 
 #include "models/common/error.h"
-#include "models/weights/scaled_fp8.h"
 
 namespace wan {
 namespace {
@@ -36,11 +35,11 @@ void check_load_options(ModelFamily family, const LoadOptions& options, const st
 }
 
 ModelWeights prepare_weights(ModelFamily family, TensorMap checkpoint, const std::string& what,
-                             const LoadOptions& options) {
+                             const LoadOptions& options, const KeepQuantized& keep) {
   check_load_options(family, options, what);
   drop_unused_stored(family, checkpoint);
   // Straight to the compute dtype: a bf16 model never holds a float32 copy of its weights.
-  dequantize_scaled_fp8(checkpoint, what, options.dtype);
+  dequantize_scaled_fp8(checkpoint, what, options.dtype, keep);
   ModelWeights out;
   out.tensors = to_official_names(family, std::move(checkpoint), &out.layout);
   drop_unused_official(family, out.tensors);

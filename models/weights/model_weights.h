@@ -9,6 +9,7 @@
 
 #include "models/weights/checkpoint_layout.h"
 #include "models/weights/load_options.h"
+#include "models/weights/scaled_fp8.h"
 #include "models/weights/tensor_map.h"
 
 namespace wan {
@@ -19,9 +20,10 @@ struct ModelWeights {
   std::string what;    // the checkpoint and its layout, for messages
 };
 
-// The steps above up to the renaming, for a checkpoint already read. `what` names it.
+// The steps above up to the renaming, for a checkpoint already read. `what` names it; `keep`
+// names the scaled fp8 weights that stay quantised (see dequantize_scaled_fp8).
 ModelWeights prepare_weights(ModelFamily family, TensorMap checkpoint, const std::string& what,
-                             const LoadOptions& options);
+                             const LoadOptions& options, const KeepQuantized& keep = {});
 
 // Refuses options a family cannot honour (adapters on anything but the DiT).
 void check_load_options(ModelFamily family, const LoadOptions& options, const std::string& what);

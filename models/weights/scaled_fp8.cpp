@@ -38,9 +38,13 @@ at::Tensor per_channel_scale(const at::Tensor& scale, const at::Tensor& weight, 
   return s.reshape({out});
 }
 
+// A float8 weight: one byte per value, a floating type (int8 weights are dequantised always).
+bool is_float8(const at::Tensor& t) { return t.element_size() == 1 && at::isFloatingType(t.scalar_type()); }
+
 }  // namespace
 
-void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype) {
+void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype,
+                           const KeepQuantized& keep) {
   for (auto it = weights.begin(); it != weights.end();) {
     const std::string& name = it->first;
     if (is_marker(name) || ends_with(name, ".scale_input")) {
@@ -57,6 +61,18 @@ void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::Sc
     if (target == weights.end())
       throw Error(origin + ": " + name + " scales a tensor " + weight + " the checkpoint does not have");
     const at::Tensor scale = per_channel_scale(it->second, target->second, origin, name);
+    if (keep && is_float8(target->second) && keep(weight)) {
+      // A name inserted after `it` may be visited again: the float32 [out] scale is kept as it is.
+      const std::string kept = stem + ".weight_scale";
+      if (name == kept) {
+        it->second = scale;
+        ++it;
+      } else {
+        it = weights.erase(it);
+        weights[kept] = scale;
+      }
+      continue;
+    }
     // Per channel along the first axis: [out, 1, ...] against the weight's shape.
     std::vector<int64_t> shape(target->second.dim(), 1);
     if (!shape.empty()) shape[0] = scale.numel();

@@ -5,6 +5,7 @@
 //     `scaled_fp8` marker tensor;
 //   - LightX2V's quantised DiTs: a per-output-channel `X.weight_scale` [out, 1].
 #pragma once
+#include <functional>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -13,10 +14,17 @@
 
 namespace wan {
 
+// Which scaled weights stay quantised, by their stored names (the DiT's fp8 mode keeps its
+// block Linears' e4m3 codes rather than dequantise and quantise them again).
+using KeepQuantized = std::function<bool(const std::string& weight_name)>;
+
 // Each scaled weight is replaced by weight.to(float32) * s (s per tensor, or per output channel
 // along the first axis) converted to `dtype` (a caller loading into bfloat16 never holds the
 // float32 copy of the whole model); the scale and marker tensors are dropped. Weights without a
-// scale are left as stored. `origin` names the checkpoint in errors.
-void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype = at::kFloat);
+// scale are left as stored. A float8 weight that `keep` names stays as stored and its scale
+// becomes `X.weight_scale`, float32 [out] (per-tensor scales repeated). `origin` names the
+// checkpoint in errors.
+void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype = at::kFloat,
+                           const KeepQuantized& keep = {});
 
 }  // namespace wan

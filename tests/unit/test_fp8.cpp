@@ -1,7 +1,8 @@
 // The fp8 fast mode: the one-pass activation quantisation against the plain libtorch one
 // (same scales, same codes but for rare ties), the e4m3 GEMM against bf16, a tiny DiT in fp8
-// against bf16 (with LoRAs merged and at run time, and with block swap), and the errors a
-// user gets asking for fp8 where it cannot run. The GPU parts are skipped (exit 77) without
+// against bf16 (with LoRAs merged and at run time, and with block swap), fp8 checkpoints
+// loaded as stored, the load's device memory, and the errors a user gets asking for fp8
+// where it cannot run. The GPU parts are skipped (exit 77) without
 // a GPU with fp8 tensor cores or without our kernels in the build.
 //   test-fp8 FIXTURES_DIR
 #include <ATen/ATen.h>
@@ -9,11 +10,21 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <utility>
+
+#include <torch/version.h>
+
+#ifdef WAN_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 
 #include "models/cuda/fp8_attention.h"
 #include "models/cuda/fp8_ops.h"
 #include "models/cuda/int8_attention.h"
 #include "models/dit/dit_loader.h"
+#include "models/dit/fp8_load.h"
 #include "models/dit/wan_model.h"
 #include "models/weights/safetensors.h"
 #include "tests/unit/check.h"
@@ -159,6 +170,136 @@ void tiny_dit_in_fp8() {
   EXPECT_MSG(rel_l2(forward(*swapped)[0], got) < 1e-3, "block swap in fp8");
 }
 
+// A block Linear's e4m3 codes and float32 [out] scales, by weight name.
+using StoredFp8 = std::map<std::string, std::pair<at::Tensor, at::Tensor>>;
+
+// The model's block Linears hold exactly `stored`'s codes and scales.
+void expect_as_stored(const wan::WanModelImpl& model, const StoredFp8& stored, const std::string& label) {
+  const auto params = model.named_parameters();
+  const auto buffers = model.named_buffers();
+  int matched = 0;
+  for (const auto& [name, codes_scales] : stored) {
+    const at::Tensor* weight = params.find(name);
+    const at::Tensor* scale = buffers.find(name + "_scale");
+    if (!weight || !scale || !wan::cuda::is_e4m3(*weight)) {
+      EXPECT_MSG(false, label + ": " + name + " is not an fp8 weight with its scale");
+      continue;
+    }
+    const bool same = at::equal(weight->cpu().contiguous().view(at::kByte), codes_scales.first.view(at::kByte)) &&
+                      at::equal(scale->cpu(), codes_scales.second);
+    EXPECT_MSG(same, label + ": " + name + " differs from the file's codes or scales");
+    matched += same;
+  }
+  EXPECT_MSG(matched == static_cast<int>(stored.size()) && matched > 0, label);
+}
+
+// fp8 checkpoints load as stored, not dequantised and quantised again: LightX2V's layout
+// (per-channel X.weight_scale [out, 1]), ComfyUI's scaled fp8 (a per-tensor X.scale_weight
+// under the model.diffusion_model. prefix, with the scaled_fp8 marker), and e4m3 weights
+// without a scale (scale 1). LightX2V's file holds the codes the fp8 mode makes of the float
+// file, so both give the same output.
+void fp8_checkpoints_load_as_stored() {
+// float8 dtypes exist from libtorch 2.1 (the GPU parts never run without them).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  const at::Device cuda(at::kCUDA, 0);
+  const std::string plain_path = (fixtures / "dit-t2v-tiny" / "weights.safetensors").string();
+  const wan::TensorMap plain = wan::load_safetensors(plain_path);
+  wan::TensorMap lightx2v, comfyui, unscaled;
+  StoredFp8 lightx2v_stored, comfyui_stored, unscaled_stored;
+  const std::string prefix = "model.diffusion_model.";
+  comfyui["scaled_fp8"] = at::zeros({2}).to(at::kFloat8_e4m3fn);
+  for (const auto& [name, w] : plain) {
+    if (!wan::dit::is_block_linear_weight(name)) {
+      lightx2v[name] = unscaled[name] = w;
+      comfyui[prefix + name] = w;
+      continue;
+    }
+    const auto [codes, scales] = wan::cuda::quantize_weight_e4m3(w, cuda);
+    lightx2v[name] = codes;
+    lightx2v[name + "_scale"] = scales.view({-1, 1});
+    lightx2v_stored[name] = {codes, scales};
+    const at::Tensor tensor_scale = (w.abs().max().to(at::kFloat) / 448).view({1});
+    const at::Tensor comfy_codes = (w.to(at::kFloat) / tensor_scale).to(at::kFloat8_e4m3fn);
+    comfyui[prefix + name] = comfy_codes;
+    comfyui[prefix + name.substr(0, name.size() - 6) + "scale_weight"] = tensor_scale;
+    comfyui_stored[name] = {comfy_codes, tensor_scale.expand({w.size(0)}).contiguous()};
+    const at::Tensor raw = w.clamp(-448, 448).to(at::kFloat8_e4m3fn);
+    unscaled[name] = raw;
+    unscaled_stored[name] = {raw, at::ones({w.size(0)})};
+  }
+  const fs::path dir = fs::temp_directory_path() / "test-fp8-checkpoints";
+  fs::create_directories(dir);
+  const std::vector<std::tuple<std::string, const wan::TensorMap*, const StoredFp8*>> files = {
+      {"lightx2v", &lightx2v, &lightx2v_stored},
+      {"comfyui", &comfyui, &comfyui_stored},
+      {"unscaled", &unscaled, &unscaled_stored}};
+  const at::Tensor from_float = forward(*wan::load_dit(plain_path, cuda_options(true)))[0];
+  for (const auto& [label, tensors, stored] : files) {
+    const std::string path = (dir / (label + ".safetensors")).string();
+    wan::save_safetensors(path, *tensors);
+    wan::WanModel model = wan::load_dit(path, cuda_options(true));
+    expect_as_stored(*model, *stored, label);
+    if (label == "lightx2v") {
+      const double diff = rel_l2(forward(*model)[0], from_float);
+      EXPECT_MSG(diff < 1e-6, "lightx2v file against the float file in fp8: " + std::to_string(diff));
+    }
+    // Without the fp8 mode the same file is dequantised: a bf16 model close to the float one.
+    wan::WanModel dequantised = wan::load_dit(path, cuda_options(false));
+    EXPECT_MSG(!dequantised->blocks[0]->as<wan::dit::DiTBlock>()->ffn[0]->as<wan::dit::LinearImpl>()->is_fp8(),
+               label + " loaded in bf16");
+  }
+  fs::remove_all(dir);
+#endif
+}
+
+// The fp8 load never holds the bf16 blocks on the device: its peak device memory stays under
+// their bf16 size (a 32-block copy of the tiny DiT, so that the blocks outweigh the rest),
+// where loading in bf16 and quantising after (the path merged LoRAs take) exceeds it.
+void fp8_load_never_holds_the_bf16_model() {
+#ifdef WAN_WITH_CUDA
+  const at::Device cuda(at::kCUDA, 0);
+  const wan::TensorMap tiny =
+      wan::load_safetensors((fixtures / "dit-t2v-tiny" / "weights.safetensors").string());
+  wan::TensorMap deep;
+  int64_t block_bf16_bytes = 0;
+  for (int64_t i = 0; i < 32; ++i)
+    for (const auto& [name, w] : tiny) {
+      if (name.rfind("blocks.0.", 0) != 0) continue;
+      const std::string renamed = "blocks." + std::to_string(i) + name.substr(8);
+      deep[renamed] = w.to(at::kBFloat16);
+      if (wan::dit::is_block_linear_weight(renamed)) block_bf16_bytes += w.numel() * 2;
+    }
+  for (const auto& [name, w] : tiny)
+    if (name.rfind("blocks.", 0) != 0) deep[name] = w.to(at::kBFloat16);
+  const std::string path = (fs::temp_directory_path() / "test-fp8-deep.safetensors").string();
+  wan::save_safetensors(path, deep);
+
+  auto load_peak = [&](const wan::LoadOptions& options) {
+    c10::cuda::device_synchronize();
+    c10::cuda::CUDACachingAllocator::emptyCache();
+    const auto before = c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].current;
+    c10::cuda::CUDACachingAllocator::resetPeakStats(0);
+    {
+      wan::WanModel model = wan::load_dit(path, options);
+      c10::cuda::device_synchronize();
+    }
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].peak - before;
+  };
+  const int64_t at_load = load_peak(cuda_options(true));
+  // Merged LoRAs (strength 0 changes nothing) take the load-then-quantise path.
+  wan::LoadOptions merged = cuda_options(true);
+  merged.loras = {{(fixtures / "dit-lora-kohya" / "lora0.safetensors").string(), 0.0}};
+  const int64_t after_load = load_peak(merged);
+  std::printf("fp8 load of a 32-block tiny DiT: device peak %lld bytes, the blocks' Linears in bf16 %lld, "
+              "loaded in bf16 and quantised after %lld\n",
+              static_cast<long long>(at_load), static_cast<long long>(block_bf16_bytes),
+              static_cast<long long>(after_load));
+  EXPECT_MSG(at_load < block_bf16_bytes, "the fp8 load held " + std::to_string(at_load) + " bytes");
+  EXPECT_MSG(after_load > block_bf16_bytes, "the measure cannot tell: " + std::to_string(after_load));
+  fs::remove(path);
+#endif
+}
+
 }  // namespace
 
 // The int8 kernel runs heads of 128 channels only: a model with others is refused at load,
@@ -187,6 +328,8 @@ int main(int argc, char** argv) {
   quantization_matches_the_reference();
   gemm_matches_bf16();
   tiny_dit_in_fp8();
+  fp8_checkpoints_load_as_stored();
+  fp8_load_never_holds_the_bf16_model();
   int8_attention_refused_for_other_heads();
   return wan::test::check_exit("test-fp8");
 }
