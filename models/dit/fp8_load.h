@@ -21,7 +21,9 @@ bool is_block_linear_weight(const std::string& name);
 // Every block Linear weight X.weight of `weights` (official names) becomes e4m3 on
 // `destination` with X.weight_scale, float32 [out], beside it: e4m3 weights stay as they are
 // (their scale 1 where the file has none), others (with their scale applied, if any) are
-// quantised on `compute` one at a time.
+// quantised on `compute` one at a time, from their values as stored (float32 in the released
+// checkpoints: the load-then-quantise path of merged LoRAs starts from bf16-rounded values,
+// so its scales differ in the last bits).
 void quantize_block_linears(TensorMap& weights, const at::Device& compute, const at::Device& destination);
 
 // The model's block Linears take those tensors as their fp8 weights and scales (no copy).

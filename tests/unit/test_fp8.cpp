@@ -273,7 +273,7 @@ void fp8_checkpoints_load_as_stored() {
       const double diff = rel_l2(forward(*model)[0], from_float);
       EXPECT_MSG(diff < 1e-6, "lightx2v file against the float file in fp8: " + std::to_string(diff));
     }
-    // Without the fp8 mode the same file is dequantised: a bf16 model close to the float one.
+    // Without the fp8 mode the same file is dequantised into a bf16 model.
     wan::WanModel dequantised = wan::load_dit(path, cuda_options(false));
     EXPECT_MSG(!dequantised->blocks[0]->as<wan::dit::DiTBlock>()->ffn[0]->as<wan::dit::LinearImpl>()->is_fp8(),
                label + " loaded in bf16");
@@ -308,9 +308,9 @@ void fp8_load_never_holds_the_bf16_model() {
   std::ifstream in(fixtures / "dit-t2v-tiny" / "config.json");
   std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string layers = "\"num_layers\": 2,";
-  const size_t at = config.find(layers);
-  EXPECT(at != std::string::npos);
-  if (at != std::string::npos) config.replace(at, layers.size(), "\"num_layers\": 32,");
+  const size_t layers_at = config.find(layers);
+  EXPECT(layers_at != std::string::npos);
+  if (layers_at != std::string::npos) config.replace(layers_at, layers.size(), "\"num_layers\": 32,");
   std::ofstream(dir / "config.json") << config;
 
   auto load_peak = [&](const wan::LoadOptions& options) {
