@@ -2,8 +2,8 @@
 // (same scales, same codes but for rare ties), the e4m3 GEMM against bf16, a tiny DiT in fp8
 // against bf16 (with LoRAs merged and at run time, and with block swap), fp8 checkpoints
 // loaded as stored, the load's device memory, and the errors a user gets asking for fp8
-// where it cannot run. The GPU parts are skipped (exit 77) without
-// a GPU with fp8 tensor cores or without our kernels in the build.
+// where it cannot run. The GPU parts are skipped (exit 77) without a GPU with fp8 tensor
+// cores or without our kernels in the build.
 //   test-fp8 FIXTURES_DIR
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
