@@ -45,9 +45,12 @@ CausalGenerator::CausalGenerator(WanModel model, CausalSettings settings, int64_
   if (model_->config().has_image_input())
     throw Error("live mode generates from text only; this DiT is a " + to_string(model_->config().model_type) +
                 " model");
-  // Self-Forcing's warped steps: the step-distilled table (shift, then t = 1000 s) at 1000 - step.
+  // The step-distilled table (shift, then t = 1000 s): at 1000 - step (warped), or nearest each step.
   FlowStepDistill schedule;
-  schedule.set_denoising_steps(settings_.denoising_steps, settings_.timestep_shift);
+  if (settings_.warp_denoising_steps)
+    schedule.set_denoising_steps(settings_.denoising_steps, settings_.timestep_shift);
+  else
+    schedule.set_unwarped_denoising_steps(settings_.denoising_steps, settings_.timestep_shift);
   timesteps_ = schedule.timesteps();
   sigmas_ = schedule.sigmas().to(model_->patch_embedding->weight.device());
 }

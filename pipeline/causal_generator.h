@@ -23,7 +23,10 @@ namespace wan {
 
 // Self-Forcing's inference settings (its configs/self_forcing_dmd.yaml are the defaults).
 struct CausalSettings {
-  std::vector<int> denoising_steps{1000, 750, 500, 250};  // warped through the shifted table
+  std::vector<int> denoising_steps{1000, 750, 500, 250};
+  // Self-Forcing's warp_denoising_step: the steps index the shifted table and the DiT receives
+  // its timesteps; false: the DiT receives the steps themselves (see FlowStepDistill).
+  bool warp_denoising_steps = true;
   double timestep_shift = 5.0;
   int64_t frames_per_chunk = 3;          // num_frame_per_block
   bool independent_first_frame = false;  // chunk 0 is frame 0 alone

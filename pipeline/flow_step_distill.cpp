@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "models/common/error.h"
 #include "pipeline/seeded_noise.h"
@@ -51,16 +52,29 @@ void FlowStepDistill::set_timesteps(int steps, double shift) {
   set_denoising_steps(default_distill_steps(steps), shift);
 }
 
-void FlowStepDistill::set_denoising_steps(const std::vector<int>& list, double shift) {
-  check_distill_steps(list);
+std::pair<at::Tensor, at::Tensor> FlowStepDistill::shifted_table(double shift) {
   // LightX2V's float32 tensor arithmetic, op for op.
   at::Tensor s = at::linspace(1.0, 0.0, kNumTrainTimesteps + 1, at::kFloat).slice(0, 0, kNumTrainTimesteps);
   s = s.mul(shift).div(s.mul(shift - 1).add(1));
-  const at::Tensor t = s.mul(kNumTrainTimesteps);
+  return {s, s.mul(kNumTrainTimesteps)};
+}
+
+void FlowStepDistill::set_denoising_steps(const std::vector<int>& list, double shift) {
+  check_distill_steps(list);
+  const auto [s, t] = shifted_table(shift);
   std::vector<int64_t> index;
   for (int step : list) index.push_back(kNumTrainTimesteps - step);
   const at::Tensor idx = at::tensor(index, at::kLong);
   set_schedule(t.index_select(0, idx), at::cat({s.index_select(0, idx), at::zeros({1}, at::kFloat)}));
+}
+
+void FlowStepDistill::set_unwarped_denoising_steps(const std::vector<int>& list, double shift) {
+  check_distill_steps(list);
+  const auto [s, t] = shifted_table(shift);
+  const at::Tensor steps = at::tensor(std::vector<int64_t>(list.begin(), list.end()), at::kLong);
+  // |t_k - T| in float32 (int64 T promoted), as the reference's FlowMatchScheduler takes it.
+  const at::Tensor idx = (t.unsqueeze(0) - steps.unsqueeze(1)).abs().argmin(1);
+  set_schedule(steps.to(at::kFloat), at::cat({s.index_select(0, idx), at::zeros({1}, at::kFloat)}));
 }
 
 at::Tensor FlowStepDistill::update(const at::Tensor& model_output, const at::Tensor& sample, int index) {

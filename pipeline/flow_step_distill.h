@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pipeline/flow_scheduler.h"
@@ -29,9 +30,15 @@ class FlowStepDistill : public FlowScheduler {
  public:
   void set_timesteps(int steps, double shift) override;
   void set_denoising_steps(const std::vector<int>& list, double shift);
+  // Self-Forcing without warp_denoising_step: the DiT receives the steps themselves as
+  // timesteps, and each step's sigma is the table's at its nearest timestep (the first of
+  // equally near ones, as argmin picks).
+  void set_unwarped_denoising_steps(const std::vector<int>& list, double shift);
 
  protected:
   at::Tensor update(const at::Tensor& model_output, const at::Tensor& sample, int index) override;
+  // The shifted table: 1000 sigmas s and their timesteps t = 1000 s (float32).
+  static std::pair<at::Tensor, at::Tensor> shifted_table(double shift);
 };
 
 // The re-noising sampler of CausVid and Self-Forcing: x0 = x - sigma_i v, then fresh

@@ -123,8 +123,10 @@ WanModel load_dit(const std::string& path, const LoadOptions& options, const std
   // Merged LoRAs change the weights fp8 quantises; run-time ones attach to the fp8 layers.
   if (options.lora_mode == LoraMode::Merge) apply_loras(*model, options, ckpt.weights);
   if (options.fp8_linear && !fp8_at_load) model->quantize_fp8(options.compute());
+  // The model holds what it adopted (run-time LoRAs never read the checkpoint's tensors):
+  // dropped before block swap copies the blocks to pinned memory and before q, k and v are stacked.
+  if (fp8_at_load) ckpt.weights.clear();
   if (fp8_at_load && !streamed) {
-    ckpt.weights.clear();  // the model holds what it adopted; q, k and v are stacked next
     model->to(options.device);
     model->stack_qkv();
   }

@@ -38,7 +38,10 @@ void quantize_block_linears(TensorMap& weights, const at::Device& compute, const
       std::tie(values, scales) = cuda::quantize_weight_e4m3(full, compute);
     }
     weight = values.to(destination);
-    weights[scale_name] = scales.to(destination, at::kFloat).view({-1}).contiguous();
+    // A copy of its own: a float32 scale read from the file may be a view of the file's memory
+    // map, which a host-resident model (sequential mode) would otherwise keep mapped. (The
+    // reader copies e4m3 weights out of the map already.)
+    weights[scale_name] = scales.to(destination, at::kFloat).reshape({-1}).clone();
   }
 }
 

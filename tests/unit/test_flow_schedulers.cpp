@@ -4,6 +4,7 @@
 // has to land on x0. Also: schedule shape, and misuse is refused.
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -71,6 +72,35 @@ void test_renoise_follows_its_seed() {
     EXPECT_MSG((a[i] - other[i]).abs().max().item<double>() > 1e-2, "step " + std::to_string(i));
 }
 
+// Self-Forcing without warp_denoising_step: the DiT gets the steps themselves, and each sigma
+// is the shifted table's at the timestep nearest the step (the first of equally near ones).
+void test_unwarped_steps() {
+  const std::vector<int> list{1000, 750, 500, 250};
+  wan::FlowStepDistill unwarped;
+  // Shift 1: the table's timesteps are 1000 - k, so step T takes sigma s[1000 - T] = T / 1000.
+  unwarped.set_unwarped_denoising_steps(list, 1.0);
+  EXPECT(at::equal(unwarped.timesteps(), at::tensor({1000.f, 750.f, 500.f, 250.f})));
+  const at::Tensor linear = at::linspace(1.0, 0.0, 1001, at::kFloat);
+  EXPECT(at::equal(unwarped.sigmas(), at::cat({linear.index_select(0, at::tensor({0, 250, 500, 750}, at::kLong)),
+                                               at::zeros({1}, at::kFloat)})));
+  // Shift 5, against a search over the whole table (the warped schedule of every step 1000..1).
+  unwarped.set_unwarped_denoising_steps(list, 5.0);
+  std::vector<int> every;
+  for (int step = 1000; step >= 1; --step) every.push_back(step);
+  wan::FlowStepDistill table;
+  table.set_denoising_steps(every, 5.0);
+  const at::Tensor t = table.timesteps(), s = table.sigmas();
+  for (size_t i = 0; i < list.size(); ++i) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < t.size(0); ++k)
+      if (std::abs(t[k].item<float>() - list[i]) < std::abs(t[best].item<float>() - list[i])) best = k;
+    EXPECT_MSG(unwarped.sigmas()[i].item<float>() == s[best].item<float>(), "step " + std::to_string(list[i]));
+  }
+  wan::FlowStepDistill warped;
+  warped.set_denoising_steps(list, 5.0);
+  EXPECT(!at::equal(warped.sigmas(), unwarped.sigmas()));  // the two readings differ
+}
+
 }  // namespace
 
 int main() {
@@ -80,5 +110,6 @@ int main() {
   test_straight_flow_lands_on_data(wan::Solver::DPMpp, 10, 16.0);
   test_misuse_is_refused();
   test_renoise_follows_its_seed();
+  test_unwarped_steps();
   return wan::test::check_exit("test-flow-schedulers");
 }
