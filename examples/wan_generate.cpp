@@ -369,7 +369,7 @@ int run(int argc, char** argv) {
     request.cache.method = wan::CacheMethod::EasyCache;
   else if (!cache.empty() && cache != "none")
     usage_error("--cache expects none, teacache, magcache or easycache, got '" + cache + "'");
-  request.cache.threshold = number<double>(flags, "--cache_threshold", 0.0);
+  if (auto t = optional_number<double>(flags, "--cache_threshold"); t && *t != 0) request.cache.threshold = t;
   const std::string ret_steps = flag("--cache_teacache_ret_steps");
   if (ret_steps == "false" || ret_steps == "False" || ret_steps == "0")
     request.cache.teacache_ret_steps = false;

@@ -562,7 +562,7 @@ void set_cache(wan::Request& request, const Settings& settings) {
              : settings.cache == GST_WAN_CACHE_MAGCACHE  ? wan::CacheMethod::MagCache
              : settings.cache == GST_WAN_CACHE_EASYCACHE ? wan::CacheMethod::EasyCache
                                                          : wan::CacheMethod::None;
-  c.threshold = settings.cache_threshold;
+  if (settings.cache_threshold != 0) c.threshold = settings.cache_threshold;
   c.teacache_ret_steps = settings.cache_teacache_ret_steps;
   if (settings.cache_max_skips != 0) c.max_skips = settings.cache_max_skips;
   if (settings.cache_retention_ratio != -1) c.retention_ratio = settings.cache_retention_ratio;

@@ -17,7 +17,7 @@ at::Tensor denoise(Denoiser& denoiser, FlowScheduler& scheduler, const at::Tenso
     const double t = timesteps[i].item<double>();
     // In the schedule's own dtype: integers for the official solvers, floats for distilled ones.
     const at::Tensor timestep = timesteps.slice(0, i, i + 1).to(latent.device());
-    const GuidedPrediction p = guided_prediction(denoiser, latent, timestep, c, options.guidance_scale);
+    const GuidedPrediction p = guided_prediction(denoiser, latent, timestep, c, options.guidance_scale, options.both_branches);
     const at::Tensor sample = latent;
     latent = scheduler.step(p.guided, t, latent);
     // NaN weights (or an fp16 overflow) would otherwise decode to a black video without a word.

@@ -22,6 +22,9 @@ struct DenoiseStep {
 
 struct DenoiseOptions {
   double guidance_scale = 5.0;
+  // Run both branches at every scale, as the official code does (scales 1 and 0 otherwise
+  // skip the branch they ignore): for comparing a step cache's decisions with a reference.
+  bool both_branches = false;
   std::function<void(const DenoiseStep&)> on_step;  // after every step; throws to abandon the loop
 };
 

@@ -3,13 +3,13 @@
 namespace wan {
 
 GuidedPrediction guided_prediction(Denoiser& denoiser, const at::Tensor& latent, const at::Tensor& timestep,
-                                   const DiTConditioning& c, double scale) {
+                                   const DiTConditioning& c, double scale, bool both_branches) {
   GuidedPrediction p;
-  if (scale == 1.0) {
+  if (scale == 1.0 && !both_branches) {
     p.cond = p.guided = denoiser.predict(latent, timestep, {Branch::Cond}, c)[0];
     return p;
   }
-  if (scale == 0.0) {
+  if (scale == 0.0 && !both_branches) {
     p.uncond = p.guided = denoiser.predict(latent, timestep, {Branch::Uncond}, c)[0];
     return p;
   }

@@ -12,8 +12,9 @@ struct GuidedPrediction {
   at::Tensor guided;        // what the solver gets
 };
 
-// A scale of 1 needs only the cond pass, a scale of 0 only the uncond one.
+// A scale of 1 needs only the cond pass, a scale of 0 only the uncond one, unless
+// `both_branches` asks for both (and the combination) anyway.
 GuidedPrediction guided_prediction(Denoiser& denoiser, const at::Tensor& latent, const at::Tensor& timestep,
-                                   const DiTConditioning& c, double scale);
+                                   const DiTConditioning& c, double scale, bool both_branches = false);
 
 }  // namespace wan

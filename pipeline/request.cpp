@@ -91,9 +91,9 @@ void Request::validate() const {
                        " denoising steps of the timestep list");
   }
   if (cache.method != CacheMethod::None) {
-    if (!std::isfinite(cache.threshold) || cache.threshold < 0)
+    if (cache.threshold && !(std::isfinite(*cache.threshold) && *cache.threshold > 0))
       bad("cache_threshold",
-          "must be a number >= 0 (0 = the method's default), got " + std::to_string(cache.threshold));
+          "must be a number > 0 (or left unset for the method's default), got " + std::to_string(*cache.threshold));
     if (cache.max_skips && *cache.max_skips < 1)
       bad("cache_max_skips", "must be at least 1, got " + std::to_string(*cache.max_skips));
     if (cache.retention_ratio && !(*cache.retention_ratio >= 0 && *cache.retention_ratio <= 1))

@@ -30,7 +30,7 @@ enum class CacheMethod { None, TeaCache, MagCache, EasyCache };
 // not used (but still checked).
 struct StepCacheSettings {
   CacheMethod method = CacheMethod::None;
-  double threshold = 0;                   // 0 = the method's default for the model
+  std::optional<double> threshold;        // unset = the method's default for the model; any value as given
   bool teacache_ret_steps = true;         // TeaCache: decide on the time projection e0 (else on e)
   std::optional<int> max_skips;           // MagCache: K, skipped steps in a row at most (2)
   std::optional<double> retention_ratio;  // MagCache: the share of forwards that always run first (0.2)

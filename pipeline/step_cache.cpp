@@ -28,10 +28,10 @@ StepCache::StepCache(const StepCacheSettings& settings, CacheModel model, int st
   switch (settings.method) {
     case CacheMethod::TeaCache:
       tea_ = teacache_calibration(model, settings.teacache_ret_steps);
-      threshold_ = settings.threshold > 0 ? settings.threshold : tea_.default_threshold;
+      threshold_ = settings.threshold.value_or(tea_.default_threshold);
       break;
     case CacheMethod::MagCache: {
-      threshold_ = settings.threshold > 0 ? settings.threshold : 0.12;
+      threshold_ = settings.threshold.value_or(0.12);
       max_skips_ = settings.max_skips.value_or(2);
       retention_ratio_ = settings.retention_ratio.value_or(0.2);
       mag_ratios_ = magcache_ratios(model);
@@ -45,7 +45,7 @@ StepCache::StepCache(const StepCacheSettings& settings, CacheModel model, int st
       break;
     }
     case CacheMethod::EasyCache:
-      threshold_ = settings.threshold > 0 ? settings.threshold : EasyCache::kDefaultThreshold;
+      threshold_ = settings.threshold.value_or(EasyCache::kDefaultThreshold);
       easy_.emplace(threshold_, settings.warmup_steps.value_or(EasyCache::kDefaultWarmupSteps), steps);
       break;
     case CacheMethod::None: throw Error("step cache: no method");

@@ -127,16 +127,20 @@ ModelPlacement resolve_placement(const PipelineOptions& o) {
   p.clip_dtype = ((o.dtype == "auto" || p.dit_fp8) && !p.device.is_cpu()) ? at::kHalf : dtype;
   p.text_device = o.text_encoder_device.empty() ? p.device : parse_device(o.text_encoder_device, "text_encoder_device");
   p.dit_home = p.device;
+  p.clip_home = p.device;
   p.noise_device = o.noise_device.empty() ? p.device : parse_device(o.noise_device, "noise_device");
   switch (o.memory_mode) {
     case MemoryMode::Resident: break;
     case MemoryMode::TextEncoderCpu: p.text_device = at::kCPU; break;
     case MemoryMode::Sequential:
       p.dit_home = at::kCPU;
+      p.clip_home = at::kCPU;
       p.text_encoder_per_request = true;
       break;
     case MemoryMode::BlockSwap:
       p.dit_block_swap = true;
+      // CLIP (1.2 GiB in fp16) would sit through the VAE decode, the mode's peak.
+      p.clip_home = at::kCPU;
       // umT5 (10.6 GiB in bf16) would outweigh the streamed DiT. On the CPU it costs no device
       // memory and, loaded once, seconds per new prompt; Sequential's per-request umT5 would
       // rebuild it for every request (over half a minute). An explicit text_encoder_device wins.
@@ -197,9 +201,9 @@ WanPipeline::WanPipeline(const PipelineOptions& options, const std::function<voi
     if (files.clip.empty())
       throw Error("checkpoint folder " + options.model_path + " holds a " + task_name(task_) +
                   " DiT but no CLIP image encoder (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth)");
-    clip_ = registry.get<std::shared_ptr<ClipVisionEncoder>>("clip", files.clip, pl.device, pl.clip_dtype, [&] {
+    clip_ = registry.get<std::shared_ptr<ClipVisionEncoder>>("clip", files.clip, pl.clip_home, pl.clip_dtype, [&] {
       return std::make_shared<ClipVisionEncoder>(
-          load_clip_vision_encoder(files.clip, LoadOptions{pl.device, pl.clip_dtype}));
+          load_clip_vision_encoder(files.clip, LoadOptions{pl.clip_home, pl.clip_dtype}));
     });
   }
   progress();
@@ -269,6 +273,8 @@ DiTConditioning WanPipeline::condition(const Request& request, const VideoGeomet
   {
     // CLIP sees the original-size frames (it resizes them itself).
     auto lock = use(clip_);
+    std::optional<DeviceVisit> visit;  // CLIP resting in host memory: on the device for this encode only
+    if (placement_.clip_home != placement_.device) visit.emplace(*clip_->model->tower(), placement_.device);
     std::vector<at::Tensor> frames = {first.to(placement_.device).unsqueeze(1)};
     if (last) frames.push_back(last->to(placement_.device).unsqueeze(1));
     c.clip_fea = clip_->model->encode_video(frames).to(at::kFloat);
@@ -305,6 +311,7 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
     cache.emplace(request.cache, cache_model_for(dit_->model->config(), g.width, g.height), steps);
   DenoiseOptions d;
   d.guidance_scale = *request.guidance_scale;
+  d.both_branches = trace_.both_branches;
   const auto preview_step = preview_hook(preview, steps);
   int forwards = 0;  // without a cache, one per branch the guidance asked for
   d.on_step = [&](const DenoiseStep& s) {
@@ -341,7 +348,9 @@ at::Tensor WanPipeline::sample(const Request& request, const VideoGeometry& g, c
         if (cancel.cancelled()) throw Cancelled();
       },
       cache ? &*cache : nullptr);
-  return denoise(denoiser, *scheduler, noise, c, d);
+  at::Tensor latent = denoise(denoiser, *scheduler, noise, c, d);
+  dit->free_block_slots();  // block swap: the decode that follows is the mode's peak
+  return latent;
 }
 
 void WanPipeline::decode(const at::Tensor& latent, const GenerationCallbacks& callbacks,

@@ -30,12 +30,16 @@ struct GenerationTrace {
   std::function<void(const DenoiseStep& step)> on_step;
   std::function<void()> on_block;                           // after every DiT block, before the cancellation check
   std::function<void(const at::Tensor& video)> on_decoded;  // each decoded piece, [3, n, H, W] in [-1, 1]
+  // Both guidance branches at every scale, as the official code runs them (1 and 0 otherwise
+  // skip one), so that on_step sees both predictions.
+  bool both_branches = false;
 };
 
 // Where each model lives and in which precision.
 struct ModelPlacement {
   at::Device device = at::kCPU;    // where generation runs
   at::Device dit_home = at::kCPU;  // where the DiT rests between generations
+  at::Device clip_home = at::kCPU;  // where CLIP rests between its encodes
   at::Device text_device = at::kCPU;
   at::ScalarType dit_dtype = at::kFloat;                       // matrix-heavy DiT layers
   bool dit_fp8 = false;                                        // the blocks' linear layers in fp8 e4m3 (dtype "fp8")

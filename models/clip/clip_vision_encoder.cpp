@@ -31,7 +31,8 @@ ClipVisionEncoder::ClipVisionEncoder(VisionTransformer tower, at::Device device,
 
 at::Tensor ClipVisionEncoder::encode_video(const std::vector<at::Tensor>& videos) {
   c10::AutoGradMode no_grad(false);
-  const at::Tensor pixels = clip_preprocess(videos, config()).to(device_, dtype_);
+  const at::Device device = tower_->parameters().front().device();
+  const at::Tensor pixels = clip_preprocess(videos, config()).to(device, dtype_);
   return tower_->forward(pixels, /*use_31_block=*/true);
 }
 

@@ -20,12 +20,13 @@ class ClipVisionEncoder {
   ClipVisionEncoder(VisionTransformer tower, at::Device device, at::ScalarType dtype);
 
   // videos: [3, T_i, H_i, W_i] in [-1, 1], any size -> [sum T_i, tokens, dim]
-  // on the encoder's device, in its dtype.
+  // on the device the tower's weights are on now (its own, or where a DeviceVisit brought
+  // them), in its dtype.
   at::Tensor encode_video(const std::vector<at::Tensor>& videos);
 
   const ClipVisionConfig& config() const { return tower_->config(); }
   VisionTransformer tower() const { return tower_; }
-  at::Device device() const { return device_; }
+  at::Device device() const { return device_; }  // where the tower was placed (its home)
 
  private:
   VisionTransformer tower_;

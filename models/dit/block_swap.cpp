@@ -80,16 +80,36 @@ BlockSwapper::BlockSwapper(const torch::nn::ModuleList& blocks, const at::Device
   inference_ = !params.empty() && params[0].is_inference();
   c10::InferenceMode same_kind(inference_);
   torch::NoGradGuard no_grad;
-  int64_t largest = 0;
   for (const auto& block : *blocks) {
     HostBlock host = plan(*block, device_.is_cuda());
     for (const TensorPlace& p : host.tensors)
       view_in(host.buffer, p.dtype, p.sizes, p.strides, p.offset).copy_(p.tensor);
     point_at(host, host.buffer);  // the module's own copies (on the device or not) are released here
-    largest = std::max<int64_t>(largest, host.buffer.numel());
+    slot_bytes_ = std::max<int64_t>(slot_bytes_, host.buffer.numel());
     host_.push_back(std::move(host));
   }
-  for (at::Tensor& slot : slots_) slot = at::empty({largest}, at::TensorOptions().dtype(at::kByte).device(device_));
+  allocate_slots();
+}
+
+void BlockSwapper::allocate_slots() {
+  for (at::Tensor& slot : slots_) slot = at::empty({slot_bytes_}, at::TensorOptions().dtype(at::kByte).device(device_));
+#ifdef WAN_WITH_CUDA
+  // The allocator orders its memory for the compute stream only: work queued there may still
+  // read what the slots' memory last held, so the copy stream waits for it before writing.
+  if (cuda_)
+    for (at::cuda::CUDAEvent& freed : cuda_->freed) freed.record(c10::cuda::getCurrentCUDAStream(device_.index()));
+#endif
+}
+
+void BlockSwapper::free_slots() {
+  if (leased_slot_ >= 0) throw Error("block swap: the slots cannot be freed while a block is leased");
+  if (!slots_allocated()) return;
+#ifdef WAN_WITH_CUDA
+  // A prefetch may still be writing into a slot; the allocator knows nothing of that stream.
+  if (cuda_) cuda_->copy_stream.synchronize();
+#endif
+  for (at::Tensor& slot : slots_) slot.reset();
+  slot_block_.fill(-1);
 }
 
 BlockSwapper::~BlockSwapper() {
@@ -98,8 +118,6 @@ BlockSwapper::~BlockSwapper() {
   if (cuda_) cuda_->copy_stream.synchronize();
 #endif
 }
-
-int64_t BlockSwapper::slot_bytes() const { return slots_[0].numel(); }
 
 int64_t BlockSwapper::host_bytes() const {
   int64_t total = 0;
@@ -143,6 +161,7 @@ BlockSwapper::Lease BlockSwapper::lease(size_t index) {
   if (leased_slot_ >= 0) throw Error("block swap: a block is still leased; blocks run one at a time");
   c10::InferenceMode same_kind(inference_);
   torch::NoGradGuard no_grad;
+  if (!slots_allocated()) allocate_slots();
   int slot = slot_holding(index);
   if (slot < 0) {
     slot = (last_slot_ + 1) % kSlots;

@@ -53,13 +53,19 @@ class BlockSwapper {
   // so the next forward pass starts without waiting). One lease at a time.
   Lease lease(size_t index);
 
+  // Gives the slots' device memory back until the next lease (which allocates them again and
+  // copies its block without a prefetch): for the phases after a denoise (the VAE decode).
+  // Not while a lease lives.
+  void free_slots();
+
   // The host copies of the blocks changed (run-time LoRA strengths): blocks already in a slot,
   // or on their way to one, are copied again at their next lease. Not while a lease lives.
   void host_copies_changed();
 
   const at::Device& device() const { return device_; }
   size_t num_blocks() const { return host_.size(); }
-  int64_t slot_bytes() const;  // device memory of one slot
+  int64_t slot_bytes() const { return slot_bytes_; }  // device memory of one slot (while allocated)
+  bool slots_allocated() const { return slots_[0].defined(); }
   int64_t host_bytes() const;  // host memory of all blocks
 
  private:
@@ -84,10 +90,12 @@ class BlockSwapper {
   int slot_holding(size_t block) const;
   void copy_to_slot(size_t block, int slot);
   void release(size_t block);
+  void allocate_slots();
 
   at::Device device_;
   std::vector<HostBlock> host_;
-  std::array<at::Tensor, kSlots> slots_;
+  std::array<at::Tensor, kSlots> slots_;  // undefined while freed (free_slots)
+  int64_t slot_bytes_ = 0;                 // the largest block's buffer
   std::array<int64_t, kSlots> slot_block_{{-1, -1}};  // the block each slot holds or receives
   int leased_slot_ = -1;                              // the slot of the live lease
   int last_slot_ = kSlots - 1;                        // the slot of the last lease

@@ -76,6 +76,10 @@ void WanModelImpl::stream_blocks_from_host(const at::Device& device) {
   block_swapper_ = std::make_shared<dit::BlockSwapper>(blocks, device);
 }
 
+void WanModelImpl::free_block_slots() {
+  if (block_swapper_) block_swapper_->free_slots();
+}
+
 void WanModelImpl::stack_qkv() {
   for (const auto& block : *blocks) block->as<dit::DiTBlock>()->self_attn->stacked_qkv();
 }

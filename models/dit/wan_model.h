@@ -86,6 +86,8 @@ struct WanModelImpl : torch::nn::Module {
   // after loading; later to() calls would undo it.
   void stream_blocks_from_host(const at::Device& device);
   const dit::BlockSwapper* block_swapper() const { return block_swapper_.get(); }
+  // Block swap: the two slots' device memory back until the next forward (a no-op otherwise).
+  void free_block_slots();
 
   torch::nn::Conv3d patch_embedding{nullptr};
   torch::nn::Sequential text_embedding{nullptr};   // Linear, GELU (tanh), Linear

@@ -59,6 +59,7 @@ void run(const ParityCase& c, ParityReport& report) {
     conds.push_back(s.prediction->cond), unconds.push_back(s.prediction->uncond), latents.push_back(s.latent);
   };
   trace.on_decoded = [&](const at::Tensor& piece) { video.push_back(piece); };
+  trace.both_branches = true;  // the reference runs both at every guidance scale
   pipeline.set_trace(trace);
 
   GenerationCallbacks callbacks;

@@ -95,6 +95,7 @@ void run_pipeline(const ParityCase& c, ParityReport& report, const StepCacheSett
   std::vector<at::Tensor> conds, unconds, latents;
   DenoiseOptions options;
   options.guidance_scale = args.at("guide_scale").get<double>();
+  options.both_branches = true;  // the reference runs both at every scale
   options.on_step = [&](const DenoiseStep& s) {
     conds.push_back(s.prediction->cond);
     unconds.push_back(s.prediction->uncond);
@@ -118,16 +119,20 @@ void run_pipeline(const ParityCase& c, ParityReport& report, const StepCacheSett
 
 void run(const ParityCase& c, ParityReport& report) { run_pipeline(c, report); }
 
-// The caching script's arguments (case.json -> cache.script_args) as our settings.
+// The caching script's arguments (case.json -> cache.script_args) as our settings; one left
+// out takes the script's own default (its argparse defaults, not ours).
 StepCacheSettings cache_settings(const ParityCase& c, CacheMethod method) {
   const auto& a = c.meta().at("cache").at("script_args");
   StepCacheSettings s;
   s.method = method;
-  s.threshold = a.at("thresh").get<double>();
-  if (method == CacheMethod::TeaCache) s.teacache_ret_steps = a.at("use_ret_steps").get<bool>();
+  if (method == CacheMethod::TeaCache) {
+    s.threshold = a.value("thresh", 0.2);
+    s.teacache_ret_steps = a.value("use_ret_steps", false);
+  }
   if (method == CacheMethod::MagCache) {
-    s.max_skips = a.at("K").get<int>();
-    s.retention_ratio = a.at("retention_ratio").get<double>();
+    s.threshold = a.value("thresh", 0.12);
+    s.max_skips = a.value("K", 2);
+    s.retention_ratio = a.value("retention_ratio", 0.2);
   }
   return s;
 }

@@ -124,6 +124,22 @@ void abandoned_pass_leaves_the_model_usable() {
       "the pass after an abandoned one differs");
 }
 
+// After a denoise the pipeline gives the slots' memory back for the decode; the next pass
+// allocates them again and computes the same.
+void freed_slots_come_back() {
+  auto [resident, swapped] = random_pair(3);
+  const T2VInputs in;
+  const std::vector<at::Tensor> want = resident->forward(in.x, in.t, in.context, in.seq_len);
+  EXPECT(same(swapped->forward(in.x, in.t, in.context, in.seq_len), want));
+  swapped->free_block_slots();
+  EXPECT(!swapped->block_swapper()->slots_allocated());
+  swapped->free_block_slots();  // twice is harmless
+  EXPECT_MSG(same(swapped->forward(in.x, in.t, in.context, in.seq_len), want), "the pass after freed slots differs");
+  EXPECT(swapped->block_swapper()->slots_allocated());
+  resident->free_block_slots();  // no block swap: nothing to free
+  EXPECT(same(resident->forward(in.x, in.t, in.context, in.seq_len), want));
+}
+
 void blocks_hold_their_own_weights_between_passes() {
   auto [resident, swapped] = random_pair(3);
   const T2VInputs in;
@@ -158,6 +174,7 @@ int main(int argc, char** argv) {
     reference_case_matches_resident_exactly();
     every_block_count_matches_resident();
     abandoned_pass_leaves_the_model_usable();
+    freed_slots_come_back();
     blocks_hold_their_own_weights_between_passes();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected error: %s\n", e.what());

@@ -49,6 +49,11 @@ void guidance_asks_for_what_it_needs() {
   const wan::GuidedPrediction uncond_only = wan::guided_prediction(d, latent, t, c, 0.0);
   EXPECT(d.calls.size() == 1 && d.calls[0] == std::vector<wan::Branch>{wan::Branch::Uncond});
   EXPECT(!uncond_only.cond.defined() && at::allclose(uncond_only.guided, latent * 3.0));
+  // Asked for both branches (as the reference runs them), scale 1 runs both and combines them.
+  d.calls.clear();
+  const wan::GuidedPrediction both = wan::guided_prediction(d, latent, t, c, 1.0, /*both_branches=*/true);
+  EXPECT(d.calls.size() == 1 && d.calls[0].size() == 2);
+  EXPECT(both.cond.defined() && both.uncond.defined() && at::allclose(both.guided, latent * 2.0));
 }
 
 void the_loop_runs_any_denoiser() {

@@ -87,6 +87,20 @@ void quantization_matches_the_reference() {
       const double error = rel_l2(wan::cuda::dequantize_rows(fused), want);
       EXPECT_MSG(error < 0.05, "dequantised: " + std::to_string(error));
     }
+  // At a block's FFN width: how many codes the kernel and the reference round differently
+  // (printed, for the forward-level comparison with plain fp8 in bench-dit).
+  const at::Tensor fc1_out = at::randn({4096, 13824}, opts) * 3;
+  const at::Tensor fc1_bias = at::randn({13824}, opts) * 0.1;
+  for (const bool gelu : {false, true}) {
+    const wan::cuda::Fp8Rows fused = wan::cuda::quantize_rows_e4m3(fc1_out, fc1_bias, gelu);
+    wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Reference);
+    const wan::cuda::Fp8Rows plain = wan::cuda::quantize_rows_e4m3(fc1_out, fc1_bias, gelu);
+    wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Fused);
+    const at::Tensor differ = fused.values.view(at::kByte) != plain.values.view(at::kByte);
+    std::printf("quantise 4096x13824 (bias%s): %lld codes of %lld differ, scales equal: %s\n", gelu ? ", GELU" : "",
+                static_cast<long long>(differ.sum().item<int64_t>()), static_cast<long long>(differ.numel()),
+                at::equal(fused.scales, plain.scales) ? "yes" : "no");
+  }
   // A row of zeros stays zeros (finite scale).
   const wan::cuda::Fp8Rows zeros = wan::cuda::quantize_rows_e4m3(at::zeros({4, 32}, opts));
   EXPECT(at::isfinite(zeros.scales).all().item<bool>() && zeros.values.to(at::kFloat).abs().max().item<float>() == 0);

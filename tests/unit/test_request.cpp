@@ -99,8 +99,10 @@ void test_bad_fields_are_named() {
     r.cache.warmup_steps = 0, r.cache.max_skips = 1, r.cache.retention_ratio = 1.0;
     r.validate();
     r.cache.threshold = -0.1;
-    EXPECT_ERROR(r.validate(), "cache_threshold: must be a number >= 0");
+    EXPECT_ERROR(r.validate(), "cache_threshold: must be a number > 0");
     r.cache.threshold = 0;
+    EXPECT_ERROR(r.validate(), "cache_threshold: must be a number > 0");
+    r.cache.threshold.reset();
     r.cache.max_skips = 0;
     EXPECT_ERROR(r.validate(), "cache_max_skips: must be at least 1, got 0");
     r.cache.max_skips.reset();

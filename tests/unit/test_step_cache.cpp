@@ -122,7 +122,6 @@ void published_default_thresholds() {
     const std::string what = "model " + std::to_string(static_cast<int>(row.model));
     wan::StepCacheSettings s;
     s.method = wan::CacheMethod::TeaCache;
-    s.threshold = 0;
     s.teacache_ret_steps = false;
     EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == row.teacache, what);
     s.teacache_ret_steps = true;
@@ -131,8 +130,10 @@ void published_default_thresholds() {
     EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0.3, what + ", set");
     s = {};
     s.method = wan::CacheMethod::MagCache;
-    s.threshold = 0;
     EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0.12, what + ", MagCache");
+    // A threshold is taken as given, 0 included (a reference case may set any value).
+    s.threshold = 0;
+    EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0, what + ", MagCache 0");
     s.threshold = 0.3;
     EXPECT_MSG(wan::StepCache(s, row.model, 50).threshold() == 0.3, what + ", MagCache set");
   }
