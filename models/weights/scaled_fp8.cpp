@@ -45,6 +45,15 @@ bool is_float8(const at::Tensor& t) { return t.element_size() == 1 && at::isFloa
 
 void dequantize_scaled_fp8(TensorMap& weights, const std::string& origin, at::ScalarType dtype,
                            const KeepQuantized& keep) {
+  // Two scales for one weight (ComfyUI's and LightX2V's names together) would be applied twice,
+  // or one would silently win: no released file does this, so it is refused.
+  for (const auto& [name, tensor] : weights)
+    if (ends_with(name, ".scale_weight")) {
+      const std::string stem = scaled_stem(name);
+      if (weights.count(stem + ".weight_scale"))
+        throw Error(origin + ": " + stem + ".weight has two scales, " + name + " and " + stem +
+                    ".weight_scale; a checkpoint gives one");
+    }
   for (auto it = weights.begin(); it != weights.end();) {
     const std::string& name = it->first;
     if (is_marker(name) || ends_with(name, ".scale_input")) {

@@ -147,6 +147,11 @@ void malformed_scales(const fs::path& case_dir) {
                lightx2v ? "[out, 1] weight_scale" : "[out] scale_weight");
     EXPECT(!prepared.tensors.count(official_weight + "_scale"));
   }
+  // Both names at once would scale the weight twice: refused, naming both.
+  wan::TensorMap twice = transformers;
+  twice[scale] = channel_scales;
+  twice["encoder.block.1.layer.1.DenseReluDense.wo.weight_scale"] = channel_scales.view({-1, 1});
+  EXPECT_ERROR(wan::load_t5_encoder(twice, "twice.safetensors"), "has two scales, " + scale + " and");
   wan::TensorMap misshaped = transformers;
   misshaped[scale] = at::ones({2, w.size(0) / 2});
   EXPECT_ERROR(wan::load_t5_encoder(misshaped, "misshaped.safetensors"), "one per output channel");
