@@ -73,7 +73,9 @@ __global__ void quantize_rows_kernel(const uint16_t* __restrict__ x, int64_t x_r
   }
   amax = block_max(amax);
   // A row of zeros keeps a finite scale; its codes are all zero anyway.
-  const float scale = fmaxf(amax, 1e-12f) / kE4M3Max;
+  // amax times the float reciprocal of 448, as libtorch divides a tensor by a scalar (on CUDA a
+  // product with the scalar's reciprocal): the same scales as the plain quantisation, to the bit.
+  const float scale = fmaxf(amax, 1e-12f) * (1.f / kE4M3Max);
   if (threadIdx.x == 0) scales[row] = scale;
   uint8_t* o = out + row * dim;
   // The row is read again from cache: it was just read, and recomputing is cheaper than

@@ -77,10 +77,17 @@ void quantization_matches_the_reference() {
       wan::cuda::set_fp8_quantizer(wan::cuda::Fp8Quantizer::Fused);
       EXPECT(fused.values.element_size() == 1 && fused.values.sizes() == plain.values.sizes());
       EXPECT(fused.sizes == strided.sizes().vec());
-      EXPECT_MSG(rel_l2(fused.scales, plain.scales) < 1e-2, std::to_string(rel_l2(fused.scales, plain.scales)));
+      // The same arithmetic to the bit (scale = amax * (1/448), IEEE division, round to nearest
+      // even); GELU's tanh may differ in its last bit from libtorch's.
       const double differ =
           (fused.values.to(at::kFloat) != plain.values.to(at::kFloat)).to(at::kFloat).mean().item<double>();
-      EXPECT_MSG(differ < 0.02, "codes differing: " + std::to_string(differ));
+      if (gelu) {
+        EXPECT_MSG(rel_l2(fused.scales, plain.scales) < 1e-6, std::to_string(rel_l2(fused.scales, plain.scales)));
+        EXPECT_MSG(differ < 1e-3, "codes differing: " + std::to_string(differ));
+      } else {
+        EXPECT_MSG(at::equal(fused.scales, plain.scales), std::to_string(rel_l2(fused.scales, plain.scales)));
+        EXPECT_MSG(differ == 0, "codes differing: " + std::to_string(differ));
+      }
       // Back to bf16: within e4m3's resolution of the input.
       at::Tensor want = b.defined() ? (strided + b) : strided;
       if (gelu) want = at::gelu(want.to(at::kFloat), "tanh");
