@@ -105,9 +105,8 @@ std::array<Projection, 3> SelfAttentionImpl::project_qkv(const at::Tensor& x) {
     add_adapters_sharing_input(xw, {{q.get(), qkv[0]}, {k.get(), qkv[1]}, {v.get(), qkv[2]}});
     return {Projection{qkv[0], {}}, Projection{qkv[1], {}}, Projection{qkv[2], {}}};
   }
-  const at::Tensor xw = x.to(weight.scalar_type());
-  const std::vector<at::Tensor> qkv = at::linear(xw, weight, bias).chunk(3, -1);
-  add_adapters_sharing_input(xw, {{q.get(), qkv[0]}, {k.get(), qkv[1]}, {v.get(), qkv[2]}});
+  const std::vector<at::Tensor> qkv =
+      linear_with_adapters(x.to(weight.scalar_type()), weight, bias, {q.get(), k.get(), v.get()}).chunk(3, -1);
   return {Projection{qkv[0], {}}, Projection{qkv[1], {}}, Projection{qkv[2], {}}};
 }
 

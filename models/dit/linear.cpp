@@ -93,17 +93,66 @@ void add_adapters_sharing_input(const at::Tensor& x, const std::vector<AdaptedOu
   }
 }
 
+at::Tensor linear_with_adapters(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                const std::vector<const LinearImpl*>& layers) {
+  std::vector<at::Tensor> downs;
+  for (const auto* layer : layers)
+    for (const auto& a : layer->adapters)
+      if (a.scale != 0) downs.push_back(a.down);
+  if (downs.empty()) return bias.defined() ? at::linear(x, weight, bias) : at::matmul(x, weight.t());
+  // The adapters' terms and the bias are written first, then the layer's GEMM accumulates onto
+  // them (beta 1). That GEMM is compute-bound and reads them in its epilogue at little cost;
+  // added after it, they would cost another read and write of its whole output.
+  torch::NoGradGuard no_grad;  // out= products take no autograd; adapters are for inference
+  const at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  const at::Tensor h = at::matmul(x2, (downs.size() == 1 ? downs.front() : at::cat(downs)).t().to(x2.scalar_type()));
+  const int64_t rows = x2.size(0);
+  const auto f32 = x2.options().dtype(at::kFloat);
+  const at::Tensor ones = at::ones({rows, 1}, x2.options());
+  at::Tensor y = at::empty({rows, weight.size(0)}, x2.options());
+  int64_t row = 0, column = 0;
+  for (const auto* layer : layers) {
+    // One small GEMM per layer writes bias + sum of scale * (x down^T) up^T:
+    // [x down^T ... | 1 | 0 ...] [scale up ... | bias | 0 ...]^T, the inner width a multiple of 8
+    // (aligned for the tensor cores), the scaled factors rounded once to x's dtype.
+    const int64_t out = layer->out_features;
+    std::vector<at::Tensor> lhs, rhs;
+    int64_t inner = 0;
+    for (const auto& a : layer->adapters) {
+      if (a.scale == 0) continue;
+      const int64_t rank = a.down.size(0);
+      lhs.push_back(h.narrow(1, column, rank));
+      rhs.push_back(a.up.to(at::kFloat).mul(a.scale));
+      column += rank;
+      inner += rank;
+    }
+    lhs.push_back(ones);
+    rhs.push_back(bias.defined() ? bias.narrow(0, row, out).to(at::kFloat).view({out, 1}) : at::zeros({out, 1}, f32));
+    if (const int64_t zeros = 7 - inner % 8; zeros > 0) {
+      lhs.push_back(at::zeros({rows, zeros}, x2.options()));
+      rhs.push_back(at::zeros({out, zeros}, f32));
+    }
+    at::Tensor terms = y.narrow(1, row, out);
+    at::mm_out(terms, at::cat(lhs, 1), at::cat(rhs, 1).to(x2.scalar_type()).t());
+    row += out;
+  }
+  y.addmm_(x2, weight.t());
+  std::vector<int64_t> sizes = x.sizes().vec();
+  sizes.back() = y.size(1);
+  return y.view(sizes);
+}
+
 at::Tensor LinearImpl::forward(const at::Tensor& x) {
   const at::Tensor xw = x.to(activation_dtype());
   if (is_fp8()) return add_adapters(xw, cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, weight_scale, bias));
-  return add_adapters(xw, at::linear(xw, weight, bias));
+  return linear_with_adapters(xw, weight, bias, {this});
 }
 
 Projection LinearImpl::project(const at::Tensor& x) {
   if (!fused_kernels_apply()) return {forward(x), at::Tensor()};
   const at::Tensor xw = x.to(activation_dtype());
   if (is_fp8()) return {add_adapters(xw, cuda::fp8_linear(cuda::quantize_rows_e4m3(xw), weight, weight_scale)), bias};
-  return {add_adapters(xw, at::matmul(xw, weight.t())), bias};
+  return {linear_with_adapters(xw, weight, at::Tensor(), {this}), bias};
 }
 
 Projection LinearImpl::project(const cuda::Fp8Rows& x) {

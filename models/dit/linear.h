@@ -86,7 +86,14 @@ struct AdaptedOutput {
 };
 
 // Adds the attached adapters of several layers that read the same input `x` (q, k and v) to
-// their outputs in place, with one GEMM for all their down projections.
+// their outputs in place, with one GEMM for all their down projections (the fp8 layers' way:
+// their GEMM takes no matrix to accumulate onto).
 void add_adapters_sharing_input(const at::Tensor& x, const std::vector<AdaptedOutput>& outputs);
+
+// x [..., in] through the stacked weights of layers that read it (one layer, or q, k and v):
+// x weight^T + bias plus every attached adapter's term, [..., sum of out_features]. `bias` is
+// [sum of out_features], or undefined for none (left pending). Without adapters, at::linear.
+at::Tensor linear_with_adapters(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                const std::vector<const LinearImpl*>& layers);
 
 }  // namespace wan::dit

@@ -292,6 +292,34 @@ void adapter_columns_give_the_adapted_projection() {
   EXPECT(rel(layer->forward(x), at::linear(x, layer->weight, layer->bias)) > 1e-2);  // the adapters count
 }
 
+// Where the fused kernels run, each adapted layer's GEMM accumulates onto its adapters' terms
+// and bias, written first: for q, k and v stacked into one GEMM, each layer gets its own
+// adapters (any rank, strength 0 adding nothing, none at all) and its own bias, or none.
+void stacked_layers_take_their_own_adapters() {
+  at::manual_seed(5);
+  wan::dit::Linear q(24, 16), k(24, 16), v(24, 16);
+  q->adapters.push_back({at::randn({4, 24}), at::randn({16, 4}), 0.7});
+  q->adapters.push_back({at::randn({3, 24}), at::randn({16, 3}), 0.0});
+  v->adapters.push_back({at::randn({8, 24}), at::randn({16, 8}), -1.3});
+  v->adapters.push_back({at::randn({5, 24}), at::randn({16, 5}), 0.4});
+  const at::Tensor x = at::randn({2, 5, 24});
+  const at::Tensor weight = at::cat({q->weight, k->weight, v->weight}), bias = at::cat({q->bias, k->bias, v->bias});
+  const at::Tensor y = wan::dit::linear_with_adapters(x, weight, bias, {q.get(), k.get(), v.get()});
+  EXPECT(y.sizes() == at::IntArrayRef({2, 5, 48}));
+  const at::Tensor want = at::cat({q->forward(x), k->forward(x), v->forward(x)}, -1);
+  auto plain = [&](wan::dit::Linear& l) {
+    at::Tensor out = at::linear(x, l->weight, l->bias);
+    for (const auto& a : l->adapters) out = out + a.scale * at::matmul(at::matmul(x, a.down.t()), a.up.t());
+    return out;
+  };
+  EXPECT_MSG(rel(y, want) < 1e-6, std::to_string(rel(y, want)));
+  EXPECT_MSG(rel(want, at::cat({plain(q), plain(k), plain(v)}, -1)) < 1e-6, "forward() is the adapted projection");
+  EXPECT(rel(y, at::linear(x, weight, bias)) > 1e-2);  // the adapters count
+  // The bias left pending: the same without it.
+  const at::Tensor unbiased = wan::dit::linear_with_adapters(x, weight, at::Tensor(), {q.get(), k.get(), v.get()});
+  EXPECT(rel(unbiased + bias, y) < 1e-6);
+}
+
 void several_loras_add_up() {
   const fs::path kohya = fixtures / "dit-lora-kohya" / "lora0.safetensors";
   TinyDiT dit = load_t2v();
@@ -394,6 +422,7 @@ int main(int argc, char** argv) {
   runtime_loras_follow_their_strengths();
   block_swap_sees_strength_changes_at_once();
   adapter_columns_give_the_adapted_projection();
+  stacked_layers_take_their_own_adapters();
   several_loras_add_up();
   bad_files_are_named();
   fs::remove_all(scratch);
